@@ -1,1 +1,3 @@
-
+pub mod crypto;
+pub mod error;
+pub mod time;
