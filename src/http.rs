@@ -1,0 +1,685 @@
+//! The HTTP transport: one keep-alive agent per client, an overall deadline
+//! per call, retries where they are safe, signature verification before
+//! anything in a response is used, and one mapping from Keygen error
+//! documents to `ErrorKind`.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::config::{is_loopback, BaseUrl, Config, LogLevel, LogSink};
+use crate::crypto::{random_bytes, PublicKey};
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::signature::{verify_response, RequestInfo, SignedMaterial};
+use crate::time::{now_ms, parse_http_date, Millis};
+
+/// Responses larger than this are refused (a machine file with its license
+/// and entitlements is a few tens of KiB).
+pub const MAX_BODY: u64 = 4 << 20;
+const MAX_ATTEMPTS: u32 = 4;
+
+pub enum Auth<'a> {
+    None,
+    License(&'a str),
+    Bearer(&'a str),
+}
+
+pub struct Call<'a> {
+    pub method: &'static str,
+    /// Resource path below the account, without a leading slash.
+    pub path: String,
+    pub query: Option<String>,
+    pub body: Option<Value>,
+    pub auth: Auth<'a>,
+    /// The request may be sent again after it may have reached the server
+    /// (reads, validations, activation which is idempotent by fingerprint).
+    pub retry_safe: bool,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub json: Value,
+    /// The signed material, when a public key is configured (always verified then).
+    pub signed: Option<SignedMaterial>,
+    /// The response `Date`, trusted only when `signed` is set.
+    pub date_ms: Option<Millis>,
+}
+
+pub struct Transport {
+    agent: ureq::Agent,
+    base: BaseUrl,
+    account: String,
+    api_version: String,
+    user_agent: String,
+    key: Option<PublicKey>,
+    timeout: Duration,
+    max_age_ms: i64,
+    log: Option<(LogSink, LogLevel)>,
+}
+
+impl Transport {
+    pub fn new(cfg: &Config, account: &str) -> Result<Transport> {
+        let base = BaseUrl::parse(&cfg.base_url, cfg.allow_insecure_http)?;
+        let mut builder = ureq::AgentBuilder::new()
+            .redirects(0)
+            .timeout_connect(cfg.timeout)
+            .max_idle_connections_per_host(16)
+            .user_agent("");
+        if base.https {
+            builder = builder.tls_config(Arc::new(tls_config(cfg)?));
+        }
+        if let Some(proxy) = proxy_for(cfg, &base)? {
+            builder = builder.proxy(proxy);
+        }
+        let mut user_agent = format!(
+            "lic/{} keygen/{}",
+            env!("CARGO_PKG_VERSION"),
+            cfg.api_version
+        );
+        if let Some(s) = &cfg.user_agent_suffix {
+            user_agent.push(' ');
+            user_agent.push_str(s);
+        }
+        Ok(Transport {
+            agent: builder.build(),
+            base,
+            account: account.to_string(),
+            api_version: cfg.api_version.clone(),
+            user_agent,
+            key: cfg.public_key.clone(),
+            timeout: cfg.timeout,
+            max_age_ms: cfg.max_response_age.as_millis() as i64,
+            log: cfg.log.clone(),
+        })
+    }
+
+    pub fn verifies(&self) -> bool {
+        self.key.is_some()
+    }
+
+    pub fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
+        if let Some((sink, max)) = &self.log {
+            if level <= *max {
+                let text = message();
+                // A panicking log sink must not take the call down with it.
+                let _ =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(level, &text)));
+            }
+        }
+    }
+
+    /// The request target (path and query) for a resource path.
+    pub fn target(&self, path: &str, query: Option<&str>) -> String {
+        let mut t = self.base.prefix.clone();
+        if self.base.account_in_path {
+            t.push_str(&format!("/v1/accounts/{}/{path}", self.account));
+        } else {
+            t.push_str(&format!("/v1/{path}"));
+        }
+        if let Some(q) = query {
+            t.push('?');
+            t.push_str(q);
+        }
+        t
+    }
+
+    /// Sends a call within one overall deadline (the configured timeout),
+    /// retrying where it is safe. `Ok` only for a verified 2xx answer.
+    pub fn send(&self, call: &Call<'_>) -> Result<Reply> {
+        let deadline = Instant::now() + self.timeout;
+        let target = self.target(&call.path, call.query.as_deref());
+        let url = format!("{}{}", self.base.origin(), target);
+        let body = call.body.as_ref().map(|b| b.to_string());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let started = Instant::now();
+            let outcome = self.attempt(call, &url, &target, body.as_deref(), deadline);
+            self.log(LogLevel::Debug, || {
+                let what = match &outcome {
+                    Ok(r) => r.status.to_string(),
+                    Err(e) => format!("{:?}: {}", e.error.kind, e.error),
+                };
+                format!(
+                    "{} {} -> {} ({} ms, attempt {attempt})",
+                    call.method,
+                    target,
+                    what,
+                    started.elapsed().as_millis()
+                )
+            });
+            let failure = match outcome {
+                Ok(reply) => return Ok(reply),
+                Err(f) => f,
+            };
+            let wait = match failure.retry {
+                Retry::No => None,
+                Retry::After(d) => Some(d),
+                Retry::Backoff if failure.before_send || call.retry_safe => Some(backoff(attempt)),
+                Retry::Backoff => None,
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match wait {
+                Some(d) if attempt < MAX_ATTEMPTS && d < remaining => {
+                    self.log(LogLevel::Info, || {
+                        format!(
+                            "retrying {} {} in {} ms: {}",
+                            call.method,
+                            target,
+                            d.as_millis(),
+                            failure.error
+                        )
+                    });
+                    std::thread::sleep(d);
+                }
+                _ => return Err(failure.error),
+            }
+        }
+    }
+
+    fn attempt(
+        &self,
+        call: &Call<'_>,
+        url: &str,
+        target: &str,
+        body: Option<&str>,
+        deadline: Instant,
+    ) -> std::result::Result<Reply, Failure> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Failure::final_(Error::new(
+                ErrorKind::Timeout,
+                format!("no answer within {} ms", self.timeout.as_millis()),
+            )));
+        }
+        let mut req = self
+            .agent
+            .request(call.method, url)
+            .timeout(remaining)
+            .set("Accept", "application/vnd.api+json")
+            .set("Keygen-Version", &self.api_version)
+            .set("User-Agent", &self.user_agent);
+        match call.auth {
+            Auth::None => {}
+            Auth::License(k) => req = req.set("Authorization", &format!("License {k}")),
+            Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
+        }
+        let result = match body {
+            Some(b) => req
+                .set("Content-Type", "application/vnd.api+json")
+                .send_string(b),
+            None => req.call(),
+        };
+        let resp = match result {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(ureq::Error::Transport(t)) => return Err(self.transport_failure(t)),
+        };
+        let status = resp.status();
+        let header = |name: &str| resp.header(name).map(str::to_string);
+        let (date, digest, signature) =
+            (header("Date"), header("Digest"), header("Keygen-Signature"));
+        let retry_after = header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok());
+        let mut bytes = Vec::new();
+        if let Err(e) = resp
+            .into_reader()
+            .take(MAX_BODY + 1)
+            .read_to_end(&mut bytes)
+        {
+            let kind = if is_timeout(&e) {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Network
+            };
+            return Err(Failure::backoff(Error::new(
+                kind,
+                format!("connection failed while reading the {status} response: {e}"),
+            )));
+        }
+        if bytes.len() as u64 > MAX_BODY {
+            return Err(Failure::final_(Error::new(
+                ErrorKind::BadResponse,
+                format!("response body is larger than {MAX_BODY} bytes"),
+            )));
+        }
+
+        // Unsigned by Keygen too (middleware answers): never evidence, so no
+        // signature is required, and nothing in them is trusted.
+        if status == 429 {
+            let mut e = Error::new(
+                ErrorKind::RateLimited,
+                "rate limited by the server (429)".to_string(),
+            );
+            e.retry_after = retry_after;
+            let retry = match retry_after {
+                Some(s) => Retry::After(Duration::from_secs(s)),
+                None => Retry::Backoff,
+            };
+            return Err(Failure {
+                error: e,
+                retry,
+                before_send: true,
+            });
+        }
+        if status >= 500 {
+            let e = Error::new(
+                ErrorKind::ServerError,
+                format!("server error {status}{}", error_suffix(&bytes)),
+            );
+            return Err(if matches!(status, 502..=504) {
+                Failure::backoff(e)
+            } else {
+                Failure::final_(e)
+            });
+        }
+        if (300..400).contains(&status) {
+            return Err(Failure::final_(Error::new(ErrorKind::BadResponse, format!("server answered {status} (a redirect); lic does not follow redirects: check the API URL"))));
+        }
+
+        let mut signed = None;
+        let mut date_ms = date.as_deref().and_then(parse_http_date);
+        if let Some(key) = &self.key {
+            let authority = self.base.authority();
+            let req_info = RequestInfo {
+                method: call.method,
+                target,
+                host: &authority,
+                host_without_port: self.base.port.map(|_| self.base.host.as_str()),
+                account_id: &self.account,
+            };
+            let (material, signed_date) = verify_response(
+                key,
+                &req_info,
+                &bytes,
+                date.as_deref(),
+                digest.as_deref(),
+                signature.as_deref(),
+            )
+            .map_err(Failure::final_)?;
+            let skew = (signed_date - now_ms()).abs();
+            if skew > self.max_age_ms {
+                return Err(Failure::final_(Error::new(
+                    ErrorKind::ResponseMismatch,
+                    format!(
+                        "response Date is {} s away from this machine's clock (allowed {} s): a replayed response, or the system clock is wrong",
+                        skew / 1000,
+                        self.max_age_ms / 1000
+                    ),
+                )));
+            }
+            date_ms = Some(signed_date);
+            signed = Some(material);
+        }
+
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                Failure::final_(Error::new(
+                    ErrorKind::BadResponse,
+                    format!("response is not JSON: {e}"),
+                ))
+            })?
+        };
+        if !(200..300).contains(&status) {
+            return Err(Failure::final_(map_error_document(status, &json)));
+        }
+        Ok(Reply {
+            status,
+            json,
+            signed,
+            date_ms,
+        })
+    }
+
+    fn transport_failure(&self, t: ureq::Transport) -> Failure {
+        use std::error::Error as _;
+        let text = t.to_string();
+        let mut source = t.source();
+        while let Some(s) = source {
+            if s.downcast_ref::<rustls::Error>().is_some() {
+                return Failure::final_(Error::new(ErrorKind::Tls, format!("TLS failed: {s}")));
+            }
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                if is_timeout(io) {
+                    return Failure::final_(Error::new(
+                        ErrorKind::Timeout,
+                        format!("no answer within {} ms", self.timeout.as_millis()),
+                    ));
+                }
+                if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                    return Failure::final_(Error::new(
+                        ErrorKind::Tls,
+                        format!("TLS failed: {inner}"),
+                    ));
+                }
+            }
+            source = s.source();
+        }
+        match t.kind() {
+            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => Failure {
+                error: Error::new(
+                    ErrorKind::Network,
+                    format!("cannot reach {}: {text}", self.base.origin()),
+                ),
+                retry: Retry::Backoff,
+                before_send: true,
+            },
+            ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => {
+                Failure::final_(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("bad request URL: {text}"),
+                ))
+            }
+            ureq::ErrorKind::ProxyConnect
+            | ureq::ErrorKind::ProxyUnauthorized
+            | ureq::ErrorKind::InvalidProxyUrl => Failure::final_(Error::new(
+                ErrorKind::Network,
+                format!("proxy failed: {text}"),
+            )),
+            ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader => {
+                Failure::backoff(Error::new(
+                    ErrorKind::BadResponse,
+                    format!("malformed HTTP response: {text}"),
+                ))
+            }
+            _ => Failure::backoff(Error::new(
+                ErrorKind::Network,
+                format!("connection failed: {text}"),
+            )),
+        }
+    }
+}
+
+enum Retry {
+    No,
+    Backoff,
+    After(Duration),
+}
+
+struct Failure {
+    error: Error,
+    retry: Retry,
+    /// The request certainly did not reach the server, so resending is safe
+    /// whatever the method.
+    before_send: bool,
+}
+
+impl Failure {
+    fn final_(error: Error) -> Failure {
+        Failure {
+            error,
+            retry: Retry::No,
+            before_send: false,
+        }
+    }
+    fn backoff(error: Error) -> Failure {
+        Failure {
+            error,
+            retry: Retry::Backoff,
+            before_send: false,
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    )
+}
+
+/// Exponential backoff from 100 ms with full jitter.
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = 100u64 << attempt.min(6);
+    let mut b = [0u8; 8];
+    let r = if random_bytes(&mut b).is_ok() {
+        u64::from_le_bytes(b)
+    } else {
+        cap / 2
+    };
+    Duration::from_millis(cap / 2 + r % (cap / 2 + 1))
+}
+
+fn error_suffix(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| first_error(&v).map(|(_, _, d)| format!(": {d}")))
+        .unwrap_or_default()
+}
+
+/// (code, title, detail) of the first error in a Keygen error document.
+pub fn first_error(json: &Value) -> Option<(Option<String>, String, String)> {
+    let e = json.get("errors")?.get(0)?;
+    let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
+    Some((
+        s("code"),
+        s("title").unwrap_or_default(),
+        s("detail").unwrap_or_default(),
+    ))
+}
+
+/// Maps a (signed, when a key is configured) Keygen error document.
+pub fn map_error_document(status: u16, json: &Value) -> Error {
+    let (code, title, detail) = first_error(json).unwrap_or((None, String::new(), String::new()));
+    let kind = match (status, code.as_deref()) {
+        (_, Some("LICENSE_INVALID")) => ErrorKind::LicenseInvalid,
+        (_, Some("LICENSE_NOT_ALLOWED")) => ErrorKind::LicenseNotAllowed,
+        (_, Some("LICENSE_SUSPENDED")) => ErrorKind::LicenseSuspended,
+        (_, Some("LICENSE_EXPIRED")) => ErrorKind::LicenseExpired,
+        (_, Some("LICENSE_BANNED" | "USER_BANNED")) => ErrorKind::LicenseBanned,
+        (_, Some("TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_FORMAT_INVALID" | "TOKEN_EXPIRED")) => {
+            ErrorKind::TokenInvalid
+        }
+        (_, Some("TOKEN_NOT_ALLOWED")) => ErrorKind::TokenNotAllowed,
+        (_, Some("MACHINE_LIMIT_EXCEEDED" | "GROUP_MACHINE_LIMIT_EXCEEDED")) => {
+            ErrorKind::MachineLimitExceeded
+        }
+        (
+            _,
+            Some(
+                "MACHINE_CORE_LIMIT_EXCEEDED"
+                | "MACHINE_MEMORY_LIMIT_EXCEEDED"
+                | "MACHINE_DISK_LIMIT_EXCEEDED",
+            ),
+        ) => ErrorKind::ResourceLimitExceeded,
+        (_, Some("FINGERPRINT_TAKEN")) => ErrorKind::FingerprintTaken,
+        (_, Some("MACHINE_PROCESS_LIMIT_EXCEEDED")) => ErrorKind::ProcessLimitExceeded,
+        (_, Some("MACHINE_HEARTBEAT_DEAD" | "PROCESS_HEARTBEAT_DEAD")) => ErrorKind::HeartbeatDead,
+        (401, _) => ErrorKind::TokenInvalid,
+        (403, _) => ErrorKind::AccessDenied,
+        (404, _) => ErrorKind::NotFound,
+        _ => ErrorKind::ServerRejected,
+    };
+    let mut message = format!("server refused the request ({status}");
+    if let Some(c) = &code {
+        message.push(' ');
+        message.push_str(c);
+    }
+    message.push(')');
+    let text = if detail.is_empty() { title } else { detail };
+    if !text.is_empty() {
+        message.push_str(": ");
+        message.push_str(&text);
+    }
+    if kind == ErrorKind::LicenseNotAllowed {
+        message.push_str(
+            " — the policy does not allow license-key authentication: set its authenticationStrategy to LICENSE or MIXED, or configure a license token",
+        );
+    }
+    Error::new(kind, message).with_code(code)
+}
+
+fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &cfg.ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("cannot read CA bundle {}: {e}", path.display()),
+            )
+        })?;
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("CA bundle {} is not valid PEM: {e}", path.display()),
+                )
+            })?;
+            roots.add(cert).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "CA bundle {} has an unusable certificate: {e}",
+                        path.display()
+                    ),
+                )
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return err(
+                ErrorKind::InvalidArgument,
+                format!("CA bundle {} holds no certificates", path.display()),
+            );
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup failed: {e}")))?;
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// The explicit proxy, else `HTTPS_PROXY`/`https_proxy`/`ALL_PROXY` (or the
+/// HTTP ones for http URLs) unless `NO_PROXY` matches. Loopback is never proxied.
+fn proxy_for(cfg: &Config, base: &BaseUrl) -> Result<Option<ureq::Proxy>> {
+    let from_env = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let url = match &cfg.proxy {
+        Some(p) => Some(p.clone()),
+        None if is_loopback(&base.host) => None,
+        None => {
+            let no_proxy = from_env(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
+            if no_proxy_matches(&no_proxy, &base.host) {
+                None
+            } else if base.https {
+                from_env(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
+            } else {
+                from_env(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+            }
+        }
+    };
+    url.map(|u| {
+        ureq::Proxy::new(&u).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("proxy URL is invalid: {e}"),
+            )
+        })
+    })
+    .transpose()
+}
+
+pub fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    no_proxy
+        .split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| !p.is_empty())
+        .any(|p| {
+            if p == "*" {
+                return true;
+            }
+            let p = p.trim_start_matches('*').trim_start_matches('.');
+            let p = p.split(':').next().unwrap_or(p);
+            host == p || host.ends_with(&format!(".{p}"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn maps_keygen_error_documents() {
+        let doc = |code: &str| json!({"errors": [{"title": "Access denied", "detail": "nope", "code": code}]});
+        assert_eq!(
+            map_error_document(403, &doc("LICENSE_NOT_ALLOWED")).kind,
+            ErrorKind::LicenseNotAllowed
+        );
+        assert!(map_error_document(403, &doc("LICENSE_NOT_ALLOWED"))
+            .message
+            .contains("authenticationStrategy"));
+        assert_eq!(
+            map_error_document(422, &doc("MACHINE_LIMIT_EXCEEDED")).kind,
+            ErrorKind::MachineLimitExceeded
+        );
+        assert_eq!(
+            map_error_document(422, &doc("MACHINE_PROCESS_LIMIT_EXCEEDED")).kind,
+            ErrorKind::ProcessLimitExceeded
+        );
+        assert_eq!(
+            map_error_document(401, &doc("LICENSE_INVALID")).kind,
+            ErrorKind::LicenseInvalid
+        );
+        assert_eq!(
+            map_error_document(403, &doc("SOMETHING_NEW")).kind,
+            ErrorKind::AccessDenied
+        );
+        assert_eq!(
+            map_error_document(404, &json!({})).kind,
+            ErrorKind::NotFound
+        );
+        let e = map_error_document(422, &doc("PID_TAKEN"));
+        assert_eq!(
+            (e.kind, e.code.as_deref()),
+            (ErrorKind::ServerRejected, Some("PID_TAKEN"))
+        );
+        assert!(e.message.contains("422 PID_TAKEN") && e.message.contains("nope"));
+    }
+
+    #[test]
+    fn no_proxy_rules() {
+        assert!(no_proxy_matches("example.com", "api.example.com"));
+        assert!(no_proxy_matches(".example.com", "example.com"));
+        assert!(no_proxy_matches("*", "anything"));
+        assert!(no_proxy_matches("foo, api.keygen.sh:443", "api.keygen.sh"));
+        assert!(!no_proxy_matches("example.com", "badexample.com"));
+        assert!(!no_proxy_matches("", "api.keygen.sh"));
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for attempt in 1..10 {
+            let d = backoff(attempt).as_millis() as u64;
+            let cap = 100u64 << attempt.min(6);
+            assert!(d >= cap / 2 && d <= cap, "{attempt}: {d}");
+        }
+    }
+
+    #[test]
+    fn targets_follow_keygens_url_rule() {
+        let cloud = Transport::new(&Config::default(), "acct").unwrap();
+        assert_eq!(cloud.target("me", None), "/v1/accounts/acct/me");
+        let cfg = Config {
+            base_url: "http://127.0.0.1:1".into(),
+            ..Config::default()
+        };
+        let local = Transport::new(&cfg, "acct").unwrap();
+        assert_eq!(
+            local.target("machines", Some("page[size]=100")),
+            "/v1/machines?page[size]=100"
+        );
+    }
+}
