@@ -1,0 +1,140 @@
+//! A tiny blocking HTTP client for tests and examples, authenticated with the admin token.
+
+use serde_json::{json, Value};
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Admin {
+    pub(crate) addr: String,
+    pub(crate) token: String,
+}
+
+/// A raw HTTP exchange result.
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
+}
+
+/// Sends one request on a fresh connection (`Connection: close`) and reads the response.
+pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> io::Result<RawResponse> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes)?;
+    read_response(&mut BufReader::new(stream))
+}
+
+pub fn read_response(r: &mut impl BufRead) -> io::Result<RawResponse> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a response"));
+    }
+    let status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| invalid("bad status line"))?;
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        r.read_line(&mut line)?;
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').ok_or_else(|| invalid("bad header"))?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let mut resp = RawResponse { status, headers, body: Vec::new() };
+    let len: usize = resp.header("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    resp.body = vec![0; len];
+    r.read_exact(&mut resp.body)?;
+    Ok(resp)
+}
+
+impl Admin {
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> io::Result<(u16, Value)> {
+        let auth = format!("Bearer {}", self.token);
+        let ct = if path.starts_with("/v1/dev/") { "application/json" } else { "application/vnd.api+json" };
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", ct), ("Accept", ct)];
+        let payload = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let resp = send(&self.addr, method, path, &headers, &payload)?;
+        let value = if resp.body.is_empty() { Value::Null } else { serde_json::from_slice(&resp.body).map_err(|e| invalid(&e.to_string()))? };
+        Ok((resp.status, value))
+    }
+
+    fn expect(&self, method: &str, path: &str, body: Value, status: u16) -> Value {
+        match self.request(method, path, (!body.is_null()).then_some(&body)) {
+            Ok((s, v)) if s == status => v,
+            Ok((s, v)) => panic!("{method} {path}: expected {status}, got {s}: {v}"),
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+
+    fn id(v: &Value) -> String {
+        v["data"]["id"].as_str().unwrap_or_default().to_string()
+    }
+
+    pub fn create_product(&self, name: &str) -> String {
+        let body = json!({ "data": { "type": "products", "attributes": { "name": name } } });
+        Self::id(&self.expect("POST", "/v1/products", body, 201))
+    }
+
+    pub fn create_policy(&self, product_id: &str, attrs: Value) -> String {
+        let body = json!({ "data": { "type": "policies", "attributes": attrs,
+            "relationships": { "product": { "data": { "type": "products", "id": product_id } } } } });
+        Self::id(&self.expect("POST", "/v1/policies", body, 201))
+    }
+
+    pub fn create_license(&self, policy_id: &str, attrs: Value) -> (String, String) {
+        let body = json!({ "data": { "type": "licenses", "attributes": attrs,
+            "relationships": { "policy": { "data": { "type": "policies", "id": policy_id } } } } });
+        let v = self.expect("POST", "/v1/licenses", body, 201);
+        (Self::id(&v), v["data"]["attributes"]["key"].as_str().unwrap_or_default().to_string())
+    }
+
+    pub fn update_license(&self, license_id: &str, attrs: Value) {
+        let body = json!({ "data": { "type": "licenses", "attributes": attrs } });
+        self.expect("PATCH", &format!("/v1/licenses/{license_id}"), body, 200);
+    }
+
+    pub fn suspend_license(&self, id: &str) {
+        self.expect("POST", &format!("/v1/licenses/{id}/actions/suspend"), Value::Null, 200);
+    }
+
+    pub fn reinstate_license(&self, id: &str) {
+        self.expect("POST", &format!("/v1/licenses/{id}/actions/reinstate"), Value::Null, 200);
+    }
+
+    pub fn advance_clock(&self, seconds: i64) -> String {
+        let v = self.expect("POST", "/v1/dev/clock", json!({ "advance_seconds": seconds }), 200);
+        v["now"].as_str().unwrap_or_default().to_string()
+    }
+
+    pub fn set_fault(&self, fault: Value) {
+        self.expect("POST", "/v1/dev/faults", fault, 201);
+    }
+
+    pub fn clear_faults(&self) {
+        self.expect("DELETE", "/v1/dev/faults", Value::Null, 200);
+    }
+
+    pub fn cull(&self) {
+        self.expect("POST", "/v1/dev/cull", Value::Null, 200);
+    }
+}
