@@ -5,78 +5,189 @@ use serde_json::Value;
 
 use crate::time::{parse_rfc3339, Millis};
 
-macro_rules! validation_codes {
-    ($($name:ident = $n:literal => $text:literal,)*) => {
-        /// Every validation code Keygen defines (keygen-api
-        /// `license_validation_service.rb`), plus lic's own offline verdicts.
-        /// Numbers are stable ABI: append, never renumber.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #[repr(i32)]
-        pub enum ValidationCode { $($name = $n,)* }
-
-        impl ValidationCode {
-            pub const ALL: &'static [ValidationCode] = &[$(ValidationCode::$name,)*];
-
-            pub fn from_text(text: &str) -> ValidationCode {
-                match text { $($text => ValidationCode::$name,)* _ => ValidationCode::Unknown }
-            }
-
-            pub fn as_text(self) -> &'static str {
-                match self { $(ValidationCode::$name => $text,)* }
-            }
-        }
-    };
+/// Every validation code Keygen defines (keygen-api
+/// `license_validation_service.rb`), plus lic's own offline verdicts.
+/// Numbers are stable ABI: append, never renumber. `Unknown` is zero so a
+/// zeroed or missing value never reads as valid.
+///
+/// cbindgen:prefix-with-name
+/// cbindgen:rename-all=ScreamingSnakeCase
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ValidationCode {
+    Unknown = 0,
+    Valid = 1,
+    NotFound = 2,
+    Banned = 3,
+    Suspended = 4,
+    Expired = 5,
+    Overdue = 6,
+    EnvironmentScopeMismatch = 7,
+    EnvironmentScopeRequired = 8,
+    ProductScopeMismatch = 9,
+    ProductScopeRequired = 10,
+    PolicyScopeMismatch = 11,
+    PolicyScopeRequired = 12,
+    UserScopeMismatch = 13,
+    UserScopeRequired = 14,
+    EntitlementsScopeEmpty = 15,
+    EntitlementsMissing = 16,
+    NoMachine = 17,
+    NoMachines = 18,
+    MachineScopeMismatch = 19,
+    MachineScopeRequired = 20,
+    HeartbeatNotStarted = 21,
+    HeartbeatDead = 22,
+    FingerprintScopeEmpty = 23,
+    FingerprintScopeMismatch = 24,
+    FingerprintScopeRequired = 25,
+    ComponentsScopeEmpty = 26,
+    ComponentsScopeMismatch = 27,
+    ComponentsScopeRequired = 28,
+    ChecksumScopeMismatch = 29,
+    ChecksumScopeRequired = 30,
+    VersionScopeMismatch = 31,
+    VersionScopeRequired = 32,
+    TooManyUsers = 33,
+    TooManyMachines = 34,
+    TooManyCores = 35,
+    TooMuchMemory = 36,
+    TooMuchDisk = 37,
+    TooManyProcesses = 38,
+    // lic's offline verdicts (never sent by Keygen).
+    FileExpired = 100,
+    ClockTampered = 101,
 }
 
-validation_codes! {
-    Unknown = 0 => "UNKNOWN",
-    Valid = 1 => "VALID",
-    NotFound = 2 => "NOT_FOUND",
-    Banned = 3 => "BANNED",
-    Suspended = 4 => "SUSPENDED",
-    Expired = 5 => "EXPIRED",
-    Overdue = 6 => "OVERDUE",
-    EnvironmentScopeMismatch = 7 => "ENVIRONMENT_SCOPE_MISMATCH",
-    EnvironmentScopeRequired = 8 => "ENVIRONMENT_SCOPE_REQUIRED",
-    ProductScopeMismatch = 9 => "PRODUCT_SCOPE_MISMATCH",
-    ProductScopeRequired = 10 => "PRODUCT_SCOPE_REQUIRED",
-    PolicyScopeMismatch = 11 => "POLICY_SCOPE_MISMATCH",
-    PolicyScopeRequired = 12 => "POLICY_SCOPE_REQUIRED",
-    UserScopeMismatch = 13 => "USER_SCOPE_MISMATCH",
-    UserScopeRequired = 14 => "USER_SCOPE_REQUIRED",
-    EntitlementsScopeEmpty = 15 => "ENTITLEMENTS_SCOPE_EMPTY",
-    EntitlementsMissing = 16 => "ENTITLEMENTS_MISSING",
-    NoMachine = 17 => "NO_MACHINE",
-    NoMachines = 18 => "NO_MACHINES",
-    MachineScopeMismatch = 19 => "MACHINE_SCOPE_MISMATCH",
-    MachineScopeRequired = 20 => "MACHINE_SCOPE_REQUIRED",
-    HeartbeatNotStarted = 21 => "HEARTBEAT_NOT_STARTED",
-    HeartbeatDead = 22 => "HEARTBEAT_DEAD",
-    FingerprintScopeEmpty = 23 => "FINGERPRINT_SCOPE_EMPTY",
-    FingerprintScopeMismatch = 24 => "FINGERPRINT_SCOPE_MISMATCH",
-    FingerprintScopeRequired = 25 => "FINGERPRINT_SCOPE_REQUIRED",
-    ComponentsScopeEmpty = 26 => "COMPONENTS_SCOPE_EMPTY",
-    ComponentsScopeMismatch = 27 => "COMPONENTS_SCOPE_MISMATCH",
-    ComponentsScopeRequired = 28 => "COMPONENTS_SCOPE_REQUIRED",
-    ChecksumScopeMismatch = 29 => "CHECKSUM_SCOPE_MISMATCH",
-    ChecksumScopeRequired = 30 => "CHECKSUM_SCOPE_REQUIRED",
-    VersionScopeMismatch = 31 => "VERSION_SCOPE_MISMATCH",
-    VersionScopeRequired = 32 => "VERSION_SCOPE_REQUIRED",
-    TooManyUsers = 33 => "TOO_MANY_USERS",
-    TooManyMachines = 34 => "TOO_MANY_MACHINES",
-    TooManyCores = 35 => "TOO_MANY_CORES",
-    TooMuchMemory = 36 => "TOO_MUCH_MEMORY",
-    TooMuchDisk = 37 => "TOO_MUCH_DISK",
-    TooManyProcesses = 38 => "TOO_MANY_PROCESSES",
-    // lic's offline verdicts (never sent by Keygen).
-    FileExpired = 100 => "FILE_EXPIRED",
-    ClockTampered = 101 => "CLOCK_TAMPERED",
+const CODE_TEXT: &[(ValidationCode, &str)] = &[
+    (ValidationCode::Unknown, "UNKNOWN"),
+    (ValidationCode::Valid, "VALID"),
+    (ValidationCode::NotFound, "NOT_FOUND"),
+    (ValidationCode::Banned, "BANNED"),
+    (ValidationCode::Suspended, "SUSPENDED"),
+    (ValidationCode::Expired, "EXPIRED"),
+    (ValidationCode::Overdue, "OVERDUE"),
+    (
+        ValidationCode::EnvironmentScopeMismatch,
+        "ENVIRONMENT_SCOPE_MISMATCH",
+    ),
+    (
+        ValidationCode::EnvironmentScopeRequired,
+        "ENVIRONMENT_SCOPE_REQUIRED",
+    ),
+    (
+        ValidationCode::ProductScopeMismatch,
+        "PRODUCT_SCOPE_MISMATCH",
+    ),
+    (
+        ValidationCode::ProductScopeRequired,
+        "PRODUCT_SCOPE_REQUIRED",
+    ),
+    (ValidationCode::PolicyScopeMismatch, "POLICY_SCOPE_MISMATCH"),
+    (ValidationCode::PolicyScopeRequired, "POLICY_SCOPE_REQUIRED"),
+    (ValidationCode::UserScopeMismatch, "USER_SCOPE_MISMATCH"),
+    (ValidationCode::UserScopeRequired, "USER_SCOPE_REQUIRED"),
+    (
+        ValidationCode::EntitlementsScopeEmpty,
+        "ENTITLEMENTS_SCOPE_EMPTY",
+    ),
+    (ValidationCode::EntitlementsMissing, "ENTITLEMENTS_MISSING"),
+    (ValidationCode::NoMachine, "NO_MACHINE"),
+    (ValidationCode::NoMachines, "NO_MACHINES"),
+    (
+        ValidationCode::MachineScopeMismatch,
+        "MACHINE_SCOPE_MISMATCH",
+    ),
+    (
+        ValidationCode::MachineScopeRequired,
+        "MACHINE_SCOPE_REQUIRED",
+    ),
+    (ValidationCode::HeartbeatNotStarted, "HEARTBEAT_NOT_STARTED"),
+    (ValidationCode::HeartbeatDead, "HEARTBEAT_DEAD"),
+    (
+        ValidationCode::FingerprintScopeEmpty,
+        "FINGERPRINT_SCOPE_EMPTY",
+    ),
+    (
+        ValidationCode::FingerprintScopeMismatch,
+        "FINGERPRINT_SCOPE_MISMATCH",
+    ),
+    (
+        ValidationCode::FingerprintScopeRequired,
+        "FINGERPRINT_SCOPE_REQUIRED",
+    ),
+    (
+        ValidationCode::ComponentsScopeEmpty,
+        "COMPONENTS_SCOPE_EMPTY",
+    ),
+    (
+        ValidationCode::ComponentsScopeMismatch,
+        "COMPONENTS_SCOPE_MISMATCH",
+    ),
+    (
+        ValidationCode::ComponentsScopeRequired,
+        "COMPONENTS_SCOPE_REQUIRED",
+    ),
+    (
+        ValidationCode::ChecksumScopeMismatch,
+        "CHECKSUM_SCOPE_MISMATCH",
+    ),
+    (
+        ValidationCode::ChecksumScopeRequired,
+        "CHECKSUM_SCOPE_REQUIRED",
+    ),
+    (
+        ValidationCode::VersionScopeMismatch,
+        "VERSION_SCOPE_MISMATCH",
+    ),
+    (
+        ValidationCode::VersionScopeRequired,
+        "VERSION_SCOPE_REQUIRED",
+    ),
+    (ValidationCode::TooManyUsers, "TOO_MANY_USERS"),
+    (ValidationCode::TooManyMachines, "TOO_MANY_MACHINES"),
+    (ValidationCode::TooManyCores, "TOO_MANY_CORES"),
+    (ValidationCode::TooMuchMemory, "TOO_MUCH_MEMORY"),
+    (ValidationCode::TooMuchDisk, "TOO_MUCH_DISK"),
+    (ValidationCode::TooManyProcesses, "TOO_MANY_PROCESSES"),
+    (ValidationCode::FileExpired, "FILE_EXPIRED"),
+    (ValidationCode::ClockTampered, "CLOCK_TAMPERED"),
+];
+
+impl ValidationCode {
+    pub fn all() -> impl Iterator<Item = ValidationCode> {
+        CODE_TEXT.iter().map(|(c, _)| *c)
+    }
+
+    /// Maps Keygen's text; codes newer than this library are `Unknown`.
+    pub fn from_text(text: &str) -> ValidationCode {
+        CODE_TEXT
+            .iter()
+            .find(|(_, t)| *t == text)
+            .map_or(ValidationCode::Unknown, |(c, _)| *c)
+    }
+
+    pub fn as_text(self) -> &'static str {
+        CODE_TEXT
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map_or("UNKNOWN", |(_, t)| t)
+    }
+
+    pub fn from_i32(n: i32) -> Option<ValidationCode> {
+        ValidationCode::all().find(|c| *c as i32 == n)
+    }
 }
 
 /// Where a validation answer came from.
+///
+/// cbindgen:prefix-with-name
+/// cbindgen:rename-all=ScreamingSnakeCase
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]
 pub enum Source {
+    /// Not an answer (only returned for a NULL or broken handle).
+    Unknown = 0,
     Online = 1,
     /// The machine file lic cached after activation.
     CachedFile = 2,
@@ -182,14 +293,16 @@ mod tests {
 
     #[test]
     fn codes_round_trip_and_unknown_is_kept_apart() {
-        for c in ValidationCode::ALL {
-            assert_eq!(ValidationCode::from_text(c.as_text()), *c);
+        for c in ValidationCode::all() {
+            assert_eq!(ValidationCode::from_text(c.as_text()), c);
+            assert_eq!(ValidationCode::from_i32(c as i32), Some(c));
         }
         assert_eq!(
             ValidationCode::from_text("SOMETHING_NEW"),
             ValidationCode::Unknown
         );
-        assert_eq!(ValidationCode::ALL.len(), 41);
+        assert_eq!(ValidationCode::all().count(), 41);
+        assert_eq!(ValidationCode::from_i32(77), None);
     }
 
     #[test]

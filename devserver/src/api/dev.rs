@@ -35,7 +35,9 @@ pub fn handle(app: &App, req: &Request) -> Response {
     } else {
         serde_json::from_slice::<Value>(&req.body)
     };
-    let Ok(body) = body else { return error(400, "invalid JSON") };
+    let Ok(body) = body else {
+        return error(400, "invalid JSON");
+    };
     let now = || json!({ "now": rfc3339_ms(app.now()) });
     match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("GET", "/v1/dev/clock") => respond(200, now()),

@@ -1,0 +1,336 @@
+//! The on-disk store for offline evidence (checked-out files, signed
+//! responses, the clock mark): whole-file atomic replacement, owner-only
+//! permissions on unix, bounded reads, and file names that never contain a
+//! license key.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::crypto::{encode_hex, random_bytes, sha256};
+use crate::error::{Error, ErrorKind, Result};
+
+fn io_error(action: &str, path: &Path, e: io::Error) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("cannot {action} {}: {e}", path.display()),
+    )
+}
+
+/// Replaces `path` with `data` so that readers see either the old or the new
+/// content, never a mix: the data goes to a unique temporary file in the same
+/// directory, is flushed to disk, then renamed over the target. Missing parent
+/// directories are created (0700 on unix); the file is 0600 on unix.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Some(name) = path.file_name() else {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("cache path {} does not name a file", path.display()),
+        ));
+    };
+    create_private_dir(dir).map_err(|e| io_error("create directory", dir, e))?;
+
+    let mut nonce = [0u8; 8];
+    random_bytes(&mut nonce)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        encode_hex(&nonce)
+    ));
+
+    let written = write_new_file(&tmp, data)
+        .map_err(|e| io_error("write", &tmp, e))
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| io_error("replace", path, e)));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+        return written;
+    }
+    // Make the rename itself durable. Best effort: some file systems refuse
+    // to fsync a directory, and the data is already safely in place.
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn write_new_file(path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(data)?;
+    file.sync_all()
+}
+
+/// Reads a whole file of at most `max` bytes. `Ok(None)` when it does not
+/// exist; a larger file is `FileMalformed` (nothing we write is that big).
+pub fn read_capped(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("open", path, e)),
+    };
+    let mut data = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| io_error("read", path, e))?;
+    if data.len() > max {
+        return Err(Error::new(
+            ErrorKind::FileMalformed,
+            format!("{} is larger than {max} bytes", path.display()),
+        ));
+    }
+    Ok(Some(data))
+}
+
+/// Deletes a file. `Ok(true)` if one was removed, `Ok(false)` if there was none.
+pub fn remove(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_error("remove", path, e)),
+    }
+}
+
+/// The per-user data directory plus `lic`: `$XDG_DATA_HOME` or
+/// `~/.local/share` on Linux and other unix, `~/Library/Application Support`
+/// on macOS, `%LOCALAPPDATA%` on Windows. `None` when the environment names
+/// no usable (absolute) directory.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    data_dir_from(|name| std::env::var_os(name).map(PathBuf::from))
+}
+
+fn data_dir_from(env: impl Fn(&str) -> Option<PathBuf>) -> Option<PathBuf> {
+    let absolute = |name: &str| env(name).filter(|p| p.is_absolute());
+    let base = if cfg!(windows) {
+        absolute("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        absolute("HOME").map(|h| h.join("Library").join("Application Support"))
+    } else {
+        absolute("XDG_DATA_HOME")
+            .or_else(|| absolute("HOME").map(|h| h.join(".local").join("share")))
+    };
+    base.map(|b| b.join("lic"))
+}
+
+/// A cache file name for one (account, license key, fingerprint), e.g.
+/// `machine-<32 hex>.lic`. The key only enters through a hash, so a directory
+/// listing reveals nothing. `kind` is a fixed label chosen by the library
+/// (`license`, `machine`, …) and must be a plain file-name fragment.
+pub fn entry_name(kind: &str, account: &str, license_key: &str, fingerprint: &str) -> String {
+    let id = sha256(format!("{account}\0{license_key}\0{fingerprint}").as_bytes());
+    format!("{kind}-{}.lic", &encode_hex(&id)[..32])
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    pub(crate) struct TempDir(pub PathBuf);
+
+    impl TempDir {
+        pub(crate) fn new(tag: &str) -> TempDir {
+            let mut r = [0u8; 8];
+            random_bytes(&mut r).unwrap();
+            let p = std::env::temp_dir().join(format!(
+                "lic-test-{tag}-{}-{}",
+                std::process::id(),
+                encode_hex(&r)
+            ));
+            fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn write_read_replace_remove() {
+        let t = TempDir::new("cache-rw");
+        let p = t.0.join("a").join("b").join("entry.lic");
+        assert_eq!(read_capped(&p, 100).unwrap(), None);
+        write_atomic(&p, b"first").unwrap();
+        assert_eq!(read_capped(&p, 100).unwrap().unwrap(), b"first");
+        write_atomic(&p, b"second, longer").unwrap();
+        assert_eq!(read_capped(&p, 100).unwrap().unwrap(), b"second, longer");
+        assert_eq!(names_in(p.parent().unwrap()), vec!["entry.lic"]);
+        assert!(remove(&p).unwrap());
+        assert!(!remove(&p).unwrap());
+        assert_eq!(read_capped(&p, 100).unwrap(), None);
+    }
+
+    #[test]
+    fn read_cap_is_exact() {
+        let t = TempDir::new("cache-cap");
+        let p = t.0.join("f");
+        write_atomic(&p, &[1u8; 10]).unwrap();
+        assert_eq!(read_capped(&p, 10).unwrap().unwrap().len(), 10);
+        assert_eq!(
+            read_capped(&p, 9).unwrap_err().kind,
+            ErrorKind::FileMalformed
+        );
+    }
+
+    #[test]
+    fn failed_write_reports_io_with_path_and_leaves_no_temp() {
+        let t = TempDir::new("cache-fail");
+        // The target is an existing non-empty directory: rename must fail.
+        let p = t.0.join("occupied");
+        fs::create_dir_all(p.join("inside")).unwrap();
+        let e = write_atomic(&p, b"x").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Io);
+        assert!(e.message.contains("occupied"), "{}", e.message);
+        assert_eq!(names_in(&t.0), vec!["occupied"]);
+
+        // A parent that is a regular file cannot become a directory.
+        let f = t.0.join("plain");
+        fs::write(&f, b"").unwrap();
+        assert_eq!(
+            write_atomic(&f.join("x"), b"x").unwrap_err().kind,
+            ErrorKind::Io
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn owner_only_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = TempDir::new("cache-perm");
+        let dir = t.0.join("new");
+        let p = dir.join("f");
+        // An existing world-readable file is replaced by an owner-only one.
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(&p, b"old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&p, b"new").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), 0o600);
+
+        let deep = t.0.join("x").join("y");
+        write_atomic(&deep.join("f"), b"z").unwrap();
+        assert_eq!(mode(&deep), 0o700);
+        assert_eq!(mode(&t.0.join("x")), 0o700);
+        assert_eq!(mode(&deep.join("f")), 0o600);
+    }
+
+    #[test]
+    fn concurrent_writers_never_tear() {
+        const LEN: usize = 64 * 1024;
+        let t = TempDir::new("cache-race");
+        let p = Arc::new(t.0.join("shared.lic"));
+        write_atomic(&p, &[0u8; LEN]).unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+
+        let writers: Vec<_> = (1u8..=4)
+            .map(|id| {
+                let p = Arc::clone(&p);
+                std::thread::spawn(move || {
+                    for _ in 0..40 {
+                        write_atomic(&p, &vec![id; LEN]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let reader = {
+            let (p, done) = (Arc::clone(&p), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut reads = 0;
+                while !done.load(Ordering::Relaxed) || reads == 0 {
+                    let data = read_capped(&p, LEN).unwrap().expect("file vanished");
+                    assert_eq!(data.len(), LEN, "short read");
+                    assert!(data.iter().all(|&b| b == data[0]), "torn read");
+                    reads += 1;
+                }
+            })
+        };
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        reader.join().unwrap();
+        assert_eq!(names_in(&t.0), vec!["shared.lic"]);
+    }
+
+    #[test]
+    fn data_dir_rules() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| PathBuf::from(*v))
+            }
+        };
+        assert_eq!(data_dir_from(env(&[])), None);
+        if cfg!(windows) {
+            assert_eq!(
+                data_dir_from(env(&[("LOCALAPPDATA", r"C:\Users\u\AppData\Local")])),
+                Some(PathBuf::from(r"C:\Users\u\AppData\Local\lic"))
+            );
+        } else if cfg!(target_os = "macos") {
+            assert_eq!(
+                data_dir_from(env(&[("HOME", "/Users/u")])),
+                Some(PathBuf::from("/Users/u/Library/Application Support/lic"))
+            );
+        } else {
+            assert_eq!(
+                data_dir_from(env(&[("HOME", "/home/u")])),
+                Some(PathBuf::from("/home/u/.local/share/lic"))
+            );
+            assert_eq!(
+                data_dir_from(env(&[("HOME", "/home/u"), ("XDG_DATA_HOME", "/data")])),
+                Some(PathBuf::from("/data/lic"))
+            );
+            // Relative values are ignored, as the XDG spec requires.
+            assert_eq!(
+                data_dir_from(env(&[("HOME", "/home/u"), ("XDG_DATA_HOME", "rel")])),
+                Some(PathBuf::from("/home/u/.local/share/lic"))
+            );
+            assert_eq!(data_dir_from(env(&[("HOME", "")])), None);
+        }
+    }
+
+    #[test]
+    fn entry_names_hide_the_key_and_separate_inputs() {
+        let key = "B10760-1B177D-656D1F-C03298-9AF89E-V3";
+        let n = entry_name("machine", "acct", key, "fp");
+        assert!(n.starts_with("machine-") && n.ends_with(".lic"), "{n}");
+        assert_eq!(n.len(), "machine-".len() + 32 + ".lic".len());
+        assert!(!n.contains(key) && !n.contains("acct"));
+        assert_eq!(n, entry_name("machine", "acct", key, "fp"));
+        assert_ne!(n, entry_name("machine", "acct", key, "fp2"));
+        assert_ne!(n, entry_name("machine", "acc", &format!("t{key}"), "fp"));
+        assert_ne!(n, entry_name("license", "acct", key, "fp"));
+    }
+}

@@ -1,0 +1,250 @@
+//! A high-water mark of trusted time (server `Date` headers, file `issued`
+//! times), kept in a small file beside the cache. A local clock earlier than
+//! the mark means the clock was turned back. The file carries an HMAC keyed by
+//! the license key and fingerprint, so an edited or transplanted mark reads as
+//! no mark at all rather than as a different time.
+
+use std::path::PathBuf;
+
+use parking_lot::Mutex;
+
+use crate::cache;
+use crate::crypto::{ct_eq, decode_hex, encode_hex, hmac_sha256, sha256};
+use crate::error::Result;
+use crate::time::Millis;
+
+const TAG: &str = "lic-clockmark-v1";
+const MAX_FILE: usize = 256;
+
+/// What the mark says about the local clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockState {
+    /// No trusted time has been recorded yet.
+    Unknown,
+    Ok,
+    /// The clock reads `behind_ms` earlier than the newest trusted time seen.
+    Tampered {
+        behind_ms: i64,
+    },
+}
+
+pub struct ClockMark {
+    path: PathBuf,
+    key: [u8; 32],
+    /// The mark as this process knows it; `None` until first read from disk.
+    /// Never lowered, so deleting or editing the file while we run does not
+    /// reset it.
+    known: Mutex<Option<Option<Millis>>>,
+}
+
+impl ClockMark {
+    pub fn new(path: PathBuf, license_key: &str, fingerprint: &str) -> ClockMark {
+        let key = sha256(format!("{TAG}\0{license_key}\0{fingerprint}").as_bytes());
+        ClockMark {
+            path,
+            key,
+            known: Mutex::new(None),
+        }
+    }
+
+    fn mac(&self, mark: Millis) -> [u8; 32] {
+        hmac_sha256(&self.key, mark.to_string().as_bytes())
+    }
+
+    /// The mark stored on disk; `None` when absent, unreadable, malformed or
+    /// not authenticated by this license key and fingerprint.
+    pub fn load(&self) -> Option<Millis> {
+        let data = cache::read_capped(&self.path, MAX_FILE).ok()??;
+        let text = std::str::from_utf8(&data).ok()?;
+        let mut parts = text.split_ascii_whitespace();
+        let (tag, field, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        if tag != TAG || parts.next().is_some() {
+            return None;
+        }
+        let mark: Millis = field.parse().ok()?;
+        ct_eq(&decode_hex(mac)?, &self.mac(mark)).then_some(mark)
+    }
+
+    /// Raises the mark to `trusted` if that is newer than both the file and
+    /// what this process has seen; otherwise writes nothing.
+    pub fn observe(&self, trusted: Millis) -> Result<()> {
+        let mut known = self.known.lock();
+        let current = known.flatten().max(self.load());
+        if current.is_some_and(|m| m >= trusted) {
+            *known = Some(current);
+            return Ok(());
+        }
+        let line = format!("{TAG} {trusted} {}\n", encode_hex(&self.mac(trusted)));
+        cache::write_atomic(&self.path, line.as_bytes())?;
+        *known = Some(Some(trusted));
+        Ok(())
+    }
+
+    /// Compares `now` with the mark: `Tampered` when `now` is more than
+    /// `tolerance_ms` before it. Reads the file only on first use.
+    pub fn check(&self, now: Millis, tolerance_ms: i64) -> ClockState {
+        let mut known = self.known.lock();
+        let mark = *known.get_or_insert_with(|| self.load());
+        match mark {
+            None => ClockState::Unknown,
+            Some(m) if now < m.saturating_sub(tolerance_ms) => ClockState::Tampered {
+                behind_ms: m.saturating_sub(now),
+            },
+            Some(_) => ClockState::Ok,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::tests::TempDir;
+
+    const KEY: &str = "B10760-1B177D-656D1F-C03298-9AF89E-V3";
+    const FP: &str = "198e9fe586114844f6a4eaca5069b41a7ed43fb5a2df84892b69826d64573e39";
+
+    fn mark_in(t: &TempDir) -> ClockMark {
+        ClockMark::new(t.0.join("clock.mark"), KEY, FP)
+    }
+
+    #[test]
+    fn absent_is_unknown() {
+        let t = TempDir::new("cm-absent");
+        let m = mark_in(&t);
+        assert_eq!(m.load(), None);
+        assert_eq!(m.check(1_000, 0), ClockState::Unknown);
+    }
+
+    #[test]
+    fn raise_only() {
+        let t = TempDir::new("cm-raise");
+        let m = mark_in(&t);
+        m.observe(5_000).unwrap();
+        assert_eq!(m.load(), Some(5_000));
+        let written = std::fs::metadata(&m.path).unwrap().modified().unwrap();
+
+        m.observe(4_000).unwrap();
+        m.observe(5_000).unwrap();
+        assert_eq!(m.load(), Some(5_000));
+        assert_eq!(
+            std::fs::metadata(&m.path).unwrap().modified().unwrap(),
+            written,
+            "a lower or equal observation must not rewrite the file"
+        );
+
+        m.observe(9_000).unwrap();
+        assert_eq!(m.load(), Some(9_000));
+        // Another handle on the same file sees the raised mark.
+        assert_eq!(
+            mark_in(&t).check(8_000, 0),
+            ClockState::Tampered { behind_ms: 1_000 }
+        );
+    }
+
+    #[test]
+    fn tolerance_edges() {
+        let t = TempDir::new("cm-tol");
+        let m = mark_in(&t);
+        m.observe(100_000).unwrap();
+        assert_eq!(m.check(100_000, 0), ClockState::Ok);
+        assert_eq!(m.check(200_000, 0), ClockState::Ok);
+        assert_eq!(m.check(99_999, 0), ClockState::Tampered { behind_ms: 1 });
+        assert_eq!(m.check(90_000, 10_000), ClockState::Ok);
+        assert_eq!(
+            m.check(89_999, 10_000),
+            ClockState::Tampered { behind_ms: 10_001 }
+        );
+        assert_eq!(m.check(0, i64::MAX), ClockState::Ok);
+        assert_eq!(
+            m.check(i64::MIN, 0),
+            ClockState::Tampered {
+                behind_ms: i64::MAX
+            }
+        );
+    }
+
+    #[test]
+    fn edited_or_foreign_file_counts_as_no_mark() {
+        let t = TempDir::new("cm-tamper");
+        let m = mark_in(&t);
+        m.observe(1_700_000_000_000).unwrap();
+        let good = std::fs::read_to_string(&m.path).unwrap();
+
+        // Lowering the time (the point of tampering) breaks the HMAC.
+        let edited = good.replace("1700000000000", "1600000000000");
+        assert_ne!(edited, good);
+        std::fs::write(&m.path, &edited).unwrap();
+        assert_eq!(m.load(), None);
+        assert_eq!(mark_in(&t).check(0, 0), ClockState::Unknown);
+
+        for bad in [
+            String::new(),
+            "garbage".to_string(),
+            good.replace(TAG, "lic-clockmark-v2"),
+            format!("{} extra", good.trim()),
+            good[..good.len() - 3].to_string(),
+        ] {
+            std::fs::write(&m.path, &bad).unwrap();
+            assert_eq!(m.load(), None, "{bad:?}");
+        }
+
+        // A genuine mark from another license key or machine does not count.
+        std::fs::write(&m.path, &good).unwrap();
+        assert_eq!(m.load(), Some(1_700_000_000_000));
+        let other_fp = ClockMark::new(m.path.clone(), KEY, "another-machine");
+        assert_eq!(other_fp.load(), None);
+        let other_key = ClockMark::new(m.path.clone(), "OTHER-KEY", FP);
+        assert_eq!(other_key.load(), None);
+    }
+
+    #[test]
+    fn memory_copy_survives_file_loss() {
+        let t = TempDir::new("cm-mem");
+        let m = mark_in(&t);
+        m.observe(50_000).unwrap();
+        std::fs::remove_file(&m.path).unwrap();
+        assert_eq!(m.load(), None);
+        assert_eq!(
+            m.check(40_000, 0),
+            ClockState::Tampered { behind_ms: 10_000 }
+        );
+        // A lower observation does not bring back a lower mark either.
+        m.observe(45_000).unwrap();
+        assert_eq!(
+            m.check(46_000, 0),
+            ClockState::Tampered { behind_ms: 4_000 }
+        );
+    }
+
+    #[test]
+    fn check_reads_disk_once() {
+        let t = TempDir::new("cm-once");
+        let m = mark_in(&t);
+        mark_in(&t).observe(10_000).unwrap();
+        assert_eq!(m.check(5_000, 0), ClockState::Tampered { behind_ms: 5_000 });
+        std::fs::remove_file(&m.path).unwrap();
+        assert_eq!(m.check(5_000, 0), ClockState::Tampered { behind_ms: 5_000 });
+    }
+
+    #[test]
+    fn shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<ClockMark>();
+        let t = TempDir::new("cm-threads");
+        let m = std::sync::Arc::new(mark_in(&t));
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for j in 0..20 {
+                        m.observe(1_000 + j * 10 + i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(m.load(), Some(1_000 + 19 * 10 + 3));
+    }
+}

@@ -1,0 +1,485 @@
+//! `lic_config`: a mutable settings object, copied by `lic_client_new`.
+//!
+//! Every setter takes `lic_config *` (exclusive access: do not call setters
+//! on one config from two threads at once), copies its string argument, and
+//! does no I/O. A NULL value resets an optional setting to its default.
+
+use std::ffi::{c_char, c_void};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::boundary::{boundary, check_out, fail, opt_str, FfiResult};
+use super::handles::{castable, free_handle, handle_mut, into_handle};
+use super::status::lic_status;
+use crate::config::{check_text, Config, LogLevel, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
+use crate::crypto::PublicKey;
+
+/// Client settings. Create with `lic_config_new`, free with `lic_config_free`.
+pub struct lic_config {
+    _private: [u8; 0],
+}
+castable!(lic_config => Config);
+
+/// Creates a config with every setting at its default.
+///
+/// On success `*out` is a new config owned by the caller, to be freed with
+/// `lic_config_free`. `out` must not be NULL.
+/// Returns LIC_STATUS_OK or LIC_STATUS_NULL_ARGUMENT. No I/O. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_new(out: *mut *mut lic_config) -> lic_status {
+    boundary(|| {
+        check_out(out, "out")?;
+        unsafe { out.write(into_handle::<lic_config>(Config::default())) };
+        Ok(())
+    })
+}
+
+/// Frees a config. NULL is a no-op. Clients built from it are unaffected
+/// (they hold their own copy). Must not be called twice on one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_free(config: *mut lic_config) {
+    super::boundary::infallible((), || unsafe { free_handle(config) })
+}
+
+unsafe fn set_with(
+    config: *mut lic_config,
+    apply: impl FnOnce(&mut Config) -> FfiResult<()>,
+) -> lic_status {
+    boundary(|| apply(unsafe { handle_mut(config)? }))
+}
+
+unsafe fn text_setting(value: *const c_char, name: &str, max: usize) -> FfiResult<Option<String>> {
+    match unsafe { opt_str(value, name)? } {
+        Some(v) => Ok(Some(check_text(name, v, max)?)),
+        None => Ok(None),
+    }
+}
+
+/// Sets the Keygen account id (UUID or slug). Required.
+///
+/// `config` must not be NULL; `account_id` NULL unsets it. The string is copied.
+/// Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (empty, too long,
+/// control characters). No I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_account_id(
+    config: *mut lic_config,
+    account_id: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.account_id = text_setting(account_id, "account_id", 256)?)
+        })
+    }
+}
+
+/// Sets the product id, sent as the validation's product scope so a key of
+/// another product never validates. Optional (NULL unsets).
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_product_id(
+    config: *mut lic_config,
+    product_id: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.product_id = text_setting(product_id, "product_id", 256)?)
+        })
+    }
+}
+
+/// Sets the API base URL. Default `https://api.keygen.sh` (requests go to
+/// `/v1/accounts/{account}/…`); any other URL — a custom domain or a
+/// self-hosted Keygen CE — gets `/v1/…`, as Keygen's own SDK does. Plain
+/// `http://` is accepted only for loopback hosts unless
+/// `lic_config_set_allow_insecure_http` is set (checked by `lic_client_new`).
+/// NULL restores the default.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_api_url(
+    config: *mut lic_config,
+    url: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.base_url =
+                text_setting(url, "url", 2048)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()))
+        })
+    }
+}
+
+/// Sets the license key. It is sent to the server, used to decrypt files,
+/// and never logged. NULL unsets it.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_license_key(
+    config: *mut lic_config,
+    license_key: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.license_key = text_setting(license_key, "license_key", 16384)?)
+        })
+    }
+}
+
+/// Sets a license token (`activ-…`). When set, authenticated calls use
+/// `Bearer <token>` instead of `License <key>`; needed when the policy does
+/// not allow license-key authentication. NULL unsets it. Never logged.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_license_token(
+    config: *mut lic_config,
+    token: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.license_token = text_setting(token, "token", 4096)?)
+        })
+    }
+}
+
+/// Sets the account's Ed25519 public key, 64 hex characters as Keygen's
+/// dashboard shows it. With it every response, file and signed key is
+/// verified and offline fallback is possible; without it answers are
+/// unverified (a shipped app must set it). NULL unsets it.
+///
+/// Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (not 64 hex
+/// characters or not a valid key). No I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_public_key(
+    config: *mut lic_config,
+    public_key_hex: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            c.public_key = match opt_str(public_key_hex, "public_key_hex")? {
+                Some(hex) => Some(PublicKey::from_hex(hex)?),
+                None => None,
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Sets the `Keygen-Version` header (default "1.7"; "1.0"–"1.8" are what
+/// Keygen accepts). NULL restores the default.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_api_version(
+    config: *mut lic_config,
+    version: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.api_version = text_setting(version, "version", 16)?
+                .unwrap_or_else(|| DEFAULT_API_VERSION.to_string()))
+        })
+    }
+}
+
+/// Sets the overall deadline of one call (connect, retries and response),
+/// in milliseconds. Default 10000. 0 is INVALID_ARGUMENT.
+///
+/// `config` must not be NULL. No I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_timeout_ms(
+    config: *mut lic_config,
+    timeout_ms: u32,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            if timeout_ms == 0 {
+                return fail(
+                    lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                    "timeout_ms must be greater than 0",
+                );
+            }
+            c.timeout = Duration::from_millis(timeout_ms.into());
+            Ok(())
+        })
+    }
+}
+
+/// Sets the directory where lic keeps the machine file it checks out after
+/// activation and its trusted-time mark. Default: the per-user data
+/// directory + "lic" (`$XDG_DATA_HOME/lic` or `~/.local/share/lic`,
+/// `~/Library/Application Support/lic`, `%LOCALAPPDATA%\lic`). NULL restores
+/// the default.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_cache_dir(
+    config: *mut lic_config,
+    path: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.cache_dir = text_setting(path, "path", 4096)?.map(PathBuf::from))
+        })
+    }
+}
+
+/// Overrides this machine's fingerprint (for example a stable id passed
+/// into a container). NULL restores the built-in fingerprint (HMAC of the OS
+/// machine id keyed per app id).
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_fingerprint(
+    config: *mut lic_config,
+    fingerprint: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.fingerprint = text_setting(fingerprint, "fingerprint", 4096)?)
+        })
+    }
+}
+
+/// Sets the app id that keys the built-in fingerprint, so two apps on one
+/// machine see different fingerprints. Default "lic". NULL restores it.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_app_id(
+    config: *mut lic_config,
+    app_id: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(
+                c.app_id =
+                    text_setting(app_id, "app_id", 256)?.unwrap_or_else(|| "lic".to_string()),
+            )
+        })
+    }
+}
+
+/// Appends text to the User-Agent (for example "mygame/1.2"). NULL unsets it.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_user_agent_suffix(
+    config: *mut lic_config,
+    suffix: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.user_agent_suffix = text_setting(suffix, "suffix", 256)?)
+        })
+    }
+}
+
+/// Allows plain `http://` to hosts that are not loopback (1) or not (0,
+/// the default). Only for test rigs: without TLS anyone on the path can
+/// answer, and only a configured public key still protects the answers.
+///
+/// `config` must not be NULL; `allow` must be 0 or 1 (else INVALID_ARGUMENT).
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_allow_insecure_http(
+    config: *mut lic_config,
+    allow: i32,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            c.allow_insecure_http = flag(allow, "allow")?;
+            Ok(())
+        })
+    }
+}
+
+fn flag(v: i32, name: &str) -> FfiResult<bool> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => fail(
+            lic_status::LIC_STATUS_INVALID_ARGUMENT,
+            format!("{name} must be 0 or 1"),
+        ),
+    }
+}
+
+fn positive_secs(v: i64, name: &str) -> FfiResult<Duration> {
+    if v <= 0 {
+        return fail(
+            lic_status::LIC_STATUS_INVALID_ARGUMENT,
+            format!("{name} must be greater than 0"),
+        );
+    }
+    Ok(Duration::from_secs(v as u64))
+}
+
+/// Sets how far a response's signed `Date` may be from the local clock
+/// before it is rejected as a replay (default 300 s). Must be > 0.
+///
+/// `config` must not be NULL. No I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_max_response_age_seconds(
+    config: *mut lic_config,
+    seconds: i64,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.max_response_age = positive_secs(seconds, "seconds")?)
+        })
+    }
+}
+
+/// Sets how far the system clock may be behind the latest trusted time lic
+/// has seen before results report a tampered clock (default 600 s). Must be > 0.
+///
+/// `config` must not be NULL. No I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_clock_tolerance_seconds(
+    config: *mut lic_config,
+    seconds: i64,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.clock_tolerance = positive_secs(seconds, "seconds")?)
+        })
+    }
+}
+
+/// Limits offline answers to files issued at most this long ago, even when
+/// the file itself lasts longer. 0 removes the limit (the default).
+///
+/// `config` must not be NULL; negative is INVALID_ARGUMENT. No I/O.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_max_offline_age_seconds(
+    config: *mut lic_config,
+    seconds: i64,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.max_offline_age = if seconds == 0 {
+                None
+            } else {
+                Some(positive_secs(seconds, "seconds")?)
+            })
+        })
+    }
+}
+
+/// Sets the TTL asked for when lic checks out its cached machine file
+/// (default 2629746 s, Keygen's own default; Keygen requires ≥ 3600). 0
+/// asks for a file that never expires.
+///
+/// `config` must not be NULL; negative or 1–3599 is INVALID_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_checkout_ttl_seconds(
+    config: *mut lic_config,
+    seconds: i64,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            c.checkout_ttl = match seconds {
+                0 => None,
+                s if s >= 3600 => Some(s),
+                _ => {
+                    return fail(
+                        lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                        "checkout TTL must be 0 (no expiry) or at least 3600 seconds",
+                    )
+                }
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Adds a PEM CA bundle trusted besides the bundled web roots (for a
+/// self-hosted Keygen CE with a private CA). Read by `lic_client_new`.
+/// NULL unsets it.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_ca_bundle(
+    config: *mut lic_config,
+    pem_path: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.ca_bundle = text_setting(pem_path, "pem_path", 4096)?.map(PathBuf::from))
+        })
+    }
+}
+
+/// Sets an explicit proxy URL (`http://host:port`). Without it lic reads
+/// `HTTPS_PROXY`/`ALL_PROXY` and honours `NO_PROXY`; loopback is never
+/// proxied. NULL unsets it.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_proxy(
+    config: *mut lic_config,
+    proxy_url: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            Ok(c.proxy = text_setting(proxy_url, "proxy_url", 2048)?)
+        })
+    }
+}
+
+/// A log sink: `user_data` as registered, a level (1 error, 2 warn, 3 info,
+/// 4 debug) and a NUL-terminated UTF-8 message valid only during the call.
+/// Messages never contain license keys or tokens.
+pub type lic_log_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, message: *const c_char)>;
+
+struct SendPtr(*mut c_void);
+// SAFETY: the caller promises (documented below) that user_data may be used
+// from any thread.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+/// Sets a log callback receiving messages up to `max_level` (1–4). It is
+/// called on whichever thread does the work (the caller's, or lic's
+/// heartbeat thread), possibly concurrently, so it and `user_data` must be
+/// thread-safe; it must not call back into lic. `user_data` is not owned by
+/// lic and must outlive every client built from this config. A NULL
+/// callback removes it.
+///
+/// Returns OK, NULL_ARGUMENT or INVALID_ARGUMENT (level out of range).
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_log_callback(
+    config: *mut lic_config,
+    callback: lic_log_callback,
+    max_level: i32,
+    user_data: *mut c_void,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            let level = match max_level {
+                1 => LogLevel::Error,
+                2 => LogLevel::Warn,
+                3 => LogLevel::Info,
+                4 => LogLevel::Debug,
+                _ => {
+                    return fail(
+                        lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                        "max_level must be 1 (error) to 4 (debug)",
+                    )
+                }
+            };
+            c.log = callback.map(|cb| {
+                let data = SendPtr(user_data);
+                let sink: crate::config::LogSink = Arc::new(move |lvl: LogLevel, msg: &str| {
+                    let text = std::ffi::CString::new(msg.replace('\0', " ")).unwrap_or_default();
+                    let data = &data;
+                    // SAFETY: the callback and user_data are the caller's, valid as documented.
+                    cb(data.0, lvl as i32, text.as_ptr())
+                });
+                (sink, level)
+            });
+            Ok(())
+        })
+    }
+}

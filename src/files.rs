@@ -1,0 +1,886 @@
+//! Keygen license files and machine files (checked-out certificates): parsing
+//! the certificate text, verifying its Ed25519 signature, decrypting or
+//! decoding the dataset, and reading the JSON:API document inside.
+//! Reference: keygen-api.md §5.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::crypto::{aes256gcm_open, b64_std_decode, sha256, PublicKey};
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::time::{parse_rfc3339, Millis};
+
+/// Certificates are a few KiB to a few hundred KiB; anything bigger is not one.
+const MAX_CERTIFICATE: usize = 1 << 20;
+const LINE: usize = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    License,
+    Machine,
+}
+
+impl FileKind {
+    /// Lower-case name, also the signing prefix (`license/…`, `machine/…`).
+    fn name(self) -> &'static str {
+        match self {
+            FileKind::License => "license",
+            FileKind::Machine => "machine",
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            FileKind::License => "-----BEGIN LICENSE FILE-----",
+            FileKind::Machine => "-----BEGIN MACHINE FILE-----",
+        }
+    }
+
+    fn footer(self) -> &'static str {
+        match self {
+            FileKind::License => "-----END LICENSE FILE-----",
+            FileKind::Machine => "-----END MACHINE FILE-----",
+        }
+    }
+
+    /// `data.type` of the dataset.
+    fn data_type(self) -> &'static str {
+        match self {
+            FileKind::License => "licenses",
+            FileKind::Machine => "machines",
+        }
+    }
+}
+
+/// The certificate's `alg`. Only Ed25519 signatures are supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `base64+ed25519`: the dataset is only encoded.
+    Base64Ed25519,
+    /// `aes-256-gcm+ed25519`: the dataset is encrypted with the license key
+    /// (plus the fingerprint for machine files).
+    Aes256GcmEd25519,
+}
+
+/// A parsed, not yet verified certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub kind: FileKind,
+    pub alg: Algorithm,
+    /// The signed payload exactly as in the certificate.
+    pub enc: String,
+    /// The 64-byte Ed25519 signature.
+    pub sig: Vec<u8>,
+    /// The certificate in Keygen's own layout (LF line ends, body wrapped at
+    /// 60 columns, final newline). Equals the file Keygen served.
+    pub text: String,
+}
+
+/// The decrypted content of a verified file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub kind: FileKind,
+    /// `meta.issued`: when the server produced the file (trusted time).
+    pub issued: Millis,
+    /// `meta.expiry`: when the file stops being valid; `None` when checked out
+    /// without a TTL. Independent of the license's own `expiry`.
+    pub expiry: Option<Millis>,
+    /// `meta.ttl` in seconds, as the server reports it.
+    pub ttl: Option<i64>,
+    /// The whole JSON:API document.
+    pub doc: Value,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    enc: String,
+    sig: String,
+    alg: String,
+}
+
+fn malformed(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::FileMalformed, message)
+}
+
+/// Parses certificate text. Tolerates CRLF line ends, surrounding whitespace
+/// and a UTF-8 byte-order mark; checks the structure and the algorithm but not
+/// the signature (see [`Certificate::verify`]).
+pub fn parse_certificate(text: &str) -> Result<Certificate> {
+    if text.len() > MAX_CERTIFICATE {
+        return Err(malformed(format!(
+            "certificate is {} bytes, more than the {MAX_CERTIFICATE} allowed",
+            text.len()
+        )));
+    }
+    let text = text.trim().trim_start_matches('\u{feff}').trim_start();
+    let (kind, rest) = [FileKind::License, FileKind::Machine]
+        .into_iter()
+        .find_map(|k| Some((k, text.strip_prefix(k.header())?)))
+        .ok_or_else(|| {
+            malformed(
+                "not a certificate: expected it to begin with -----BEGIN LICENSE FILE----- \
+                 or -----BEGIN MACHINE FILE-----",
+            )
+        })?;
+    let body = rest.strip_suffix(kind.footer()).ok_or_else(|| {
+        malformed(format!(
+            "{} file is truncated or mixed up: it does not end with {}",
+            kind.name(),
+            kind.footer()
+        ))
+    })?;
+    let body: String = body.split_ascii_whitespace().collect();
+    if body.is_empty() {
+        return Err(malformed(format!("{} file has an empty body", kind.name())));
+    }
+    let json = b64_std_decode(&body)
+        .ok_or_else(|| malformed(format!("{} file body is not valid base64", kind.name())))?;
+    let envelope: Envelope = serde_json::from_slice(&json).map_err(|e| {
+        malformed(format!(
+            "{} file body is not the JSON object {{enc, sig, alg}}: {e}",
+            kind.name()
+        ))
+    })?;
+    let alg = parse_algorithm(&envelope.alg)?;
+    let sig = b64_std_decode(&envelope.sig)
+        .filter(|s| s.len() == 64)
+        .ok_or_else(|| {
+            malformed(format!(
+                "{} file signature is not a base64 64-byte Ed25519 signature",
+                kind.name()
+            ))
+        })?;
+
+    let mut normalized = String::with_capacity(body.len() + body.len() / LINE + 64);
+    normalized.push_str(kind.header());
+    normalized.push('\n');
+    // The body is ASCII (it decoded as base64), so byte chunks are whole chars.
+    for line in body.as_bytes().chunks(LINE) {
+        normalized.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        normalized.push('\n');
+    }
+    normalized.push_str(kind.footer());
+    normalized.push('\n');
+
+    Ok(Certificate {
+        kind,
+        alg,
+        enc: envelope.enc,
+        sig,
+        text: normalized,
+    })
+}
+
+fn parse_algorithm(alg: &str) -> Result<Algorithm> {
+    match alg {
+        "base64+ed25519" => return Ok(Algorithm::Base64Ed25519),
+        "aes-256-gcm+ed25519" => return Ok(Algorithm::Aes256GcmEd25519),
+        _ => {}
+    }
+    let signing = alg.rsplit('+').next().unwrap_or(alg);
+    let message = if matches!(signing, "rsa-pss-sha256" | "rsa-sha256" | "ecdsa-p256") {
+        format!(
+            "file is signed with {signing} (alg {alg:.64}), which lic does not verify; \
+             check it out with algorithm=aes-256-gcm+ed25519"
+        )
+    } else {
+        format!("unknown file algorithm {alg:.64}")
+    };
+    err(ErrorKind::UnsupportedAlgorithm, message)
+}
+
+impl Certificate {
+    /// Checks the Ed25519 signature over `license/<enc>` or `machine/<enc>`.
+    pub fn verify(&self, key: &PublicKey) -> Result<()> {
+        let message = format!("{}/{}", self.kind.name(), self.enc);
+        if key.verify(message.as_bytes(), &self.sig) {
+            Ok(())
+        } else {
+            err(
+                ErrorKind::SignatureInvalid,
+                format!(
+                    "{} file signature does not verify: the file was altered, is not a {0} \
+                     file, or was issued by another account",
+                    self.kind.name()
+                ),
+            )
+        }
+    }
+
+    /// Verifies, then decodes or decrypts and checks the dataset. Encrypted
+    /// files need the license key; machine files always need this machine's
+    /// fingerprint, which must match the one inside.
+    pub fn open(
+        &self,
+        key: &PublicKey,
+        license_key: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<Dataset> {
+        self.verify(key)?;
+        // Part of a machine file's secret; a license file's secret is the key alone.
+        let secret_suffix = match (self.kind, fingerprint) {
+            (FileKind::License, _) => "",
+            (FileKind::Machine, Some(fp)) => fp,
+            (FileKind::Machine, None) => {
+                return err(
+                    ErrorKind::InvalidArgument,
+                    "opening a machine file needs this machine's fingerprint",
+                )
+            }
+        };
+        let plain = match self.alg {
+            Algorithm::Base64Ed25519 => b64_std_decode(&self.enc).ok_or_else(|| {
+                malformed(format!(
+                    "{} file payload is not valid base64",
+                    self.kind.name()
+                ))
+            })?,
+            Algorithm::Aes256GcmEd25519 => {
+                let Some(license_key) = license_key else {
+                    return err(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "this {} file is encrypted and needs the license key",
+                            self.kind.name()
+                        ),
+                    );
+                };
+                let secret = format!("{license_key}{secret_suffix}");
+                self.decrypt(&sha256(secret.as_bytes()))?
+            }
+        };
+        Dataset::from_json(self.kind, &plain, fingerprint)
+    }
+
+    /// `enc` is `b64(ciphertext).b64(iv).b64(tag)`.
+    fn decrypt(&self, key: &[u8; 32]) -> Result<Vec<u8>> {
+        let parts: Vec<Vec<u8>> = self
+            .enc
+            .split('.')
+            .map(b64_std_decode)
+            .collect::<Option<_>>()
+            .filter(|p: &Vec<Vec<u8>>| p.len() == 3)
+            .ok_or_else(|| {
+                malformed(format!(
+                    "{} file payload is not ciphertext.iv.tag in base64",
+                    self.kind.name()
+                ))
+            })?;
+        aes256gcm_open(key, &parts[1], &parts[0], &parts[2]).map_err(|e| {
+            if e.kind != ErrorKind::DecryptionFailed {
+                return e;
+            }
+            match self.kind {
+                FileKind::Machine => Error::new(
+                    ErrorKind::FingerprintMismatch,
+                    "machine file was issued for another machine or another license key",
+                ),
+                FileKind::License => Error::new(
+                    ErrorKind::DecryptionFailed,
+                    "license file cannot be decrypted: wrong license key",
+                ),
+            }
+        })
+    }
+}
+
+/// Parses and opens certificate text in one step.
+pub fn open_file(
+    text: &str,
+    key: &PublicKey,
+    license_key: Option<&str>,
+    fingerprint: Option<&str>,
+) -> Result<(Certificate, Dataset)> {
+    let cert = parse_certificate(text)?;
+    let dataset = cert.open(key, license_key, fingerprint)?;
+    Ok((cert, dataset))
+}
+
+impl Dataset {
+    fn from_json(kind: FileKind, plain: &[u8], fingerprint: Option<&str>) -> Result<Dataset> {
+        let name = kind.name();
+        let doc: Value = serde_json::from_slice(plain)
+            .map_err(|e| malformed(format!("{name} file dataset is not JSON: {e}")))?;
+        let data_type = doc.pointer("/data/type").and_then(Value::as_str);
+        if data_type != Some(kind.data_type()) {
+            return Err(malformed(format!(
+                "{name} file dataset has data.type {data_type:?}, expected {:?}",
+                kind.data_type()
+            )));
+        }
+        let meta = |field: &str| {
+            doc.pointer(&format!("/meta/{field}"))
+                .filter(|v| !v.is_null())
+        };
+        let time = |field: &str| -> Result<Option<Millis>> {
+            meta(field)
+                .map(|v| {
+                    v.as_str().and_then(parse_rfc3339).ok_or_else(|| {
+                        malformed(format!("{name} file meta.{field} is not an RFC 3339 time"))
+                    })
+                })
+                .transpose()
+        };
+        let issued =
+            time("issued")?.ok_or_else(|| malformed(format!("{name} file has no meta.issued")))?;
+        let expiry = time("expiry")?;
+        let ttl = meta("ttl")
+            .map(|v| {
+                v.as_i64()
+                    .ok_or_else(|| malformed(format!("{name} file meta.ttl is not an integer")))
+            })
+            .transpose()?;
+        let dataset = Dataset {
+            kind,
+            issued,
+            expiry,
+            ttl,
+            doc,
+        };
+        if let (FileKind::Machine, Some(expected)) = (kind, fingerprint) {
+            match dataset.fingerprint() {
+                Some(found) if found == expected => {}
+                Some(found) => {
+                    return err(
+                        ErrorKind::FingerprintMismatch,
+                        format!(
+                            "machine file is for fingerprint {found}, not this machine's {expected}"
+                        ),
+                    )
+                }
+                None => return Err(malformed("machine file has no data.attributes.fingerprint")),
+            }
+        }
+        Ok(dataset)
+    }
+
+    fn included<'a>(&'a self, type_: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.doc
+            .get("included")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(move |item| item.get("type").and_then(Value::as_str) == Some(type_))
+    }
+
+    /// The license resource: `data` of a license file, the included license of
+    /// a machine file (present when checked out with `include=license`).
+    pub fn license(&self) -> Option<&Value> {
+        match self.kind {
+            FileKind::License => self.doc.get("data"),
+            FileKind::Machine => self.included("licenses").next(),
+        }
+    }
+
+    /// The machine resource (`data` of a machine file).
+    pub fn machine(&self) -> Option<&Value> {
+        match self.kind {
+            FileKind::License => None,
+            FileKind::Machine => self.doc.get("data"),
+        }
+    }
+
+    /// Codes of the included entitlements (checked out with
+    /// `include=entitlements` / `license.entitlements`).
+    pub fn entitlement_codes(&self) -> Vec<String> {
+        self.included("entitlements")
+            .filter_map(|e| e.pointer("/attributes/code")?.as_str())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The machine's fingerprint (machine files only).
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.machine()?.pointer("/attributes/fingerprint")?.as_str()
+    }
+
+    /// Whether the file (not the license) has expired at `now`.
+    pub fn is_expired_at(&self, now: Millis) -> bool {
+        self.expiry.is_some_and(|e| now > e)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::crypto::{b64_std, encode_hex};
+    use aes_gcm::aead::{Aead, KeyInit};
+    use aes_gcm::{Aes256Gcm, Nonce};
+    use ed25519_dalek::{Signer, SigningKey};
+    use serde_json::json;
+
+    const FP: &str = "fp-0123456789abcdef";
+    const LICENSE_KEY: &str = "TEST-KEY-1234";
+    const ISSUED: &str = "2024-01-01T00:00:00.000Z";
+    const EXPIRY: &str = "2024-02-01T00:00:00.000Z";
+
+    /// A test-only account key pair; `seed` picks the account.
+    pub(crate) fn account(seed: u8) -> (SigningKey, PublicKey) {
+        let sk = SigningKey::from_bytes(&[seed; 32]);
+        let pk = PublicKey::from_hex(&encode_hex(sk.verifying_key().as_bytes())).unwrap();
+        (sk, pk)
+    }
+
+    /// Wraps an envelope the way Keygen does.
+    fn wrap(kind: FileKind, envelope: &str) -> String {
+        let body = b64_std(envelope.as_bytes());
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(LINE)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "{}\n{}\n{}\n",
+            kind.header(),
+            lines.join("\n"),
+            kind.footer()
+        )
+    }
+
+    /// A certificate of `kind` with `enc` signed under `prefix` by account 1.
+    fn signed_as(kind: FileKind, prefix: &str, alg: &str, enc: &str) -> String {
+        let sig = account(1).0.sign(format!("{prefix}/{enc}").as_bytes());
+        wrap(
+            kind,
+            &json!({"enc": enc, "sig": b64_std(&sig.to_bytes()), "alg": alg}).to_string(),
+        )
+    }
+
+    fn signed(kind: FileKind, alg: &str, enc: &str) -> String {
+        signed_as(kind, kind.name(), alg, enc)
+    }
+
+    fn dataset(kind: FileKind, fingerprint: &str) -> Value {
+        let license = json!({"type": "licenses", "id": "lic-1",
+            "attributes": {"key": LICENSE_KEY, "expiry": "2030-01-01T00:00:00.000Z"}});
+        let entitlements = [
+            json!({"type": "entitlements", "id": "e1", "attributes": {"code": "FEATURE_A"}}),
+            json!({"type": "entitlements", "id": "e2", "attributes": {"code": "FEATURE_B"}}),
+        ];
+        let meta = json!({"issued": ISSUED, "expiry": EXPIRY, "ttl": 2629746});
+        match kind {
+            FileKind::License => json!({"data": license, "included": entitlements, "meta": meta}),
+            FileKind::Machine => json!({
+                "data": {"type": "machines", "id": "mach-1",
+                         "attributes": {"fingerprint": fingerprint}},
+                "included": [entitlements[0].clone(), license, entitlements[1].clone()],
+                "meta": meta}),
+        }
+    }
+
+    fn base64_file(kind: FileKind, doc: &Value) -> String {
+        signed(kind, "base64+ed25519", &b64_std(doc.to_string().as_bytes()))
+    }
+
+    fn seal(secret: &str, plain: &[u8]) -> String {
+        let cipher = Aes256Gcm::new(&sha256(secret.as_bytes()).into());
+        let iv = [9u8; 12];
+        let sealed = cipher.encrypt(Nonce::from_slice(&iv), plain).unwrap();
+        let (ct, tag) = sealed.split_at(sealed.len() - 16);
+        format!("{}.{}.{}", b64_std(ct), b64_std(&iv), b64_std(tag))
+    }
+
+    fn aes_file(kind: FileKind, secret: &str, doc: &Value) -> String {
+        signed(
+            kind,
+            "aes-256-gcm+ed25519",
+            &seal(secret, doc.to_string().as_bytes()),
+        )
+    }
+
+    fn kind_of<T: std::fmt::Debug>(r: Result<T>) -> ErrorKind {
+        r.unwrap_err().kind
+    }
+
+    #[test]
+    fn base64_license_file_opens() {
+        let (_, pk) = account(1);
+        let text = base64_file(FileKind::License, &dataset(FileKind::License, ""));
+        let (cert, ds) = open_file(&text, &pk, None, None).unwrap();
+        assert_eq!(cert.kind, FileKind::License);
+        assert_eq!(cert.alg, Algorithm::Base64Ed25519);
+        assert_eq!(cert.text, text);
+        assert_eq!(ds.kind, FileKind::License);
+        assert_eq!(ds.issued, parse_rfc3339(ISSUED).unwrap());
+        assert_eq!(ds.expiry, parse_rfc3339(EXPIRY));
+        assert_eq!(ds.ttl, Some(2629746));
+        assert_eq!(ds.license().unwrap()["id"], "lic-1");
+        assert_eq!(ds.machine(), None);
+        assert_eq!(ds.fingerprint(), None);
+        assert_eq!(ds.entitlement_codes(), vec!["FEATURE_A", "FEATURE_B"]);
+        // A license key is not needed for an unencrypted file, and is harmless.
+        assert_eq!(cert.open(&pk, Some("anything"), None).unwrap(), ds);
+    }
+
+    #[test]
+    fn base64_machine_file_checks_fingerprint() {
+        let (_, pk) = account(1);
+        let text = base64_file(FileKind::Machine, &dataset(FileKind::Machine, FP));
+        let cert = parse_certificate(&text).unwrap();
+        assert_eq!(cert.kind, FileKind::Machine);
+
+        let ds = cert.open(&pk, None, Some(FP)).unwrap();
+        assert_eq!(ds.machine().unwrap()["id"], "mach-1");
+        assert_eq!(ds.license().unwrap()["id"], "lic-1");
+        assert_eq!(ds.fingerprint(), Some(FP));
+        assert_eq!(ds.entitlement_codes(), vec!["FEATURE_A", "FEATURE_B"]);
+
+        assert_eq!(
+            kind_of(cert.open(&pk, None, None)),
+            ErrorKind::InvalidArgument
+        );
+        let e = cert.open(&pk, None, Some("other-fp")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::FingerprintMismatch);
+        assert!(
+            e.message.contains(FP) && e.message.contains("other-fp"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn encrypted_license_file() {
+        let (_, pk) = account(1);
+        let doc = dataset(FileKind::License, "");
+        let cert = parse_certificate(&aes_file(FileKind::License, LICENSE_KEY, &doc)).unwrap();
+        assert_eq!(cert.alg, Algorithm::Aes256GcmEd25519);
+        let ds = cert.open(&pk, Some(LICENSE_KEY), None).unwrap();
+        assert_eq!(ds.doc, doc);
+
+        let e = cert.open(&pk, None, None).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e.message.contains("needs the license key"), "{}", e.message);
+        let e = cert.open(&pk, Some("TEST-KEY-1235"), None).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::DecryptionFailed);
+        assert!(e.message.contains("wrong license key"), "{}", e.message);
+        // A fingerprint plays no part in a license file's secret.
+        assert_eq!(cert.open(&pk, Some(LICENSE_KEY), Some(FP)).unwrap(), ds);
+    }
+
+    #[test]
+    fn encrypted_machine_file() {
+        let (_, pk) = account(1);
+        let doc = dataset(FileKind::Machine, FP);
+        let secret = format!("{LICENSE_KEY}{FP}");
+        let cert = parse_certificate(&aes_file(FileKind::Machine, &secret, &doc)).unwrap();
+        assert_eq!(
+            cert.open(&pk, Some(LICENSE_KEY), Some(FP)).unwrap().doc,
+            doc
+        );
+
+        for (key, fp) in [("TEST-KEY-9999", FP), (LICENSE_KEY, "fp-other")] {
+            let e = cert.open(&pk, Some(key), Some(fp)).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::FingerprintMismatch);
+            assert!(e.message.contains("another machine"), "{}", e.message);
+        }
+        assert_eq!(
+            kind_of(cert.open(&pk, Some(LICENSE_KEY), None)),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            kind_of(cert.open(&pk, None, Some(FP))),
+            ErrorKind::InvalidArgument
+        );
+
+        // Decrypts with the right secret but the dataset names another machine.
+        let foreign = dataset(FileKind::Machine, "fp-foreign");
+        let cert = parse_certificate(&aes_file(FileKind::Machine, &secret, &foreign)).unwrap();
+        let e = cert.open(&pk, Some(LICENSE_KEY), Some(FP)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::FingerprintMismatch);
+        assert!(e.message.contains("fp-foreign"), "{}", e.message);
+    }
+
+    #[test]
+    fn signature_is_checked_before_decryption() {
+        let (_, pk) = account(1);
+        let (_, other) = account(2);
+        let text = aes_file(
+            FileKind::License,
+            LICENSE_KEY,
+            &dataset(FileKind::License, ""),
+        );
+        let cert = parse_certificate(&text).unwrap();
+        assert_eq!(
+            kind_of(cert.open(&other, Some(LICENSE_KEY), None)),
+            ErrorKind::SignatureInvalid
+        );
+        // Even without the key: verification needs none, so it fails first.
+        assert_eq!(
+            kind_of(cert.open(&other, None, None)),
+            ErrorKind::SignatureInvalid
+        );
+        let mut bad = cert.clone();
+        bad.sig[10] ^= 1;
+        assert_eq!(kind_of(bad.verify(&pk)), ErrorKind::SignatureInvalid);
+        let mut bad = cert.clone();
+        bad.enc.insert(0, 'A');
+        assert_eq!(
+            kind_of(bad.open(&pk, Some(LICENSE_KEY), None)),
+            ErrorKind::SignatureInvalid
+        );
+    }
+
+    #[test]
+    fn signed_but_altered_ciphertext_fails_decryption() {
+        let (_, pk) = account(1);
+        let plain = dataset(FileKind::License, "").to_string();
+        let enc = seal(LICENSE_KEY, plain.as_bytes());
+        let mut ct = b64_std_decode(enc.split('.').next().unwrap()).unwrap();
+        ct[0] ^= 1;
+        let rest: Vec<&str> = enc.split('.').skip(1).collect();
+        let altered = format!("{}.{}", b64_std(&ct), rest.join("."));
+        let cert =
+            parse_certificate(&signed(FileKind::License, "aes-256-gcm+ed25519", &altered)).unwrap();
+        assert_eq!(
+            kind_of(cert.open(&pk, Some(LICENSE_KEY), None)),
+            ErrorKind::DecryptionFailed
+        );
+    }
+
+    #[test]
+    fn malformed_encrypted_payloads() {
+        let (_, pk) = account(1);
+        let good = seal(LICENSE_KEY, b"{}");
+        let parts: Vec<&str> = good.split('.').collect();
+        for enc in [
+            format!("{}.{}", parts[0], parts[1]),
+            format!("{good}.{}", parts[2]),
+            format!("{}.!!!.{}", parts[0], parts[2]),
+            format!("{}.{}.{}", parts[0], b64_std(&[0u8; 8]), parts[2]),
+            String::new(),
+        ] {
+            let cert =
+                parse_certificate(&signed(FileKind::License, "aes-256-gcm+ed25519", &enc)).unwrap();
+            assert_eq!(
+                kind_of(cert.open(&pk, Some(LICENSE_KEY), None)),
+                ErrorKind::FileMalformed,
+                "{enc}"
+            );
+        }
+        let cert =
+            parse_certificate(&signed(FileKind::License, "base64+ed25519", "not base64!")).unwrap();
+        assert_eq!(
+            kind_of(cert.open(&pk, None, None)),
+            ErrorKind::FileMalformed
+        );
+    }
+
+    #[test]
+    fn prefixes_are_not_interchangeable() {
+        let (_, pk) = account(1);
+        let enc = b64_std(dataset(FileKind::License, "").to_string().as_bytes());
+        // License-signed payload presented as a machine file, and the reverse.
+        for (kind, prefix) in [
+            (FileKind::Machine, "license"),
+            (FileKind::License, "machine"),
+        ] {
+            let cert = parse_certificate(&signed_as(kind, prefix, "base64+ed25519", &enc)).unwrap();
+            assert_eq!(cert.kind, kind);
+            let e = cert.verify(&pk).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::SignatureInvalid);
+            assert!(e.message.contains(kind.name()), "{}", e.message);
+        }
+        let cert = parse_certificate(&signed(FileKind::License, "base64+ed25519", &enc)).unwrap();
+        assert!(cert.verify(&pk).is_ok());
+    }
+
+    #[test]
+    fn tolerates_crlf_bom_and_whitespace() {
+        let (_, pk) = account(1);
+        let text = base64_file(FileKind::License, &dataset(FileKind::License, ""));
+        let variants = [
+            text.replace('\n', "\r\n"),
+            format!("\u{feff}{text}"),
+            format!("  \n\u{feff}\t{}\n\n  ", text.replace('\n', " \r\n")),
+            text.trim_end().to_string(),
+        ];
+        for v in variants {
+            let cert = parse_certificate(&v).unwrap();
+            assert_eq!(cert.text, text);
+            cert.open(&pk, None, None).unwrap();
+        }
+    }
+
+    #[test]
+    fn garbage_is_malformed_with_a_reason() {
+        let text = base64_file(FileKind::License, &dataset(FileKind::License, ""));
+        let lic = FileKind::License;
+        let cases: Vec<(String, &str)> = vec![
+            (String::new(), "BEGIN LICENSE FILE"),
+            ("   \n ".into(), "BEGIN LICENSE FILE"),
+            ("hello world".into(), "BEGIN"),
+            (
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".into(),
+                "BEGIN",
+            ),
+            (text[..text.len() / 2].to_string(), "END LICENSE FILE"),
+            (lic.header().to_string(), "END LICENSE FILE"),
+            (format!("{}\n{}\n", lic.header(), lic.footer()), "empty"),
+            (
+                text.replace("-----END LICENSE FILE-----", "-----END MACHINE FILE-----"),
+                "END LICENSE FILE",
+            ),
+            (
+                format!("{}\n!!!!\n{}\n", lic.header(), lic.footer()),
+                "base64",
+            ),
+            (wrap(lic, "not json"), "JSON"),
+            (wrap(lic, r#"{"enc":"x","alg":"base64+ed25519"}"#), "sig"),
+            (
+                wrap(lic, r#"{"enc":"x","sig":7,"alg":"base64+ed25519"}"#),
+                "JSON",
+            ),
+            (
+                wrap(lic, r#"{"enc":"x","sig":"%%%","alg":"base64+ed25519"}"#),
+                "signature",
+            ),
+            (
+                wrap(
+                    lic,
+                    &json!({"enc": "x", "sig": b64_std(&[1; 63]), "alg": "base64+ed25519"})
+                        .to_string(),
+                ),
+                "64-byte",
+            ),
+        ];
+        for (input, needle) in cases {
+            let e = parse_certificate(&input).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::FileMalformed, "{input:?}: {}", e.message);
+            assert!(e.message.contains(needle), "{input:?}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn size_cap() {
+        let text = base64_file(FileKind::License, &dataset(FileKind::License, ""));
+        let huge = format!("{text}{}", " ".repeat(MAX_CERTIFICATE - text.len() + 1));
+        assert_eq!(kind_of(parse_certificate(&huge)), ErrorKind::FileMalformed);
+        assert!(parse_certificate(&huge[..MAX_CERTIFICATE]).is_ok());
+    }
+
+    #[test]
+    fn unsupported_algorithms_are_named() {
+        let sig = b64_std(&[1u8; 256]);
+        for alg in [
+            "rsa-sha256",
+            "rsa-pss-sha256",
+            "ecdsa-p256",
+            "aes-256-gcm+rsa-pss-sha256",
+            "base64+rsa-sha256",
+            "aes-256-gcm+ecdsa-p256",
+        ] {
+            let text = wrap(
+                FileKind::License,
+                &json!({"enc": "x", "sig": sig, "alg": alg}).to_string(),
+            );
+            let e = parse_certificate(&text).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::UnsupportedAlgorithm, "{alg}");
+            assert!(e.message.contains(alg), "{}", e.message);
+        }
+        for alg in [
+            "",
+            "ed25519",
+            "base64+ed448",
+            "aes-128-gcm+ed25519",
+            "BASE64+ED25519",
+        ] {
+            let text = wrap(
+                FileKind::Machine,
+                &json!({"enc": "x", "sig": sig, "alg": alg}).to_string(),
+            );
+            let e = parse_certificate(&text).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::UnsupportedAlgorithm, "{alg}");
+            assert!(e.message.contains("unknown"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn dataset_structure_is_checked() {
+        let (_, pk) = account(1);
+        let open = |kind: FileKind, doc: Value| {
+            parse_certificate(&base64_file(kind, &doc))
+                .unwrap()
+                .open(&pk, None, Some(FP))
+        };
+        let lic = || dataset(FileKind::License, "");
+        let with = |mut doc: Value, pointer: &str, v: Value| {
+            *doc.pointer_mut(pointer).unwrap() = v;
+            doc
+        };
+        let mut no_issued = lic();
+        no_issued["meta"].as_object_mut().unwrap().remove("issued");
+        let mut no_fp = dataset(FileKind::Machine, FP);
+        no_fp["data"]["attributes"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fingerprint");
+
+        for (kind, doc, needle) in [
+            (
+                FileKind::License,
+                dataset(FileKind::Machine, FP),
+                "data.type",
+            ),
+            (FileKind::Machine, lic(), "data.type"),
+            (FileKind::License, json!([1, 2]), "data.type"),
+            (FileKind::License, no_issued, "meta.issued"),
+            (
+                FileKind::License,
+                with(lic(), "/meta/issued", Value::Null),
+                "meta.issued",
+            ),
+            (
+                FileKind::License,
+                with(lic(), "/meta/issued", json!("yesterday")),
+                "meta.issued",
+            ),
+            (
+                FileKind::License,
+                with(lic(), "/meta/expiry", json!(12)),
+                "meta.expiry",
+            ),
+            (
+                FileKind::License,
+                with(lic(), "/meta/ttl", json!("1h")),
+                "meta.ttl",
+            ),
+            (
+                FileKind::License,
+                with(lic(), "/meta/ttl", json!(1.5)),
+                "meta.ttl",
+            ),
+            (FileKind::Machine, no_fp, "fingerprint"),
+        ] {
+            let e = open(kind, doc).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::FileMalformed, "{needle}: {}", e.message);
+            assert!(e.message.contains(needle), "{needle}: {}", e.message);
+        }
+
+        let text = signed(FileKind::License, "base64+ed25519", &b64_std(b"{not json"));
+        let e = parse_certificate(&text)
+            .unwrap()
+            .open(&pk, None, None)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::FileMalformed);
+
+        let no_ttl = with(
+            with(lic(), "/meta/expiry", Value::Null),
+            "/meta/ttl",
+            Value::Null,
+        );
+        let ds = open(FileKind::License, no_ttl).unwrap();
+        assert_eq!((ds.expiry, ds.ttl), (None, None));
+        assert!(!ds.is_expired_at(i64::MAX));
+    }
+
+    #[test]
+    fn expiry_edge() {
+        let (_, pk) = account(1);
+        let text = base64_file(FileKind::License, &dataset(FileKind::License, ""));
+        let (_, ds) = open_file(&text, &pk, None, None).unwrap();
+        let expiry = parse_rfc3339(EXPIRY).unwrap();
+        assert!(!ds.is_expired_at(ds.issued));
+        assert!(!ds.is_expired_at(expiry));
+        assert!(ds.is_expired_at(expiry + 1));
+    }
+}

@@ -1,0 +1,120 @@
+//! Compiles tests/c/test_api.c against include/lic.h and the cdylib cargo
+//! built, runs it against an in-process lic-devserver, and checks the header
+//! compiles alone as C99 and as C++ with warnings as errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Env, TempDir};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// target/<profile>, where cargo put liblic.so next to this test's deps/.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn compiles(cc: &str, args: &[&str]) -> bool {
+    Command::new(cc)
+        .args(args)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Builds a C program against lic; with AddressSanitizer and UBSan where the
+/// compiler has them.
+pub fn build_c(source: &Path, out: &Path) -> PathBuf {
+    let lib = lib_dir();
+    let include = root().join("include");
+    let base = [
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-g",
+        "-I",
+        include.to_str().unwrap(),
+        source.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-L",
+        lib.to_str().unwrap(),
+        &format!("-Wl,-rpath,{}", lib.display()),
+        "-llic",
+        "-lpthread",
+    ];
+    let mut with_san: Vec<&str> = vec!["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
+    with_san.extend(base);
+    if compiles("cc", &with_san) {
+        return out.to_path_buf();
+    }
+    assert!(
+        compiles("cc", &base),
+        "cc failed to build {}",
+        source.display()
+    );
+    out.to_path_buf()
+}
+
+#[test]
+fn header_compiles_alone_as_c99_and_cxx() {
+    let dir = TempDir::new();
+    let c = dir.path.join("h.c");
+    std::fs::write(
+        &c,
+        "#include \"lic.h\"\nint main(void) { return LIC_STATUS_OK; }\n",
+    )
+    .unwrap();
+    let inc = root().join("include");
+    for (compiler, std) in [("cc", "-std=c99"), ("c++", "-std=c++11")] {
+        let lang = if compiler == "cc" { "c" } else { "c++" };
+        let ok = compiles(
+            compiler,
+            &[
+                std,
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                "-x",
+                lang,
+                "-I",
+                inc.to_str().unwrap(),
+                "-fsyntax-only",
+                c.to_str().unwrap(),
+            ],
+        );
+        assert!(ok, "{compiler} {std} rejects include/lic.h");
+    }
+}
+
+#[test]
+fn c_program_drives_the_whole_api() {
+    let env = Env::new();
+    let (_, key) = env.license(&env.node_locked());
+    let dir = TempDir::new();
+    let exe = build_c(
+        &root().join("tests/c/test_api.c"),
+        &dir.path.join("test_api"),
+    );
+    let out = Command::new(&exe)
+        .env("LIC_TEST_URL", env.server.base_url())
+        .env("LIC_TEST_ACCOUNT", env.server.account_id())
+        .env("LIC_TEST_PUBLIC_KEY", env.server.public_key_hex())
+        .env("LIC_TEST_KEY", &key)
+        .env("LIC_TEST_CACHE", dir.path.join("cache"))
+        .env("ASAN_OPTIONS", "detect_leaks=1")
+        .output()
+        .expect("run the C test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}{stderr}");
+    assert!(out.status.success(), "C test failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}

@@ -1,0 +1,103 @@
+//! Shared set-up for the integration tests: an in-process lic-devserver and
+//! clients configured against it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use lic::client::Client;
+use lic::config::Config;
+use lic::crypto::PublicKey;
+use lic_devserver::{Admin, DevServer, Options};
+use serde_json::{json, Value};
+
+pub struct Env {
+    pub server: DevServer,
+    pub admin: Admin,
+    pub product: String,
+    pub dir: TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let server = DevServer::start(Options::default()).expect("devserver starts");
+        let admin = server.admin();
+        let product = admin.create_product("Test Product");
+        Env {
+            server,
+            admin,
+            product,
+            dir: TempDir::new(),
+        }
+    }
+
+    /// A policy with Keygen attributes; license-key auth unless overridden.
+    pub fn policy(&self, attrs: Value) -> String {
+        let mut a = json!({ "name": "policy", "authenticationStrategy": "LICENSE" });
+        a.as_object_mut()
+            .unwrap()
+            .extend(attrs.as_object().unwrap().clone());
+        self.admin.create_policy(&self.product, a)
+    }
+
+    pub fn node_locked(&self) -> String {
+        self.policy(json!({ "strict": true, "floating": false, "maxMachines": 1 }))
+    }
+
+    pub fn license(&self, policy: &str) -> (String, String) {
+        self.admin.create_license(policy, json!({}))
+    }
+
+    pub fn config(&self, key: &str, fingerprint: &str) -> Config {
+        Config {
+            account_id: Some(self.server.account_id()),
+            base_url: self.server.base_url(),
+            license_key: Some(key.to_string()),
+            public_key: Some(PublicKey::from_hex(&self.server.public_key_hex()).unwrap()),
+            fingerprint: Some(fingerprint.to_string()),
+            cache_dir: Some(self.dir.path.join(fingerprint)),
+            timeout: std::time::Duration::from_secs(5),
+            ..Config::default()
+        }
+    }
+
+    pub fn client(&self, key: &str, fingerprint: &str) -> Client {
+        Client::new(self.config(key, fingerprint)).expect("client")
+    }
+
+    pub fn cache_files(&self, fingerprint: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(self.dir.path.join(fingerprint))
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .unwrap()
+                            .to_string_lossy()
+                            .starts_with("machine-")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let mut b = [0u8; 8];
+        lic::crypto::random_bytes(&mut b).unwrap();
+        let path = std::env::temp_dir().join(format!("lic-test-{}", lic::crypto::encode_hex(&b)));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
