@@ -48,6 +48,11 @@
 #include <stdint.h>
 
 /**
+ * Events kept for polling; beyond this the oldest are dropped (and counted).
+ */
+#define EVENT_QUEUE_CAPACITY 1024
+
+/**
  * `lic_validate` flag: activate this machine when the license has none
  * for it (NO_MACHINE, NO_MACHINES, or a floating license's
  * FINGERPRINT_SCOPE_MISMATCH), then validate again.
@@ -190,6 +195,60 @@ enum lic_clock_state
 };
 #ifndef __cplusplus
 typedef int32_t lic_clock_state;
+#endif // __cplusplus
+
+/**
+ * What an event reports. Values are stable: new kinds are appended.
+ */
+enum lic_event_kind
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Not an event (only returned for NULL).
+   */
+  LIC_EVENT_KIND_NONE = 0,
+  /**
+   * A heartbeat reached the server (slot id set for slots; the message
+   * names the machine for the machine heartbeat).
+   */
+  LIC_EVENT_KIND_HEARTBEAT_SENT = 1,
+  /**
+   * A heartbeat got no answer; lic retries within the window. See
+   * `lic_event_attempt` and `lic_event_time_left_ms`.
+   */
+  LIC_EVENT_KIND_HEARTBEAT_FAILED = 2,
+  /**
+   * A slot is no longer held: the server declared it dead or removed it,
+   * or its window passed with no heartbeat. lic tries to get it back.
+   */
+  LIC_EVENT_KIND_SLOT_LOST = 3,
+  /**
+   * A lost slot is held again; its id may have changed (`lic_event_slot_id`).
+   */
+  LIC_EVENT_KIND_SLOT_RECOVERED = 4,
+  /**
+   * The machine heartbeat monitor stopped: the server declared the
+   * machine dead, or refused its ping for good (the message says why).
+   */
+  LIC_EVENT_KIND_MACHINE_HEARTBEAT_DEAD = 5,
+  /**
+   * `lic_validate` answered from offline evidence after online answers.
+   */
+  LIC_EVENT_KIND_OFFLINE_ENTERED = 6,
+  /**
+   * `lic_validate` answered online again after offline answers.
+   */
+  LIC_EVENT_KIND_OFFLINE_LEFT = 7,
+  /**
+   * `lic_validate`'s code differs from the previous call's (the message
+   * says "OLD -> NEW").
+   */
+  LIC_EVENT_KIND_LICENSE_STATE_CHANGED = 8,
+};
+#ifndef __cplusplus
+typedef int32_t lic_event_kind;
 #endif // __cplusplus
 
 /**
@@ -414,6 +473,12 @@ typedef struct lic_client lic_client;
 typedef struct lic_config lic_config;
 
 /**
+ * One event. Free a polled event with `lic_event_free`; an event passed to
+ * the callback belongs to lic and is valid only during the call.
+ */
+typedef struct lic_event lic_event;
+
+/**
  * One machine (activation) of a license. Free with `lic_machine_free`.
  */
 typedef struct lic_machine lic_machine;
@@ -422,6 +487,12 @@ typedef struct lic_machine lic_machine;
  * The machines of a license. Free with `lic_machine_list_free`.
  */
 typedef struct lic_machine_list lic_machine_list;
+
+/**
+ * A held process slot. Create with `lic_process_slot_acquire`, give back
+ * with `lic_process_slot_release`, free with `lic_process_slot_free`.
+ */
+typedef struct lic_process_slot lic_process_slot;
 
 /**
  * A validation result. Free with `lic_result_free`.
@@ -434,6 +505,13 @@ typedef struct lic_result lic_result;
  * Messages never contain license keys or tokens.
  */
 typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *message);
+
+/**
+ * An event callback: `user_data` as registered and the event, which
+ * belongs to lic and is valid only during the call (read it with the
+ * `lic_event_*` accessors; never free it).
+ */
+typedef void (*lic_event_callback)(void *user_data, const struct lic_event *event);
 
 #ifdef __cplusplus
 extern "C" {
@@ -812,6 +890,85 @@ lic_status lic_config_set_log_callback(struct lic_config *config,
                                        void *user_data);
 
 /**
+ * Sets a callback receiving every event of clients built from this config
+ * (heartbeats, slot losses and recoveries, offline fallback, license state
+ * changes) instead of their poll queue, so `lic_client_poll_event` finds
+ * nothing. It is called on the thread that produced the event — lic's
+ * heartbeat thread, or the thread calling `lic_validate` — possibly
+ * concurrently, with no lic lock held; it must be quick, thread-safe, and
+ * must not free the client. `user_data` is not owned by lic and must
+ * outlive every client built from this config. A NULL callback removes it.
+ *
+ * `config` must not be NULL. Returns OK or NULL_ARGUMENT. No I/O. Needs
+ * exclusive access to `config`.
+ */
+lic_status lic_config_set_event_callback(struct lic_config *config,
+                                         lic_event_callback callback,
+                                         void *user_data);
+
+/**
+ * Takes the oldest queued event of the client. On success `*out` is the
+ * event, owned by the caller (free with `lic_event_free`), or NULL when the
+ * queue is empty. The queue keeps the latest 1024 events (see
+ * `lic_client_dropped_events`); it stays empty when an event callback is
+ * configured, which receives the events instead.
+ *
+ * `client` and `out` must not be NULL. Returns OK or NULL_ARGUMENT. No I/O,
+ * never blocks. Thread-safe.
+ */
+lic_status lic_client_poll_event(const struct lic_client *client, struct lic_event **out);
+
+/**
+ * How many events the client's full queue has dropped (the oldest go
+ * first); 0 for NULL. Infallible, no I/O. Thread-safe.
+ */
+uint64_t lic_client_dropped_events(const struct lic_client *client);
+
+/**
+ * The event's kind; `LIC_EVENT_KIND_NONE` for NULL. Infallible. Thread-safe.
+ */
+lic_event_kind lic_event_get_kind(const struct lic_event *event);
+
+/**
+ * Writes the id of the slot (its current Keygen process id) a slot event
+ * is about. Buffer protocol. Returns OK, NULL_ARGUMENT, BUFFER_TOO_SMALL or
+ * NOT_FOUND (not a slot event). No I/O. Thread-safe.
+ */
+lic_status lic_event_slot_id(const struct lic_event *event,
+                             char *buf,
+                             size_t buf_len,
+                             size_t *out_len);
+
+/**
+ * Writes the event's human-readable message (never contains the license
+ * key). Buffer protocol. Returns OK, NULL_ARGUMENT or BUFFER_TOO_SMALL. No
+ * I/O. Thread-safe.
+ */
+lic_status lic_event_message(const struct lic_event *event,
+                             char *buf,
+                             size_t buf_len,
+                             size_t *out_len);
+
+/**
+ * For HEARTBEAT_FAILED, how many attempts in a row have failed; 0 for
+ * other events and NULL. Infallible. Thread-safe.
+ */
+uint32_t lic_event_attempt(const struct lic_event *event);
+
+/**
+ * For HEARTBEAT_FAILED, milliseconds left before the server's heartbeat
+ * window closes (0 when it has passed); -1 for other events and NULL.
+ * Infallible. Thread-safe.
+ */
+int64_t lic_event_time_left_ms(const struct lic_event *event);
+
+/**
+ * Frees an event from `lic_client_poll_event`. NULL is a no-op. Never call
+ * it on the event passed to a callback. Must not be called twice.
+ */
+void lic_event_free(struct lic_event *event);
+
+/**
  * Hands the client a Keygen license file or machine file (certificate text,
  * `len` bytes, not necessarily NUL-terminated) delivered by hand, for an
  * air-gapped machine. It is verified with the public key and decrypted
@@ -1042,9 +1199,100 @@ lic_status lic_result_signed_part(const struct lic_result *r,
                                   size_t *out_len);
 
 /**
+ * How many process slots the client held when it produced this result; 0
+ * for NULL. Infallible, no I/O. Thread-safe.
+ */
+size_t lic_result_process_slots(const struct lic_result *r);
+
+/**
  * Frees a result. NULL is a no-op. Must not be called twice.
  */
 void lic_result_free(struct lic_result *r);
+
+/**
+ * Takes a process slot for this machine: spawns a Keygen process (pid: this
+ * process's pid plus a random suffix; `label`, when given, goes into its
+ * metadata) and keeps it alive from the client's heartbeat thread, which
+ * starts with the first slot and pings at half the interval the server
+ * reports. The machine must be activated (`lic_activate`, or
+ * `lic_validate` with LIC_VALIDATE_AUTO_ACTIVATE). What happens to the slot
+ * later arrives as events (`lic_client_poll_event`).
+ *
+ * Slots still held when the client is freed, or when the process exits
+ * normally, are released then (best effort, at most about one second). A
+ * process that is killed (SIGKILL, crash, power loss) releases nothing: the
+ * server culls its slots once their heartbeat window (the policy's
+ * heartbeatDuration) passes, and until then they count against the limit.
+ *
+ * On success `*out` is owned by the caller; free it with
+ * `lic_process_slot_free` (after `lic_process_slot_release` to give the
+ * slot back at once). `client` and `out` must not be NULL; `label` may be
+ * NULL and is copied. Returns OK, PROCESS_LIMIT_EXCEEDED (the message has
+ * the limit and how many processes are held), MACHINE_NOT_ACTIVATED,
+ * INVALID_ARGUMENT, INVALID_UTF8, NULL_ARGUMENT, LICENSE_* refusals and
+ * transport failures. Blocks on the network. Thread-safe.
+ */
+lic_status lic_process_slot_acquire(const struct lic_client *client,
+                                    const char *label,
+                                    struct lic_process_slot **out);
+
+/**
+ * Gives the slot back to the server (deletes its process) and stops its
+ * heartbeat. Idempotent: releasing a released slot, a slot whose client
+ * was freed, or one the server no longer has is OK. On a transport failure
+ * the slot stays held and heartbeated, and the call may be repeated.
+ *
+ * `slot` must not be NULL. Returns OK, NULL_ARGUMENT, LICENSE_* refusals or
+ * transport failures. Blocks on the network. Needs exclusive access to `slot`.
+ */
+lic_status lic_process_slot_release(struct lic_process_slot *slot);
+
+/**
+ * Writes the id of the Keygen process holding the slot (it changes when a
+ * lost slot is recovered with a new process). Buffer protocol. Returns OK,
+ * NULL_ARGUMENT or BUFFER_TOO_SMALL. No I/O. Thread-safe.
+ */
+lic_status lic_process_slot_id(const struct lic_process_slot *slot,
+                               char *buf,
+                               size_t buf_len,
+                               size_t *out_len);
+
+/**
+ * 1 when the slot is held right now, 0 when it is lost (being recovered),
+ * refused for good, released, or for NULL. Infallible, no I/O. Thread-safe.
+ */
+int32_t lic_process_slot_is_held(const struct lic_process_slot *slot);
+
+/**
+ * Frees a slot handle. NULL is a no-op. Never does network I/O: a slot
+ * that was not released stays held and heartbeated until its client is
+ * freed, which releases it. Must not be called twice.
+ */
+void lic_process_slot_free(struct lic_process_slot *slot);
+
+/**
+ * Starts the machine heartbeat monitor, for policies with
+ * requireHeartbeat: pings this machine now, then from the client's
+ * heartbeat thread at half its heartbeatDuration, retrying failures that
+ * get no answer. If the server later declares the machine dead, the
+ * monitor stops with a LIC_EVENT_KIND_MACHINE_HEARTBEAT_DEAD event
+ * (`lic_validate` then reports HEARTBEAT_DEAD; deactivate and activate
+ * again to recover). Already started is OK.
+ *
+ * `client` must not be NULL. Returns OK, NULL_ARGUMENT,
+ * MACHINE_NOT_ACTIVATED, HEARTBEAT_DEAD (the machine is already dead),
+ * LICENSE_* refusals or transport failures. Blocks on the network for the
+ * first ping. Thread-safe.
+ */
+lic_status lic_client_start_machine_heartbeat(const struct lic_client *client);
+
+/**
+ * Stops the machine heartbeat monitor (the machine stays activated; the
+ * server declares it dead once its heartbeat window passes). Not running
+ * is OK. `client` must not be NULL. Returns OK or NULL_ARGUMENT. No I/O.
+ * Thread-safe.
+ */
+lic_status lic_client_stop_machine_heartbeat(const struct lic_client *client);
 
 /**
  * The library version, e.g. "0.1.0". Static; never NULL; do not free.

@@ -13,10 +13,12 @@ use serde_json::{json, Value};
 use crate::config::{check_text, Config, LogLevel};
 use crate::crypto::random_nonce;
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::events::{Event, EventKind, Events};
 use crate::fingerprint::machine_fingerprint;
 use crate::http::{Auth, Call, Reply, Transport};
 use crate::model::{LicenseInfo, MachineInfo, Source, ValidationCode};
 use crate::signature::SignedMaterial;
+use crate::slots::Monitor;
 use crate::time::{parse_rfc3339, Millis};
 
 /// The trust state of the system clock, as the result reports it.
@@ -59,6 +61,8 @@ pub struct Validation {
     pub certificate: Option<String>,
     /// Why an offline answer was used: the error of the online attempt.
     pub offline_reason: Option<String>,
+    /// Process slots this client held when the answer was made.
+    pub process_slots: usize,
 }
 
 pub(crate) struct Inner {
@@ -68,6 +72,19 @@ pub(crate) struct Inner {
     fingerprint: OnceCell<String>,
     state: Mutex<State>,
     pub(crate) offline: Mutex<crate::offline::OfflineState>,
+    pub(crate) events: Arc<Events>,
+    /// The slots and heartbeats, created with the first slot or machine monitor.
+    pub(crate) monitor: OnceCell<Arc<Monitor>>,
+    /// (answered online, code) of the last validation, for the events.
+    last_verdict: Mutex<Option<(bool, ValidationCode)>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(m) = self.monitor.get() {
+            m.shutdown();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -95,6 +112,7 @@ impl Client {
         if let Some(fp) = &cfg.fingerprint {
             let _ = fingerprint.set(check_text("fingerprint", fp, 4096)?);
         }
+        let events = Arc::new(Events::new(cfg.events.clone()));
         Ok(Client {
             inner: Arc::new(Inner {
                 cfg,
@@ -103,6 +121,9 @@ impl Client {
                 fingerprint,
                 state: Mutex::new(State::default()),
                 offline: Mutex::default(),
+                events,
+                monitor: OnceCell::new(),
+                last_verdict: Mutex::new(None),
             }),
         })
     }
@@ -143,7 +164,51 @@ impl Client {
     }
 
     /// Validates the license for this machine. See `VALIDATE_*` for `flags`.
+    /// Emits OFFLINE_ENTERED / OFFLINE_LEFT when the answer's source switches
+    /// between online and offline, and LICENSE_STATE_CHANGED when the code
+    /// differs from the previous validation's.
     pub fn validate(&self, flags: u32) -> Result<Validation> {
+        let mut v = self.validate_once(flags)?;
+        v.process_slots = self.process_slots();
+        self.note_verdict(&v);
+        Ok(v)
+    }
+
+    fn note_verdict(&self, v: &Validation) {
+        let online = v.source == Source::Online;
+        let before = self.inner.last_verdict.lock().replace((online, v.code));
+        let was_online = before.map_or(true, |(o, _)| o);
+        let mut events = Vec::new();
+        if was_online && !online {
+            let why = v
+                .offline_reason
+                .as_deref()
+                .unwrap_or("offline validation was asked for");
+            events.push(Event::new(
+                EventKind::OfflineEntered,
+                None,
+                format!("answering from offline evidence: {why}"),
+            ));
+        } else if !was_online && online {
+            events.push(Event::new(
+                EventKind::OfflineLeft,
+                None,
+                "the server answers again",
+            ));
+        }
+        if let Some((_, code)) = before.filter(|(_, c)| *c != v.code) {
+            events.push(Event::new(
+                EventKind::LicenseStateChanged,
+                None,
+                format!("{} -> {}", code.as_text(), v.code_text),
+            ));
+        }
+        for e in events {
+            self.inner.events.emit(e);
+        }
+    }
+
+    fn validate_once(&self, flags: u32) -> Result<Validation> {
         if flags & !VALIDATE_ALL_FLAGS != 0 {
             return err(
                 ErrorKind::InvalidArgument,
@@ -287,11 +352,12 @@ impl Client {
             signed: reply.signed,
             certificate: None,
             offline_reason: None,
+            process_slots: 0,
         };
         if let Some(l) = &v.license {
             self.inner.state.lock().license_id = Some(l.id.clone());
             if fingerprint_matched(code) {
-                v.machine_id = self.machine_id_for(fingerprint);
+                v.machine_id = self.this_machine_id().ok();
             }
             v.entitlements = self.entitlements_for(&l.id);
         }
@@ -299,17 +365,28 @@ impl Client {
         Ok(v)
     }
 
-    /// The id of this fingerprint's machine: remembered from activation, else
-    /// looked up once. `None` when it cannot be had (not an error).
-    fn machine_id_for(&self, fingerprint: &str) -> Option<String> {
+    /// The id of this machine: remembered from activation, else looked up
+    /// once. `MachineNotActivated` when the license has no such machine.
+    pub(crate) fn this_machine_id(&self) -> Result<String> {
+        let fingerprint = self.fingerprint()?;
         if let Some((fp, id)) = &self.inner.state.lock().machine {
-            if fp == fingerprint {
-                return Some(id.clone());
+            if *fp == fingerprint {
+                return Ok(id.clone());
             }
         }
-        let m = self.machine(fingerprint).ok()?;
-        self.inner.state.lock().machine = Some((fingerprint.to_string(), m.id.clone()));
-        Some(m.id)
+        let m = match self.machine(&fingerprint) {
+            Ok(m) => m,
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorKind::MachineNotActivated,
+                    "this machine is not activated for the license: activate it first",
+                )
+                .with_code(e.code))
+            }
+            Err(e) => return Err(e),
+        };
+        self.inner.state.lock().machine = Some((fingerprint, m.id.clone()));
+        Ok(m.id)
     }
 
     fn entitlements_for(&self, license_id: &str) -> Vec<String> {
@@ -349,7 +426,7 @@ impl Client {
     }
 
     /// Every page of a list endpoint (page size 100).
-    fn list(&self, path: &str) -> Result<Vec<Value>> {
+    pub(crate) fn list(&self, path: &str) -> Result<Vec<Value>> {
         let mut out = Vec::new();
         for page in 1.. {
             let reply = self.send(Call {

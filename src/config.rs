@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::crypto::PublicKey;
 use crate::error::{err, ErrorKind, Result};
+use crate::events::EventSink;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.keygen.sh";
 pub const DEFAULT_API_VERSION: &str = "1.7";
@@ -56,6 +57,8 @@ pub struct Config {
     /// Explicit proxy URL; `None` reads `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`.
     pub proxy: Option<String>,
     pub log: Option<(LogSink, LogLevel)>,
+    /// Receives the client's events instead of its poll queue.
+    pub events: Option<EventSink>,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             ca_bundle: None,
             proxy: None,
             log: None,
+            events: None,
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod clockmark;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod events;
 pub mod ffi;
 pub mod files;
 pub mod fingerprint;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod offline;
 pub mod signature;
 pub mod signed_key;
+pub mod slots;
 pub mod time;
 
 /// The header cbindgen generated from this build's sources (for the header

@@ -291,12 +291,14 @@ impl Client {
             Some(ev) => self.evaluate_file(&ev, fingerprint),
             None => match self.signed_key_validation(fingerprint) {
                 Ok(v) => v,
-                Err(e) if e.kind == ErrorKind::KeyNotSigned => return err(
-                    ErrorKind::NoOfflineData,
-                    format!(
+                Err(e) if e.kind == ErrorKind::KeyNotSigned => {
+                    return err(
+                        ErrorKind::NoOfflineData,
+                        format!(
                         "{context}, and there is no cached or loaded license file to answer from"
                     ),
-                ),
+                    )
+                }
                 Err(e) => return Err(e),
             },
         };
@@ -356,6 +358,7 @@ impl Client {
             signed: None,
             certificate: Some(ev.certificate.clone()),
             offline_reason: None,
+            process_slots: 0,
         };
         if let ClockState::Tampered { behind_ms } = clock {
             mark_clock_tampered(&mut v, behind_ms);
@@ -425,6 +428,7 @@ impl Client {
             signed: None,
             certificate: None,
             offline_reason: None,
+            process_slots: 0,
         };
         if let ClockState::Tampered { behind_ms } = clock {
             mark_clock_tampered(&mut v, behind_ms);

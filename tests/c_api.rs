@@ -96,8 +96,12 @@ fn header_compiles_alone_as_c99_and_cxx() {
 
 #[test]
 fn c_program_drives_the_whole_api() {
-    let env = Env::new();
+    let env = Env::with_min_heartbeat(1);
     let (_, key) = env.license(&env.node_locked());
+    let slots = env.policy(serde_json::json!({
+        "floating": true, "maxMachines": 5, "maxProcesses": 2, "heartbeatDuration": 2
+    }));
+    let (_, slot_key) = env.license(&slots);
     let dir = TempDir::new();
     let exe = build_c(
         &root().join("tests/c/test_api.c"),
@@ -108,6 +112,7 @@ fn c_program_drives_the_whole_api() {
         .env("LIC_TEST_ACCOUNT", env.server.account_id())
         .env("LIC_TEST_PUBLIC_KEY", env.server.public_key_hex())
         .env("LIC_TEST_KEY", &key)
+        .env("LIC_TEST_SLOT_KEY", &slot_key)
         .env("LIC_TEST_CACHE", dir.path.join("cache"))
         .env("ASAN_OPTIONS", "detect_leaks=1")
         .output()

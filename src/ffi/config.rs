@@ -10,10 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::boundary::{boundary, check_out, fail, opt_str, FfiResult};
+use super::events::lic_event;
 use super::handles::{castable, free_handle, handle_mut, into_handle};
 use super::status::lic_status;
 use crate::config::{check_text, Config, LogLevel, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
 use crate::crypto::PublicKey;
+use crate::events::{Event, EventSink};
 
 /// Client settings. Create with `lic_config_new`, free with `lic_config_free`.
 pub struct lic_config {
@@ -478,6 +480,46 @@ pub unsafe extern "C" fn lic_config_set_log_callback(
                     cb(data.0, lvl as i32, text.as_ptr())
                 });
                 (sink, level)
+            });
+            Ok(())
+        })
+    }
+}
+
+/// An event callback: `user_data` as registered and the event, which
+/// belongs to lic and is valid only during the call (read it with the
+/// `lic_event_*` accessors; never free it).
+pub type lic_event_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const lic_event)>;
+
+/// Sets a callback receiving every event of clients built from this config
+/// (heartbeats, slot losses and recoveries, offline fallback, license state
+/// changes) instead of their poll queue, so `lic_client_poll_event` finds
+/// nothing. It is called on the thread that produced the event — lic's
+/// heartbeat thread, or the thread calling `lic_validate` — possibly
+/// concurrently, with no lic lock held; it must be quick, thread-safe, and
+/// must not free the client. `user_data` is not owned by lic and must
+/// outlive every client built from this config. A NULL callback removes it.
+///
+/// `config` must not be NULL. Returns OK or NULL_ARGUMENT. No I/O. Needs
+/// exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_event_callback(
+    config: *mut lic_config,
+    callback: lic_event_callback,
+    user_data: *mut c_void,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            c.events = callback.map(|cb| {
+                let data = SendPtr(user_data);
+                let sink: EventSink = Arc::new(move |event: &Event| {
+                    let data = &data;
+                    // SAFETY: the callback and user_data are the caller's,
+                    // valid as documented; the event outlives the call.
+                    cb(data.0, (event as *const Event).cast::<lic_event>())
+                });
+                sink
             });
             Ok(())
         })

@@ -6,9 +6,11 @@
 pub(crate) mod boundary;
 pub mod client;
 pub mod config;
+pub mod events;
 pub(crate) mod handles;
 pub mod offline;
 pub mod result;
+pub mod slots;
 pub mod status;
 #[cfg(test)]
 mod tests;

@@ -466,6 +466,15 @@ pub unsafe extern "C" fn lic_result_signed_part(
     })
 }
 
+/// How many process slots the client held when it produced this result; 0
+/// for NULL. Infallible, no I/O. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_result_process_slots(r: *const lic_result) -> usize {
+    infallible(0, || {
+        unsafe { result(r) }.map(|v| v.process_slots).unwrap_or(0)
+    })
+}
+
 /// Frees a result. NULL is a no-op. Must not be called twice.
 #[no_mangle]
 pub unsafe extern "C" fn lic_result_free(r: *mut lic_result) {

@@ -1,12 +1,14 @@
 /* Drives liblic through lic.h against a running lic-devserver.
  * Configured by tests/c_api.rs through environment variables; prints
  * "N passed, N failed" and exits non-zero on any failure. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep under -std=c99 */
 #include "lic.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int passed, failed;
 
@@ -376,6 +378,128 @@ static void test_threads(void) {
   lic_client_free(c);
 }
 
+static int callback_events;
+
+static void on_event(void *user_data, const lic_event *event) {
+  (void)user_data;
+  if (lic_event_get_kind(event) == LIC_EVENT_KIND_HEARTBEAT_SENT) callback_events++;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000L;
+  nanosleep(&ts, NULL);
+}
+
+/* The slots license allows two processes per machine and wants a
+ * heartbeat every second (heartbeatDuration 2). */
+static void test_process_slots(void) {
+  const char *key = env("LIC_TEST_SLOT_KEY");
+  lic_client *c = make_client(key, "c-fp-slots", env("LIC_TEST_PUBLIC_KEY"), env("LIC_TEST_URL"),
+                              env("LIC_TEST_CACHE"));
+  lic_process_slot *a = NULL, *b = NULL, *full = NULL, *kept = NULL;
+  lic_event *ev = NULL;
+  lic_result *r = NULL;
+  char id[64], buf[256];
+  size_t n = 0;
+  int sent = 0, polled = 0;
+
+  CHECK_STATUS(lic_process_slot_acquire(c, "c test", &a), LIC_STATUS_MACHINE_NOT_ACTIVATED);
+  CHECK(a == NULL);
+  CHECK_STATUS(lic_activate(c, NULL), LIC_STATUS_OK);
+  CHECK_STATUS(lic_process_slot_acquire(c, "c test", &a), LIC_STATUS_OK);
+  CHECK_STATUS(lic_process_slot_acquire(c, NULL, &b), LIC_STATUS_OK);
+  CHECK_STATUS(lic_process_slot_acquire(c, NULL, &full), LIC_STATUS_PROCESS_LIMIT_EXCEEDED);
+  CHECK(full == NULL);
+  CHECK(strstr(lic_last_error_message(), "(2)") != NULL);
+  CHECK_STATUS(lic_process_slot_id(a, id, sizeof id, &n), LIC_STATUS_OK);
+  CHECK(n == 36);
+  CHECK(lic_process_slot_is_held(a) == 1);
+  CHECK_STATUS(lic_validate(c, 0, &r), LIC_STATUS_OK);
+  CHECK(lic_result_process_slots(r) == 2);
+  lic_result_free(r);
+
+  /* Release, double release, and the seat is free again. */
+  CHECK_STATUS(lic_process_slot_release(b), LIC_STATUS_OK);
+  CHECK_STATUS(lic_process_slot_release(b), LIC_STATUS_OK);
+  CHECK(lic_process_slot_is_held(b) == 0);
+  lic_process_slot_free(b);
+  CHECK_STATUS(lic_process_slot_acquire(c, NULL, &kept), LIC_STATUS_OK);
+
+  /* Heartbeats arrive as events. */
+  sleep_ms(1600);
+  for (;;) {
+    CHECK_STATUS(lic_client_poll_event(c, &ev), LIC_STATUS_OK);
+    if (ev == NULL) break;
+    polled++;
+    if (lic_event_get_kind(ev) == LIC_EVENT_KIND_HEARTBEAT_SENT) {
+      sent++;
+      CHECK_STATUS(lic_event_slot_id(ev, buf, sizeof buf, &n), LIC_STATUS_OK);
+      CHECK(lic_event_attempt(ev) == 0);
+      CHECK(lic_event_time_left_ms(ev) == -1);
+    }
+    CHECK_STATUS(lic_event_message(ev, buf, sizeof buf, &n), LIC_STATUS_OK);
+    lic_event_free(ev);
+  }
+  CHECK(sent >= 2);
+  CHECK(polled >= sent);
+  CHECK(lic_client_dropped_events(c) == 0);
+  CHECK(lic_event_get_kind(NULL) == LIC_EVENT_KIND_NONE);
+
+  /* Freeing a handle keeps its slot; freeing the client releases both. */
+  lic_process_slot_free(kept);
+  lic_client_free(c);
+  CHECK_STATUS(lic_process_slot_release(a), LIC_STATUS_OK);
+  CHECK_STATUS(lic_process_slot_id(a, buf, sizeof buf, &n), LIC_STATUS_OK);
+  CHECK(strcmp(buf, id) == 0);
+  lic_process_slot_free(a);
+
+  /* A new client (same machine) finds both seats free. */
+  c = make_client(key, "c-fp-slots", env("LIC_TEST_PUBLIC_KEY"), env("LIC_TEST_URL"), env("LIC_TEST_CACHE"));
+  CHECK_STATUS(lic_process_slot_acquire(c, NULL, &a), LIC_STATUS_OK);
+  CHECK_STATUS(lic_process_slot_acquire(c, NULL, &b), LIC_STATUS_OK);
+  CHECK_STATUS(lic_client_start_machine_heartbeat(c), LIC_STATUS_OK);
+  CHECK_STATUS(lic_client_stop_machine_heartbeat(c), LIC_STATUS_OK);
+  lic_process_slot_free(a);
+  lic_process_slot_free(b);
+  lic_client_free(c);
+
+  CHECK_STATUS(lic_process_slot_acquire(NULL, NULL, &a), LIC_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(lic_process_slot_release(NULL), LIC_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(lic_process_slot_id(NULL, buf, sizeof buf, &n), LIC_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(lic_client_poll_event(NULL, &ev), LIC_STATUS_NULL_ARGUMENT);
+  lic_process_slot_free(NULL);
+  lic_event_free(NULL);
+}
+
+static void test_event_callback(void) {
+  lic_config *cfg = NULL;
+  lic_client *c = NULL;
+  lic_process_slot *s = NULL;
+  lic_event *ev = NULL;
+  CHECK_STATUS(lic_config_new(&cfg), LIC_STATUS_OK);
+  CHECK_STATUS(lic_config_set_account_id(cfg, env("LIC_TEST_ACCOUNT")), LIC_STATUS_OK);
+  CHECK_STATUS(lic_config_set_api_url(cfg, env("LIC_TEST_URL")), LIC_STATUS_OK);
+  CHECK_STATUS(lic_config_set_license_key(cfg, env("LIC_TEST_SLOT_KEY")), LIC_STATUS_OK);
+  CHECK_STATUS(lic_config_set_public_key(cfg, env("LIC_TEST_PUBLIC_KEY")), LIC_STATUS_OK);
+  CHECK_STATUS(lic_config_set_fingerprint(cfg, "c-fp-callback"), LIC_STATUS_OK);
+  CHECK_STATUS(lic_config_set_cache_dir(cfg, env("LIC_TEST_CACHE")), LIC_STATUS_OK);
+  CHECK_STATUS(lic_config_set_event_callback(cfg, on_event, NULL), LIC_STATUS_OK);
+  CHECK_STATUS(lic_config_set_event_callback(NULL, on_event, NULL), LIC_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(lic_client_new(cfg, &c), LIC_STATUS_OK);
+  lic_config_free(cfg);
+  CHECK_STATUS(lic_activate(c, NULL), LIC_STATUS_OK);
+  CHECK_STATUS(lic_process_slot_acquire(c, NULL, &s), LIC_STATUS_OK);
+  sleep_ms(1600);
+  CHECK(callback_events >= 1);
+  CHECK_STATUS(lic_client_poll_event(c, &ev), LIC_STATUS_OK);
+  CHECK(ev == NULL); /* the callback took them */
+  CHECK_STATUS(lic_process_slot_release(s), LIC_STATUS_OK);
+  lic_process_slot_free(s);
+  lic_client_free(c);
+}
+
 int main(void) {
   test_static_and_null();
   test_invalid_input();
@@ -384,6 +508,8 @@ int main(void) {
   test_offline_inputs();
   test_logging_never_shows_the_key();
   test_threads();
+  test_process_slots();
+  test_event_callback();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -19,7 +19,19 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        let server = DevServer::start(Options::default()).expect("devserver starts");
+        Env::with_options(Options::default())
+    }
+
+    /// A server accepting policy heartbeat durations down to `seconds`.
+    pub fn with_min_heartbeat(seconds: u64) -> Env {
+        Env::with_options(Options {
+            min_heartbeat_duration: Some(seconds),
+            ..Options::default()
+        })
+    }
+
+    pub fn with_options(options: Options) -> Env {
+        let server = DevServer::start(options).expect("devserver starts");
         let admin = server.admin();
         let product = admin.create_product("Test Product");
         Env {
