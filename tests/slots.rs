@@ -183,7 +183,7 @@ fn slots_stay_alive_across_heartbeat_intervals() {
 #[test]
 fn an_outage_shorter_than_the_window_loses_nothing() {
     let env = Env::with_min_heartbeat(1);
-    let p = policy(&env, json!({ "maxProcesses": 1, "heartbeatDuration": 6 }));
+    let p = policy(&env, json!({ "maxProcesses": 1, "heartbeatDuration": 10 }));
     let (_, key) = env.license(&p);
     let c = activated(&env, &key, "fp-short");
     let slot = c.acquire_process_slot(None).unwrap();
@@ -192,7 +192,7 @@ fn an_outage_shorter_than_the_window_loses_nothing() {
     env.admin
         .set_fault(json!({ "mode": "offline", "path": "/v1/processes" }));
     let mut seen = Seen(Vec::new());
-    assert!(eventually(Duration::from_secs(4), || seen
+    assert!(eventually(Duration::from_secs(6), || seen
         .count(&c, EventKind::HeartbeatFailed)
         > 0));
     std::thread::sleep(Duration::from_millis(500));
