@@ -65,18 +65,22 @@ impl ClockMark {
         ct_eq(&decode_hex(mac)?, &self.mac(mark)).then_some(mark)
     }
 
-    /// Raises the mark to `trusted` if that is newer than both the file and
-    /// what this process has seen; otherwise writes nothing.
+    /// Raises the mark to the newest of `trusted`, the file and what this
+    /// process has seen, and writes the file only when that is newer than the
+    /// file's own mark (so a deleted or edited file is restored, and repeated
+    /// observations of old times cost one read).
     pub fn observe(&self, trusted: Millis) -> Result<()> {
         let mut known = self.known.lock();
-        let current = known.flatten().max(self.load());
-        if current.is_some_and(|m| m >= trusted) {
-            *known = Some(current);
-            return Ok(());
+        let stored = self.load();
+        let newest = known
+            .flatten()
+            .max(stored)
+            .map_or(trusted, |m| m.max(trusted));
+        if stored != Some(newest) {
+            let line = format!("{TAG} {newest} {}\n", encode_hex(&self.mac(newest)));
+            cache::write_atomic(&self.path, line.as_bytes())?;
         }
-        let line = format!("{TAG} {trusted} {}\n", encode_hex(&self.mac(trusted)));
-        cache::write_atomic(&self.path, line.as_bytes())?;
-        *known = Some(Some(trusted));
+        *known = Some(Some(newest));
         Ok(())
     }
 
@@ -121,24 +125,42 @@ mod tests {
         let m = mark_in(&t);
         m.observe(5_000).unwrap();
         assert_eq!(m.load(), Some(5_000));
-        let written = std::fs::metadata(&m.path).unwrap().modified().unwrap();
+        let written = file_id(&m);
 
         m.observe(4_000).unwrap();
         m.observe(5_000).unwrap();
         assert_eq!(m.load(), Some(5_000));
         assert_eq!(
-            std::fs::metadata(&m.path).unwrap().modified().unwrap(),
+            file_id(&m),
             written,
-            "a lower or equal observation must not rewrite the file"
+            "a lower or equal time must not rewrite the file"
         );
 
         m.observe(9_000).unwrap();
         assert_eq!(m.load(), Some(9_000));
+        assert_ne!(file_id(&m), written);
         // Another handle on the same file sees the raised mark.
         assert_eq!(
             mark_in(&t).check(8_000, 0),
             ClockState::Tampered { behind_ms: 1_000 }
         );
+        // ...and never lowers it, even though it has seen less.
+        let other = mark_in(&t);
+        other.observe(7_000).unwrap();
+        assert_eq!(m.load(), Some(9_000));
+        assert_eq!(
+            other.check(8_000, 0),
+            ClockState::Tampered { behind_ms: 1_000 }
+        );
+    }
+
+    /// Identifies the file version: every write replaces the file.
+    fn file_id(m: &ClockMark) -> impl PartialEq + std::fmt::Debug {
+        let meta = std::fs::metadata(&m.path).unwrap();
+        #[cfg(unix)]
+        return std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        return meta.modified().unwrap();
     }
 
     #[test]
@@ -208,8 +230,9 @@ mod tests {
             m.check(40_000, 0),
             ClockState::Tampered { behind_ms: 10_000 }
         );
-        // A lower observation does not bring back a lower mark either.
+        // The next observation, even of an older time, restores the file.
         m.observe(45_000).unwrap();
+        assert_eq!(m.load(), Some(50_000));
         assert_eq!(
             m.check(46_000, 0),
             ClockState::Tampered { behind_ms: 4_000 }
