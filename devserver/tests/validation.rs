@@ -358,6 +358,7 @@ fn authentication() {
 
 #[test]
 fn wire_format() {
+    use std::io::{BufReader, Write};
     let env = env();
     let lic = env.license(json!({ "authenticationStrategy": "LICENSE" }));
     env.activate(&lic, "fp_x-1");
@@ -400,8 +401,31 @@ fn wire_format() {
     let r = env.send("GET", "/v1/me", Auth::License(&lic.key), None, &[]);
     assert_eq!(r.header("keygen-version"), Some("1.8"));
 
+    for (accept, status) in [
+        (r#"algorithm="ed25519""#.to_string(), 200),
+        (format!(r#"keyid="{acct}", algorithm="ed25519""#), 200),
+        (r#"keyid="someone-else", algorithm="ed25519""#.to_string(), 400),
+        (r#"algorithm="rsa-pss-sha256""#.to_string(), 400),
+        ("ed25519".to_string(), 400),
+    ] {
+        let r = env.send("GET", "/v1/me", Auth::License(&lic.key), None, &[("Keygen-Accept-Signature", &accept)]);
+        assert_eq!(r.status, status, "{accept}");
+    }
+
+    // Malformed requests get a 400 and never take the server down.
+    use std::io::Read;
+    for garbage in [&b"\x00\xff\xfe garbage\r\n\r\n"[..], b"GET /v1/me HTTP/9.9\r\n\r\n", b"POST /v1/machines HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"] {
+        let mut s = std::net::TcpStream::connect(&env.addr).unwrap();
+        s.write_all(garbage).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    }
+    let body = json!({ "data": { "type": "machines", "attributes": { "fingerprint": "n", "cores": 9_999_999_999i64 },
+        "relationships": { "license": { "data": { "type": "licenses", "id": lic.id } } } } });
+    assert_eq!(env.call("POST", "/v1/machines", Auth::Admin, Some(body)).detail(), "integer is too large");
+
     // Bodies over 1 MiB are refused from the Content-Length alone.
-    use std::io::{BufReader, Write};
     let mut s = std::net::TcpStream::connect(&env.addr).unwrap();
     s.write_all(b"POST /v1/machines HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n").unwrap();
     let r = lic_devserver::raw::read_response(&mut BufReader::new(s)).unwrap();

@@ -235,7 +235,6 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
     };
     match fingerprints {
         Some(mut fps) => {
-            fps.dedup();
             let mut seen = Vec::new();
             fps.retain(|f| if seen.contains(f) { false } else { seen.push(f.clone()); true });
             if fps.is_empty() {
@@ -368,7 +367,7 @@ fn limit_checks(store: &Store, license: &License, policy: &Policy, scope: Option
     ];
     for (limit_key, attr, detail, code) in sums {
         if let Some(limit) = license.limit(policy, limit_key) {
-            let total: i64 = machines.iter().filter_map(|m| crate::model::int(&m.attrs, attr)).sum();
+            let total = crate::model::total(machines.iter().copied(), attr);
             if total > limit {
                 return verdict(policy.within_overage(total, limit), detail, code);
             }
