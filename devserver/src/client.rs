@@ -20,7 +20,10 @@ pub struct RawResponse {
 
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -29,10 +32,19 @@ fn invalid(msg: &str) -> io::Error {
 }
 
 /// Sends one request on a fresh connection (`Connection: close`) and reads the response.
-pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> io::Result<RawResponse> {
+pub fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<RawResponse> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -46,9 +58,16 @@ pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
 pub fn read_response(r: &mut impl BufRead) -> io::Result<RawResponse> {
     let mut line = String::new();
     if r.read_line(&mut line)? == 0 {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a response"));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed before a response",
+        ));
     }
-    let status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| invalid("bad status line"))?;
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid("bad status line"))?;
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -60,21 +79,45 @@ pub fn read_response(r: &mut impl BufRead) -> io::Result<RawResponse> {
         let (k, v) = l.split_once(':').ok_or_else(|| invalid("bad header"))?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let mut resp = RawResponse { status, headers, body: Vec::new() };
-    let len: usize = resp.header("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let mut resp = RawResponse {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    let len: usize = resp
+        .header("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
     resp.body = vec![0; len];
     r.read_exact(&mut resp.body)?;
     Ok(resp)
 }
 
 impl Admin {
-    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> io::Result<(u16, Value)> {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> io::Result<(u16, Value)> {
         let auth = format!("Bearer {}", self.token);
-        let ct = if path.starts_with("/v1/dev/") { "application/json" } else { "application/vnd.api+json" };
-        let headers = [("Authorization", auth.as_str()), ("Content-Type", ct), ("Accept", ct)];
+        let ct = if path.starts_with("/v1/dev/") {
+            "application/json"
+        } else {
+            "application/vnd.api+json"
+        };
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", ct),
+            ("Accept", ct),
+        ];
         let payload = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let resp = send(&self.addr, method, path, &headers, &payload)?;
-        let value = if resp.body.is_empty() { Value::Null } else { serde_json::from_slice(&resp.body).map_err(|e| invalid(&e.to_string()))? };
+        let value = if resp.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&resp.body).map_err(|e| invalid(&e.to_string()))?
+        };
         Ok((resp.status, value))
     }
 
@@ -105,7 +148,13 @@ impl Admin {
         let body = json!({ "data": { "type": "licenses", "attributes": attrs,
             "relationships": { "policy": { "data": { "type": "policies", "id": policy_id } } } } });
         let v = self.expect("POST", "/v1/licenses", body, 201);
-        (Self::id(&v), v["data"]["attributes"]["key"].as_str().unwrap_or_default().to_string())
+        (
+            Self::id(&v),
+            v["data"]["attributes"]["key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
     }
 
     pub fn update_license(&self, license_id: &str, attrs: Value) {
@@ -114,15 +163,30 @@ impl Admin {
     }
 
     pub fn suspend_license(&self, id: &str) {
-        self.expect("POST", &format!("/v1/licenses/{id}/actions/suspend"), Value::Null, 200);
+        self.expect(
+            "POST",
+            &format!("/v1/licenses/{id}/actions/suspend"),
+            Value::Null,
+            200,
+        );
     }
 
     pub fn reinstate_license(&self, id: &str) {
-        self.expect("POST", &format!("/v1/licenses/{id}/actions/reinstate"), Value::Null, 200);
+        self.expect(
+            "POST",
+            &format!("/v1/licenses/{id}/actions/reinstate"),
+            Value::Null,
+            200,
+        );
     }
 
     pub fn advance_clock(&self, seconds: i64) -> String {
-        let v = self.expect("POST", "/v1/dev/clock", json!({ "advance_seconds": seconds }), 200);
+        let v = self.expect(
+            "POST",
+            "/v1/dev/clock",
+            json!({ "advance_seconds": seconds }),
+            200,
+        );
         v["now"].as_str().unwrap_or_default().to_string()
     }
 

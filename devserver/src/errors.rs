@@ -18,7 +18,11 @@ impl ApiError {
         let mut e = Map::new();
         e.insert("title".into(), title.into());
         e.insert("detail".into(), detail.into());
-        ApiError { status, errors: vec![e], challenge: None }
+        ApiError {
+            status,
+            errors: vec![e],
+            challenge: None,
+        }
     }
 
     fn set(mut self, key: &str, value: Value) -> Self {
@@ -32,12 +36,17 @@ impl ApiError {
         self.set("code", code.into())
     }
 
+    /// `source.pointer`, `source.parameter` or `source.header`.
+    pub fn source(self, kind: &str, value: &str) -> Self {
+        self.set("source", json!({ kind: value }))
+    }
+
     pub fn pointer(self, pointer: &str) -> Self {
-        self.set("source", json!({ "pointer": pointer }))
+        self.source("pointer", pointer)
     }
 
     pub fn parameter(self, parameter: &str) -> Self {
-        self.set("source", json!({ "parameter": parameter }))
+        self.source("parameter", parameter)
     }
 
     pub fn about(self, url: &str) -> Self {
@@ -49,8 +58,12 @@ impl ApiError {
     }
 
     pub fn unauthorized(code: &str, detail: Option<&str>) -> Self {
-        let mut e = Self::new(401, "Unauthorized", detail.unwrap_or("You must be authenticated to complete the request"))
-            .code(code);
+        let mut e = Self::new(
+            401,
+            "Unauthorized",
+            detail.unwrap_or("You must be authenticated to complete the request"),
+        )
+        .code(code);
         e.challenge = Some("Bearer".into());
         e
     }
@@ -65,7 +78,12 @@ impl ApiError {
     }
 
     pub fn not_found(model: &str, id: &str) -> Self {
-        Self::new(404, "Not found", &format!("The requested {model} '{id}' was not found")).code("NOT_FOUND")
+        Self::new(
+            404,
+            "Not found",
+            &format!("The requested {model} '{id}' was not found"),
+        )
+        .code("NOT_FOUND")
     }
 
     pub fn no_route() -> Self {
@@ -84,7 +102,9 @@ impl ApiError {
 
     /// Model validation errors ("Unprocessable resource"), with Keygen's derived code.
     pub fn invalid(detail: &str, code: &str, pointer: &str) -> Self {
-        Self::new(422, "Unprocessable resource", detail).code(code).pointer(pointer)
+        Self::new(422, "Unprocessable resource", detail)
+            .code(code)
+            .pointer(pointer)
     }
 
     pub fn body(&self, request_id: &str) -> Value {

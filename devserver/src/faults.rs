@@ -49,16 +49,34 @@ pub struct Fault {
 impl Fault {
     pub fn parse(v: &Value) -> Result<Fault, String> {
         let obj = v.as_object().ok_or("expected a JSON object")?;
-        const KEYS: [&str; 8] = ["mode", "count", "path", "method", "status", "delay_ms", "retry_after", "skew_seconds"];
+        const KEYS: [&str; 8] = [
+            "mode",
+            "count",
+            "path",
+            "method",
+            "status",
+            "delay_ms",
+            "retry_after",
+            "skew_seconds",
+        ];
         if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(format!("unknown key '{k}'"));
         }
-        let name = obj.get("mode").and_then(Value::as_str).ok_or("mode is required")?;
-        let mode = MODES.iter().find(|(n, _)| *n == name).map(|(_, m)| *m).ok_or_else(|| format!("unknown mode '{name}'"))?;
+        let name = obj
+            .get("mode")
+            .and_then(Value::as_str)
+            .ok_or("mode is required")?;
+        let mode = MODES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| format!("unknown mode '{name}'"))?;
         let uint = |k: &str, default: u64| -> Result<u64, String> {
             match obj.get(k) {
                 None | Some(Value::Null) => Ok(default),
-                Some(v) => v.as_u64().ok_or_else(|| format!("{k} must be a non-negative integer")),
+                Some(v) => v
+                    .as_u64()
+                    .ok_or_else(|| format!("{k} must be a non-negative integer")),
             }
         };
         let string = |k: &str| -> Result<Option<String>, String> {
@@ -75,7 +93,10 @@ impl Fault {
         }
         let skew = match obj.get("skew_seconds") {
             None | Some(Value::Null) => 3600,
-            Some(v) => v.as_i64().filter(|s| s.abs() <= MAX_SECONDS).ok_or("skew_seconds must be an integer of at most 10 years")?,
+            Some(v) => v
+                .as_i64()
+                .filter(|s| s.abs() <= MAX_SECONDS)
+                .ok_or("skew_seconds must be an integer of at most 10 years")?,
         };
         Ok(Fault {
             mode,
@@ -90,11 +111,15 @@ impl Fault {
     }
 
     fn matches(&self, method: &str, path: &str) -> bool {
-        self.method.as_deref().map_or(true, |m| m == method) && self.path.as_deref().map_or(true, |p| path.contains(p))
+        self.method.as_deref().map_or(true, |m| m == method)
+            && self.path.as_deref().map_or(true, |p| path.contains(p))
     }
 
     pub fn to_json(&self) -> Value {
-        let name = MODES.iter().find(|(_, m)| *m == self.mode).map_or("", |(n, _)| n);
+        let name = MODES
+            .iter()
+            .find(|(_, m)| *m == self.mode)
+            .map_or("", |(n, _)| n);
         json!({
             "mode": name, "count": self.remaining.unwrap_or(0), "path": self.path, "method": self.method,
             "status": self.status, "delay_ms": self.delay_ms, "retry_after": self.retry_after,

@@ -20,11 +20,17 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn keep_alive(&self) -> bool {
@@ -53,7 +59,10 @@ impl From<io::Error> for ReadError {
 
 fn read_line(r: &mut impl BufRead) -> Result<Option<String>, ReadError> {
     let mut buf = Vec::new();
-    let n = r.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf)?;
+    let n = r
+        .by_ref()
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', &mut buf)?;
     if n == 0 {
         return Ok(None);
     }
@@ -63,7 +72,9 @@ fn read_line(r: &mut impl BufRead) -> Result<Option<String>, ReadError> {
     while buf.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
         buf.pop();
     }
-    String::from_utf8(buf).map(Some).map_err(|_| ReadError::Malformed("invalid header encoding"))
+    String::from_utf8(buf)
+        .map(Some)
+        .map_err(|_| ReadError::Malformed("invalid header encoding"))
 }
 
 pub fn parse_query(q: &str) -> Vec<(String, String)> {
@@ -71,7 +82,10 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (crate::util::percent_decode(k, true), crate::util::percent_decode(v, true))
+            (
+                crate::util::percent_decode(k, true),
+                crate::util::percent_decode(v, true),
+            )
         })
         .collect()
 }
@@ -97,14 +111,18 @@ pub fn read_request(r: &mut impl BufRead) -> Result<Request, ReadError> {
     };
     let mut headers = Vec::new();
     loop {
-        let Some(l) = read_line(r)? else { return Err(ReadError::Malformed("truncated headers")) };
+        let Some(l) = read_line(r)? else {
+            return Err(ReadError::Malformed("truncated headers"));
+        };
         if l.is_empty() {
             break;
         }
         if headers.len() >= MAX_HEADERS {
             return Err(ReadError::Malformed("too many headers"));
         }
-        let (k, v) = l.split_once(':').ok_or(ReadError::Malformed("bad header"))?;
+        let (k, v) = l
+            .split_once(':')
+            .ok_or(ReadError::Malformed("bad header"))?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -117,11 +135,15 @@ pub fn read_request(r: &mut impl BufRead) -> Result<Request, ReadError> {
         body: Vec::new(),
         http10,
     };
-    let chunked = req.header("transfer-encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+    let chunked = req
+        .header("transfer-encoding")
+        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
     if chunked {
         req.body = read_chunked(r)?;
     } else if let Some(len) = req.header("content-length") {
-        let len: usize = len.parse().map_err(|_| ReadError::Malformed("bad content-length"))?;
+        let len: usize = len
+            .parse()
+            .map_err(|_| ReadError::Malformed("bad content-length"))?;
         if len > MAX_BODY {
             return Err(ReadError::TooLarge);
         }
@@ -160,7 +182,11 @@ pub struct Response {
 
 impl Response {
     pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
-        Response { status, headers: vec![("Content-Type".into(), content_type.into())], body }
+        Response {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body,
+        }
     }
 
     pub fn set_header(&mut self, name: &str, value: String) {
@@ -175,7 +201,11 @@ impl Response {
             out.push_str(&format!("{k}: {v}\r\n"));
         }
         out.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
-        out.push_str(if keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
+        out.push_str(if keep_alive {
+            "Connection: keep-alive\r\n\r\n"
+        } else {
+            "Connection: close\r\n\r\n"
+        });
         out.into_bytes()
     }
 

@@ -109,7 +109,11 @@ impl DevServer {
             .signing_key_seed
             .or_else(|| saved.as_ref().and_then(|s| s.seed()))
             .unwrap_or_else(util::random_bytes::<32>);
-        let account_id = opts.account_id.clone().or_else(|| saved.as_ref().map(|s| s.account_id.clone())).unwrap_or_else(util::uuid_v4);
+        let account_id = opts
+            .account_id
+            .clone()
+            .or_else(|| saved.as_ref().map(|s| s.account_id.clone()))
+            .unwrap_or_else(util::uuid_v4);
         let admin_token = opts
             .admin_token
             .clone()
@@ -119,8 +123,14 @@ impl DevServer {
             Some(s) => (s.store, s.clock_offset_ms, s.bootstrap),
             None => (model::Store::default(), 0, None),
         };
-        let identity = Identity { account_id, admin_token, key: SigningKey::from_bytes(&seed) };
-        let min_heartbeat = opts.min_heartbeat_duration.map_or(60, |m| m.min(i64::MAX as u64) as i64);
+        let identity = Identity {
+            account_id,
+            admin_token,
+            key: SigningKey::from_bytes(&seed),
+        };
+        let min_heartbeat = opts
+            .min_heartbeat_duration
+            .map_or(60, |m| m.min(i64::MAX as u64) as i64);
         let app = App::new(identity, store, offset, min_heartbeat);
         if opts.bootstrap {
             let existing = bootstrap.filter(|b| app.store.lock().license(&b.license_id).is_some());
@@ -142,13 +152,21 @@ impl DevServer {
         shared.save()?;
         let accept = {
             let shared = shared.clone();
-            std::thread::Builder::new().name("devserver-accept".into()).spawn(move || accept_loop(listener, shared))?
+            std::thread::Builder::new()
+                .name("devserver-accept".into())
+                .spawn(move || accept_loop(listener, shared))?
         };
         let housekeeping = {
             let shared = shared.clone();
-            std::thread::Builder::new().name("devserver-housekeeping".into()).spawn(move || housekeeping(shared))?
+            std::thread::Builder::new()
+                .name("devserver-housekeeping".into())
+                .spawn(move || housekeeping(shared))?
         };
-        Ok(DevServer { shared, addr, threads: vec![accept, housekeeping] })
+        Ok(DevServer {
+            shared,
+            addr,
+            threads: vec![accept, housekeeping],
+        })
     }
 
     pub fn base_url(&self) -> String {
@@ -172,7 +190,10 @@ impl DevServer {
     }
 
     pub fn admin(&self) -> Admin {
-        Admin { addr: self.addr.to_string(), token: self.admin_token() }
+        Admin {
+            addr: self.addr.to_string(),
+            token: self.admin_token(),
+        }
     }
 
     pub fn stop(self) {}
@@ -206,7 +227,9 @@ impl Drop for DevServer {
 
 impl Shared {
     fn save(&self) -> io::Result<()> {
-        let Some(path) = &self.state_file else { return Ok(()) };
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
         self.app.dirty.store(false, Ordering::Relaxed);
         let app = &self.app;
         let state = state::State::new(
@@ -239,10 +262,12 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             shared.conns.lock().insert(id, clone);
         }
         let worker = shared.clone();
-        let spawned = std::thread::Builder::new().name("devserver-conn".into()).spawn(move || {
-            serve_connection(&worker.app, stream);
-            worker.conns.lock().remove(&id);
-        });
+        let spawned = std::thread::Builder::new()
+            .name("devserver-conn".into())
+            .spawn(move || {
+                serve_connection(&worker.app, stream);
+                worker.conns.lock().remove(&id);
+            });
         match spawned {
             Ok(handle) => workers.push(handle),
             Err(_) => {
@@ -276,7 +301,10 @@ fn reset(stream: &TcpStream) {
     #[cfg(unix)]
     {
         use std::os::unix::io::AsRawFd;
-        let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
         // SAFETY: the fd is open for the lifetime of `stream`, and `linger` is a valid
         // `struct linger` whose size is passed alongside it.
         unsafe {
@@ -292,14 +320,21 @@ fn reset(stream: &TcpStream) {
 }
 
 fn simple(status: u16, message: &str) -> http::Response {
-    let body = serde_json::json!({ "errors": [{ "title": http::reason(status), "detail": message }] });
-    http::Response::new(status, "application/vnd.api+json; charset=utf-8", body.to_string().into_bytes())
+    let body =
+        serde_json::json!({ "errors": [{ "title": http::reason(status), "detail": message }] });
+    http::Response::new(
+        status,
+        "application/vnd.api+json; charset=utf-8",
+        body.to_string().into_bytes(),
+    )
 }
 
 fn serve_connection(app: &App, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
-    let Ok(read_half) = stream.try_clone() else { return };
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(read_half);
     let mut writer = stream;
     loop {
@@ -307,11 +342,16 @@ fn serve_connection(app: &App, stream: TcpStream) {
             Ok(req) => req,
             Err(http::ReadError::Closed) => return,
             Err(http::ReadError::Malformed(why)) => {
-                let _ = simple(400, &format!("The request could not be completed because it was malformed ({why})")).write_to(&mut writer, false);
+                let _ = simple(
+                    400,
+                    &format!("The request could not be completed because it was malformed ({why})"),
+                )
+                .write_to(&mut writer, false);
                 return;
             }
             Err(http::ReadError::TooLarge) => {
-                let _ = simple(413, "The request body is too large (maximum 1 MiB)").write_to(&mut writer, false);
+                let _ = simple(413, "The request body is too large (maximum 1 MiB)")
+                    .write_to(&mut writer, false);
                 return;
             }
         };

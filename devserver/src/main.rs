@@ -14,7 +14,8 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-const USAGE: &str = "usage: lic-devserver [--host 127.0.0.1] [--port 0] [--account-id UUID] [--admin-token TOKEN] \
+const USAGE: &str =
+    "usage: lic-devserver [--host 127.0.0.1] [--port 0] [--account-id UUID] [--admin-token TOKEN] \
 [--signing-key-seed 64HEX] [--min-heartbeat-duration SECONDS] [--state FILE] [--bootstrap]";
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -34,16 +35,28 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
         let value = match inline {
             Some(v) => v,
-            None => it.next().cloned().ok_or_else(|| format!("{name} needs a value\n{USAGE}"))?,
+            None => it
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))?,
         };
         match name {
             "--host" => opts.host = value,
-            "--port" => opts.port = value.parse().map_err(|_| format!("--port: not a port number: {value}"))?,
+            "--port" => {
+                opts.port = value
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {value}"))?
+            }
             "--account-id" => opts.account_id = Some(value),
             "--admin-token" => opts.admin_token = Some(value),
             "--signing-key-seed" => {
                 let bytes = (value.len() == 64)
-                    .then(|| (0..64).step_by(2).map(|i| u8::from_str_radix(value.get(i..i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>())
+                    .then(|| {
+                        (0..64)
+                            .step_by(2)
+                            .map(|i| u8::from_str_radix(value.get(i..i + 2)?, 16).ok())
+                            .collect::<Option<Vec<u8>>>()
+                    })
                     .flatten()
                     .ok_or("--signing-key-seed: expected 64 hex characters")?;
                 let mut seed = [0u8; 32];
@@ -51,8 +64,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 opts.signing_key_seed = Some(seed);
             }
             "--min-heartbeat-duration" => {
-                opts.min_heartbeat_duration =
-                    Some(value.parse().map_err(|_| format!("--min-heartbeat-duration: not a number of seconds: {value}"))?)
+                opts.min_heartbeat_duration = Some(value.parse().map_err(|_| {
+                    format!("--min-heartbeat-duration: not a number of seconds: {value}")
+                })?)
             }
             "--state" => opts.state_file = Some(value.into()),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
@@ -79,8 +93,14 @@ fn main() {
     };
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
-        libc::signal(libc::SIGINT, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        libc::signal(
+            libc::SIGINT,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
     }
     let mut line = serde_json::json!({
         "base_url": server.base_url(),

@@ -122,7 +122,10 @@ pub const DEFAULT_HEARTBEAT: i64 = 600;
 
 /// The sum of an integer attribute over machines (saturating: memory and disk are 64-bit).
 pub fn total<'a>(machines: impl IntoIterator<Item = &'a Machine>, attr: &str) -> i64 {
-    machines.into_iter().filter_map(|m| int(&m.attrs, attr)).fold(0, i64::saturating_add)
+    machines
+        .into_iter()
+        .filter_map(|m| int(&m.attrs, attr))
+        .fold(0, i64::saturating_add)
 }
 
 pub fn policy_defaults() -> Attrs {
@@ -179,17 +182,29 @@ impl Policy {
         }
     }
     pub fn supports_license_auth(&self) -> bool {
-        matches!(self.text("authenticationStrategy"), Some("LICENSE" | "MIXED"))
+        matches!(
+            self.text("authenticationStrategy"),
+            Some("LICENSE" | "MIXED")
+        )
     }
     pub fn supports_token_auth(&self) -> bool {
-        matches!(self.text("authenticationStrategy"), Some("TOKEN" | "MIXED") | None)
+        matches!(
+            self.text("authenticationStrategy"),
+            Some("TOKEN" | "MIXED") | None
+        )
     }
     /// Null is treated as REVOKE_ACCESS, as Keygen does for legacy policies.
     pub fn revokes_on_expiry(&self) -> bool {
-        matches!(self.text("expirationStrategy"), Some("REVOKE_ACCESS") | None)
+        matches!(
+            self.text("expirationStrategy"),
+            Some("REVOKE_ACCESS") | None
+        )
     }
     pub fn keeps_access_on_expiry(&self) -> bool {
-        matches!(self.text("expirationStrategy"), Some("MAINTAIN_ACCESS" | "ALLOW_ACCESS"))
+        matches!(
+            self.text("expirationStrategy"),
+            Some("MAINTAIN_ACCESS" | "ALLOW_ACCESS")
+        )
     }
     /// The overage factor allowed by the policy (`None` = unlimited).
     pub fn overage_factor(&self) -> Option<f64> {
@@ -203,7 +218,8 @@ impl Policy {
     }
     /// Whether `count` is within `limit` once the overage allowance is applied.
     pub fn within_overage(&self, count: i64, limit: i64) -> bool {
-        self.overage_factor().map_or(true, |f| count as f64 <= limit as f64 * f)
+        self.overage_factor()
+            .map_or(true, |f| count as f64 <= limit as f64 * f)
     }
 }
 
@@ -226,10 +242,14 @@ impl License {
             "year" => 31_556_952,
             _ => return None,
         };
-        Some(crate::util::add_calendar_duration(from, unit * policy.int("checkInIntervalCount").unwrap_or(1)))
+        Some(crate::util::add_calendar_duration(
+            from,
+            unit * policy.int("checkInIntervalCount").unwrap_or(1),
+        ))
     }
     pub fn check_in_overdue(&self, policy: &Policy, now: i64) -> bool {
-        Self::check_in_due(policy, self.last_check_in.unwrap_or(self.created)).is_some_and(|due| now > due)
+        Self::check_in_due(policy, self.last_check_in.unwrap_or(self.created))
+            .is_some_and(|due| now > due)
     }
     pub fn next_check_in(&self, policy: &Policy) -> Option<i64> {
         Self::check_in_due(policy, self.last_check_in?)
@@ -258,12 +278,15 @@ impl Machine {
         policy.flag("requireHeartbeat") || self.last_heartbeat.is_some()
     }
     pub fn next_heartbeat(&self, policy: &Policy) -> Option<i64> {
-        self.last_heartbeat.map(|t| t + policy.heartbeat_duration() * 1000)
+        self.last_heartbeat
+            .map(|t| t + policy.heartbeat_duration() * 1000)
     }
     pub fn heartbeat(&self, policy: &Policy, now: i64) -> Heart {
         let duration = policy.heartbeat_duration() * 1000;
         match self.last_heartbeat {
-            None if !self.requires_heartbeat(policy) || self.created + duration >= now => Heart::NotStarted,
+            None if !self.requires_heartbeat(policy) || self.created + duration >= now => {
+                Heart::NotStarted
+            }
             None => Heart::Dead,
             Some(t) if t + duration >= now => Heart::Alive,
             Some(_) => Heart::Dead,
@@ -317,7 +340,8 @@ impl Store {
     }
     /// The policy of a license. Every license has one: policies with licenses cannot be deleted.
     pub fn policy_of(&self, license: &License) -> &Policy {
-        self.policy(&license.policy_id).expect("license without policy")
+        self.policy(&license.policy_id)
+            .expect("license without policy")
     }
     pub fn license_by_key(&self, key: &str) -> Option<&License> {
         self.licenses.iter().find(|l| l.key == key)
@@ -331,16 +355,30 @@ impl Store {
         }
         self.license_by_key(id_or_key)
     }
-    pub fn machines_of<'a>(&'a self, license_id: &'a str) -> impl Iterator<Item = &'a Machine> + 'a {
-        self.machines.iter().filter(move |m| m.license_id == license_id)
+    pub fn machines_of<'a>(
+        &'a self,
+        license_id: &'a str,
+    ) -> impl Iterator<Item = &'a Machine> + 'a {
+        self.machines
+            .iter()
+            .filter(move |m| m.license_id == license_id)
     }
-    pub fn processes_of_machine<'a>(&'a self, machine_id: &'a str) -> impl Iterator<Item = &'a Process> + 'a {
-        self.processes.iter().filter(move |p| p.machine_id == machine_id)
-    }
-    pub fn processes_of_license<'a>(&'a self, license_id: &'a str) -> impl Iterator<Item = &'a Process> + 'a {
+    pub fn processes_of_machine<'a>(
+        &'a self,
+        machine_id: &'a str,
+    ) -> impl Iterator<Item = &'a Process> + 'a {
         self.processes
             .iter()
-            .filter(move |p| self.machine(&p.machine_id).is_some_and(|m| m.license_id == license_id))
+            .filter(move |p| p.machine_id == machine_id)
+    }
+    pub fn processes_of_license<'a>(
+        &'a self,
+        license_id: &'a str,
+    ) -> impl Iterator<Item = &'a Process> + 'a {
+        self.processes.iter().filter(move |p| {
+            self.machine(&p.machine_id)
+                .is_some_and(|m| m.license_id == license_id)
+        })
     }
     /// The license's entitlement codes: its own plus its policy's.
     pub fn entitlement_codes(&self, license: &License) -> Vec<String> {
@@ -373,13 +411,16 @@ impl Store {
     /// resurrection window (if any) has passed are deleted. Returns whether anything changed.
     pub fn cull(&mut self, now: i64) -> bool {
         let culls = |policy: &Policy, death: i64| {
-            policy.is("heartbeatCullStrategy", "DEACTIVATE_DEAD") && !can_resurrect(policy, death, now)
+            policy.is("heartbeatCullStrategy", "DEACTIVATE_DEAD")
+                && !can_resurrect(policy, death, now)
         };
         let dead_machines: Vec<String> = self
             .machines
             .iter()
             .filter(|m| {
-                let Some(policy) = self.license(&m.license_id).map(|l| self.policy_of(l)) else { return false };
+                let Some(policy) = self.license(&m.license_id).map(|l| self.policy_of(l)) else {
+                    return false;
+                };
                 m.heartbeat(policy, now) == Heart::Dead && culls(policy, m.death_time(policy))
             })
             .map(|m| m.id.clone())
@@ -388,9 +429,16 @@ impl Store {
             .processes
             .iter()
             .filter(|p| {
-                let policy = self.machine(&p.machine_id).and_then(|m| self.license(&m.license_id)).map(|l| self.policy_of(l));
+                let policy = self
+                    .machine(&p.machine_id)
+                    .and_then(|m| self.license(&m.license_id))
+                    .map(|l| self.policy_of(l));
                 policy.is_some_and(|policy| {
-                    !p.alive(policy, now) && culls(policy, p.last_heartbeat + policy.heartbeat_duration() * 1000)
+                    !p.alive(policy, now)
+                        && culls(
+                            policy,
+                            p.last_heartbeat + policy.heartbeat_duration() * 1000,
+                        )
                 })
             })
             .map(|p| p.id.clone())

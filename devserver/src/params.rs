@@ -31,15 +31,26 @@ pub struct F {
 }
 
 pub const fn f(name: &'static str, ty: T) -> F {
-    F { name, ty, required: false, nullable: false }
+    F {
+        name,
+        ty,
+        required: false,
+        nullable: false,
+    }
 }
 
 impl F {
     pub const fn req(self) -> F {
-        F { required: true, ..self }
+        F {
+            required: true,
+            ..self
+        }
     }
     pub const fn null(self) -> F {
-        F { nullable: true, ..self }
+        F {
+            nullable: true,
+            ..self
+        }
     }
 }
 
@@ -71,9 +82,15 @@ fn bad(detail: &str, pointer: &str) -> ApiError {
 
 /// Pass 1: shape and types (400s).
 pub fn check(value: &Value, fields: &[F], pointer: &str) -> ApiResult<()> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| bad(&format!("type mismatch (received {} expected object)", type_name(value)), pointer))?;
+    let obj = value.as_object().ok_or_else(|| {
+        bad(
+            &format!(
+                "type mismatch (received {} expected object)",
+                type_name(value)
+            ),
+            pointer,
+        )
+    })?;
     check_obj(obj, fields, pointer)
 }
 
@@ -94,7 +111,10 @@ fn check_obj(obj: &Map<String, Value>, fields: &[F], pointer: &str) -> ApiResult
             None => {}
             Some(Value::Null) if field.nullable => {}
             Some(Value::Null) => return Err(bad("cannot be null", &p)),
-            Some(Value::Number(n)) if !BIG_INTS.contains(&field.name) && n.as_i64().is_some_and(|n| n.abs() > i32::MAX as i64) => {
+            Some(Value::Number(n))
+                if !BIG_INTS.contains(&field.name)
+                    && n.as_i64().is_some_and(|n| n.abs() > i32::MAX as i64) =>
+            {
                 return Err(bad("integer is too large", &p))
             }
             Some(v) => check_value(v, &field.ty, &p)?,
@@ -104,7 +124,16 @@ fn check_obj(obj: &Map<String, Value>, fields: &[F], pointer: &str) -> ApiResult
 }
 
 fn check_value(v: &Value, t: &T, p: &str) -> ApiResult<()> {
-    let mismatch = || bad(&format!("type mismatch (received {} expected {})", type_name(v), expected(t)), p);
+    let mismatch = || {
+        bad(
+            &format!(
+                "type mismatch (received {} expected {})",
+                type_name(v),
+                expected(t)
+            ),
+            p,
+        )
+    };
     match (t, v) {
         (T::Str | T::Enum(..), Value::String(s)) if s.is_empty() => Err(bad("cannot be blank", p)),
         (T::Str | T::Text | T::Enum(..), Value::String(_)) => Ok(()),
@@ -112,10 +141,12 @@ fn check_value(v: &Value, t: &T, p: &str) -> ApiResult<()> {
         (T::Bool, Value::Bool(_)) => Ok(()),
         (T::Hash, Value::Object(_)) => Ok(()),
         (T::Obj(fields), Value::Object(o)) => check_obj(o, fields, p),
-        (T::Arr(item), Value::Array(items)) => items.iter().enumerate().try_for_each(|(i, it)| match it {
-            Value::Null => Err(bad("cannot be null", &format!("{p}/{i}"))),
-            it => check_value(it, item, &format!("{p}/{i}")),
-        }),
+        (T::Arr(item), Value::Array(items)) => {
+            items.iter().enumerate().try_for_each(|(i, it)| match it {
+                Value::Null => Err(bad("cannot be null", &format!("{p}/{i}"))),
+                it => check_value(it, item, &format!("{p}/{i}")),
+            })
+        }
         _ => Err(mismatch()),
     }
 }
@@ -170,4 +201,8 @@ macro_rules! doc {
 }
 
 /// A to-one relationship `{"data": {"type", "id"}}`.
-pub const REL: &[F] = &[f("data", T::Obj(&[f("type", T::Str).req(), f("id", T::Str).req()])).req()];
+pub const REL: &[F] = &[f(
+    "data",
+    T::Obj(&[f("type", T::Str).req(), f("id", T::Str).req()]),
+)
+.req()];

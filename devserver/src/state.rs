@@ -20,8 +20,23 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(account_id: String, admin_token: String, seed: &[u8; 32], clock_offset_ms: i64, bootstrap: Option<Bootstrap>, store: Store) -> State {
-        State { format: FORMAT.into(), account_id, admin_token, signing_key_seed: crate::util::hex(seed), clock_offset_ms, bootstrap, store }
+    pub fn new(
+        account_id: String,
+        admin_token: String,
+        seed: &[u8; 32],
+        clock_offset_ms: i64,
+        bootstrap: Option<Bootstrap>,
+        store: Store,
+    ) -> State {
+        State {
+            format: FORMAT.into(),
+            account_id,
+            admin_token,
+            signing_key_seed: crate::util::hex(seed),
+            clock_offset_ms,
+            bootstrap,
+            store,
+        }
     }
 
     pub fn seed(&self) -> Option<[u8; 32]> {
@@ -30,7 +45,10 @@ impl State {
 }
 
 fn corrupt(path: &Path, why: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("state file {} is not usable: {why}", path.display()))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("state file {} is not usable: {why}", path.display()),
+    )
 }
 
 /// Loads the state file; `Ok(None)` when it does not exist yet.
@@ -48,10 +66,17 @@ pub fn load(path: &Path) -> io::Result<Option<State>> {
         return Err(corrupt(path, "signing_key_seed is not 64 hex characters"));
     }
     let s = &state.store;
-    let orphan = s.policies.iter().any(|p| s.product(&p.product_id).is_none())
+    let orphan = s
+        .policies
+        .iter()
+        .any(|p| s.product(&p.product_id).is_none())
         || s.licenses.iter().any(|l| s.policy(&l.policy_id).is_none())
-        || s.machines.iter().any(|m| s.license(&m.license_id).is_none())
-        || s.processes.iter().any(|p| s.machine(&p.machine_id).is_none())
+        || s.machines
+            .iter()
+            .any(|m| s.license(&m.license_id).is_none())
+        || s.processes
+            .iter()
+            .any(|p| s.machine(&p.machine_id).is_none())
         || s.tokens.iter().any(|t| s.license(&t.license_id).is_none());
     if orphan {
         return Err(corrupt(path, "it references records that do not exist"));

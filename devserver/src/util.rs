@@ -15,7 +15,14 @@ pub fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 pub fn is_uuid(s: &str) -> bool {
@@ -35,7 +42,10 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() & 1 == 1 || !s.is_ascii() {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -105,7 +115,15 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 fn days_in_month(y: i64, m: u32) -> u32 {
@@ -122,13 +140,21 @@ pub fn rfc3339_ms(ms: i64) -> String {
     let (days, rem) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
     let (y, mo, d) = civil_from_days(days);
     let s = rem / 1000;
-    format!("{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", s / 3600, s / 60 % 60, s % 60, rem % 1000)
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        rem % 1000
+    )
 }
 
 /// `Sun, 16 Oct 2022 14:52:48 GMT`
 pub fn http_date(ms: i64) -> String {
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MON: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let (days, rem) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
     let (y, mo, d) = civil_from_days(days);
     let s = rem / 1000;
@@ -148,7 +174,9 @@ pub fn parse_time(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -161,7 +189,11 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if b.len() == 10 {
         return Some(ms);
     }
-    if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+    if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+        || b.len() < 19
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -184,7 +216,10 @@ pub fn parse_time(s: &str) -> Option<i64> {
     }
     match &s[i..] {
         "" | "Z" | "z" => Some(ms),
-        off if off.len() == 6 && (off.starts_with('+') || off.starts_with('-')) && off.as_bytes()[3] == b':' => {
+        off if off.len() == 6
+            && (off.starts_with('+') || off.starts_with('-'))
+            && off.as_bytes()[3] == b':' =>
+        {
             let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
             let sign = if off.starts_with('+') { 1 } else { -1 };
             Some(ms - sign * (oh * 3600 + om * 60) * 1000)
@@ -212,7 +247,9 @@ pub fn add_calendar_duration(ms: i64, seconds: i64) -> i64 {
     mo = (total_months.rem_euclid(12) + 1) as u32;
     let d = d.min(days_in_month(y, mo));
     // Weeks, days, hours, minutes and seconds are all fixed lengths once the months are applied.
-    let ms = days_from_civil(y, mo, d) as i128 * DAY_MS as i128 + ms_of_day as i128 + (sign * rem) as i128 * 1000;
+    let ms = days_from_civil(y, mo, d) as i128 * DAY_MS as i128
+        + ms_of_day as i128
+        + (sign * rem) as i128 * 1000;
     ms.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
@@ -223,10 +260,19 @@ mod tests {
     #[test]
     fn calendar_duration_matches_keygen_examples() {
         let t = parse_time("2023-10-31T15:32:33.468Z").unwrap();
-        assert_eq!(rfc3339_ms(add_calendar_duration(t, 31_536_000)), "2024-10-30T20:12:27.468Z");
+        assert_eq!(
+            rfc3339_ms(add_calendar_duration(t, 31_536_000)),
+            "2024-10-30T20:12:27.468Z"
+        );
         let t = parse_time("2022-10-16T14:52:48.000Z").unwrap();
-        assert_eq!(rfc3339_ms(add_calendar_duration(t, 2_629_746)), "2022-11-16T14:52:48.000Z");
-        assert_eq!(rfc3339_ms(add_calendar_duration(t, 31_556_952)), "2023-10-16T14:52:48.000Z");
+        assert_eq!(
+            rfc3339_ms(add_calendar_duration(t, 2_629_746)),
+            "2022-11-16T14:52:48.000Z"
+        );
+        assert_eq!(
+            rfc3339_ms(add_calendar_duration(t, 31_556_952)),
+            "2023-10-16T14:52:48.000Z"
+        );
         assert_eq!(add_calendar_duration(t, 2_592_000) - t, 2_592_000_000);
     }
 

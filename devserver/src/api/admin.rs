@@ -15,7 +15,11 @@ macro_rules! product_attrs {
         &[
             $name,
             f("code", T::Str).null(),
-            f("distributionStrategy", T::Enum(&["LICENSED", "OPEN", "CLOSED"], "distribution strategy")).null(),
+            f(
+                "distributionStrategy",
+                T::Enum(&["LICENSED", "OPEN", "CLOSED"], "distribution strategy"),
+            )
+            .null(),
             f("url", T::Text).null(),
             f("platforms", T::Arr(&T::Str)).null(),
             f("metadata", T::Hash).null(),
@@ -91,7 +95,12 @@ macro_rules! policy_attrs {
     };
 }
 
-const UNIQUENESS: &[&str] = &["UNIQUE_PER_ACCOUNT", "UNIQUE_PER_PRODUCT", "UNIQUE_PER_POLICY", "UNIQUE_PER_LICENSE"];
+const UNIQUENESS: &[&str] = &[
+    "UNIQUE_PER_ACCOUNT",
+    "UNIQUE_PER_PRODUCT",
+    "UNIQUE_PER_POLICY",
+    "UNIQUE_PER_LICENSE",
+];
 const MATCHING: &[&str] = &["MATCH_ANY", "MATCH_TWO", "MATCH_MOST", "MATCH_ALL"];
 /// Only Ed25519 keys exist here, so ED25519_SIGN is the only key scheme.
 const NEW_POLICY_ATTRS: &[F] = policy_attrs!(
@@ -100,7 +109,12 @@ const NEW_POLICY_ATTRS: &[F] = policy_attrs!(
     f("usePool", T::Bool)
 );
 const POLICY_ATTRS: &[F] = policy_attrs!();
-const NEW_POLICY: &[F] = doc!(NEW_POLICY_ATTRS, false, &[f("product", T::Obj(REL)).req()], true);
+const NEW_POLICY: &[F] = doc!(
+    NEW_POLICY_ATTRS,
+    false,
+    &[f("product", T::Obj(REL)).req()],
+    true
+);
 const UPDATE_POLICY: &[F] = doc!(POLICY_ATTRS, false, &[], false);
 
 macro_rules! license_attrs {
@@ -124,11 +138,24 @@ macro_rules! license_attrs {
 }
 const NEW_LICENSE_ATTRS: &[F] = license_attrs!(f("key", T::Str));
 const LICENSE_ATTRS: &[F] = license_attrs!();
-const NEW_LICENSE: &[F] = doc!(NEW_LICENSE_ATTRS, false, &[f("policy", T::Obj(REL)).req()], true);
+const NEW_LICENSE: &[F] = doc!(
+    NEW_LICENSE_ATTRS,
+    false,
+    &[f("policy", T::Obj(REL)).req()],
+    true
+);
 const UPDATE_LICENSE: &[F] = doc!(LICENSE_ATTRS, false, &[], false);
 
-const ENTITLEMENT_ATTRS: &[F] = &[f("name", T::Str), f("code", T::Str), f("metadata", T::Hash).null()];
-const NEW_ENTITLEMENT_ATTRS: &[F] = &[f("name", T::Str).req(), f("code", T::Str).req(), f("metadata", T::Hash).null()];
+const ENTITLEMENT_ATTRS: &[F] = &[
+    f("name", T::Str),
+    f("code", T::Str),
+    f("metadata", T::Hash).null(),
+];
+const NEW_ENTITLEMENT_ATTRS: &[F] = &[
+    f("name", T::Str).req(),
+    f("code", T::Str).req(),
+    f("metadata", T::Hash).null(),
+];
 const NEW_ENTITLEMENT: &[F] = doc!(NEW_ENTITLEMENT_ATTRS, true, &[], false);
 const UPDATE_ENTITLEMENT: &[F] = doc!(ENTITLEMENT_ATTRS, false, &[], false);
 
@@ -140,13 +167,20 @@ const TOKEN_ATTRS: &[F] = &[
 ];
 const NEW_TOKEN: &[F] = doc!(TOKEN_ATTRS, false, &[], false);
 
-const ATTACH: &[F] = &[f("data", T::Arr(&T::Obj(&[f("type", T::Str).req(), f("id", T::Str).req()]))).req()];
+const ATTACH: &[F] = &[f(
+    "data",
+    T::Arr(&T::Obj(&[f("type", T::Str).req(), f("id", T::Str).req()])),
+)
+.req()];
 
 /// Checks a create/update document (400s, then 422s) and returns its attributes.
 fn body_attrs(ctx: &Ctx, doc: &[F], attrs: &[F], plural: &str) -> ApiResult<Map<String, Value>> {
     check(&ctx.body, doc, "")?;
     check_type(&ctx.body, plural)?;
-    let a = ctx.body["data"]["attributes"].as_object().cloned().unwrap_or_default();
+    let a = ctx.body["data"]["attributes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     validate_attrs(&a, attrs, "/data/attributes")?;
     Ok(a)
 }
@@ -166,7 +200,10 @@ fn parse_expiry(a: &Map<String, Value>, key: &str) -> ApiResult<Option<Option<i6
             .as_str()
             .and_then(parse_time)
             .map(|t| Some(Some(t)))
-            .ok_or_else(|| ApiError::bad_request("type mismatch (received string expected datetime)").pointer(&format!("/data/attributes/{key}"))),
+            .ok_or_else(|| {
+                ApiError::bad_request("type mismatch (received string expected datetime)")
+                    .pointer(&format!("/data/attributes/{key}"))
+            }),
     }
 }
 
@@ -182,7 +219,10 @@ fn drop_keys(mut a: Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
 pub fn list_products(ctx: &Ctx) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let view = ctx.view(&store);
-    ctx.paginate(store.products.iter().map(|p| view.product(p)).collect(), "products")
+    ctx.paginate(
+        store.products.iter().map(|p| view.product(p)).collect(),
+        "products",
+    )
 }
 
 pub fn create_product(ctx: &Ctx) -> ApiResult<Reply> {
@@ -194,17 +234,33 @@ pub fn create_product(ctx: &Ctx) -> ApiResult<Reply> {
             .cloned()
             .unwrap_or_default();
     attrs.extend(a.into_iter().filter(|(_, v)| !v.is_null()));
-    let id = ctx.body["data"]["id"].as_str().map_or_else(uuid_v4, str::to_owned);
-    let product = Product { id: id.clone(), created: ctx.now, updated: ctx.now, attrs };
+    let id = ctx.body["data"]["id"]
+        .as_str()
+        .map_or_else(uuid_v4, str::to_owned);
+    let product = Product {
+        id: id.clone(),
+        created: ctx.now,
+        updated: ctx.now,
+        attrs,
+    };
     store.products.push(product);
     ctx.touch();
     let view = ctx.view(&store);
-    let p = store.product(&id).ok_or_else(|| ApiError::not_found("product", &id))?;
-    Reply::created(json!({ "data": view.product(p) }), ctx.link(&format!("products/{id}")))
+    let p = store
+        .product(&id)
+        .ok_or_else(|| ApiError::not_found("product", &id))?;
+    Reply::created(
+        json!({ "data": view.product(p) }),
+        ctx.link(&format!("products/{id}")),
+    )
 }
 
 fn product_index(store: &Store, id: &str) -> ApiResult<usize> {
-    store.products.iter().position(|p| p.id == id).ok_or_else(|| ApiError::not_found("product", id))
+    store
+        .products
+        .iter()
+        .position(|p| p.id == id)
+        .ok_or_else(|| ApiError::not_found("product", id))
 }
 
 pub fn show_product(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -228,7 +284,12 @@ pub fn delete_product(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let mut store = admin(ctx)?;
     let i = product_index(&store, id)?;
     let product = store.products.remove(i);
-    let policies: Vec<String> = store.policies.iter().filter(|p| p.product_id == product.id).map(|p| p.id.clone()).collect();
+    let policies: Vec<String> = store
+        .policies
+        .iter()
+        .filter(|p| p.product_id == product.id)
+        .map(|p| p.id.clone())
+        .collect();
     for p in policies {
         remove_policy(&mut store, &p);
     }
@@ -239,7 +300,11 @@ pub fn delete_product(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 // ---- policies ---------------------------------------------------------------
 
 fn policy_index(store: &Store, id: &str) -> ApiResult<usize> {
-    store.policies.iter().position(|p| p.id == id).ok_or_else(|| ApiError::not_found("policy", id))
+    store
+        .policies
+        .iter()
+        .position(|p| p.id == id)
+        .ok_or_else(|| ApiError::not_found("policy", id))
 }
 
 /// Cross-attribute policy rules (Keygen's policy model validations).
@@ -249,8 +314,16 @@ fn validate_policy(ctx: &Ctx, attrs: &Map<String, Value>) -> ApiResult<()> {
     if let Some(d) = int(attrs, "heartbeatDuration") {
         if d < ctx.app.min_heartbeat {
             let min = ctx.app.min_heartbeat;
-            let detail = if min == 60 { "must be greater than or equal to 60 (1 minute)".to_string() } else { format!("must be greater than or equal to {min}") };
-            return Err(ApiError::invalid(&detail, "HEARTBEAT_DURATION_INVALID", "/data/attributes/heartbeatDuration"));
+            let detail = if min == 60 {
+                "must be greater than or equal to 60 (1 minute)".to_string()
+            } else {
+                format!("must be greater than or equal to {min}")
+            };
+            return Err(ApiError::invalid(
+                &detail,
+                "HEARTBEAT_DURATION_INVALID",
+                "/data/attributes/heartbeatDuration",
+            ));
         }
     }
     if !floating && int(attrs, "maxMachines").is_some_and(|m| m != 1) {
@@ -260,7 +333,9 @@ fn validate_policy(ctx: &Ctx, attrs: &Map<String, Value>) -> ApiResult<()> {
             "/data/attributes/maxMachines",
         ));
     }
-    if text("heartbeatResurrectionStrategy") == Some("ALWAYS_REVIVE") && text("heartbeatCullStrategy") != Some("KEEP_DEAD") {
+    if text("heartbeatResurrectionStrategy") == Some("ALWAYS_REVIVE")
+        && text("heartbeatCullStrategy") != Some("KEEP_DEAD")
+    {
         return Err(ApiError::invalid(
             "incompatible heartbeat cull strategy (must be KEEP_DEAD when resurrection strategy is ALWAYS_REVIVE)",
             "HEARTBEAT_CULL_STRATEGY_NOT_ALLOWED",
@@ -273,7 +348,9 @@ fn validate_policy(ctx: &Ctx, attrs: &Map<String, Value>) -> ApiResult<()> {
         _ => None,
     };
     if let Some((div, name)) = divisor {
-        let bad_limit = ["maxMachines", "maxProcesses", "maxCores", "maxUsers"].iter().any(|k| int(attrs, k).is_some_and(|v| v % div != 0));
+        let bad_limit = ["maxMachines", "maxProcesses", "maxCores", "maxUsers"]
+            .iter()
+            .any(|k| int(attrs, k).is_some_and(|v| v % div != 0));
         if !floating || bad_limit {
             return Err(ApiError::invalid(
                 &format!("incompatible overage strategy (cannot use {name} overage for node-locked policy or limits not divisible by {div})"),
@@ -289,7 +366,12 @@ pub fn list_policies(ctx: &Ctx) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let view = ctx.view(&store);
     let product = ctx.req.query("product");
-    let items = store.policies.iter().filter(|p| product.map_or(true, |id| p.product_id == id)).map(|p| view.policy(p)).collect();
+    let items = store
+        .policies
+        .iter()
+        .filter(|p| product.map_or(true, |id| p.product_id == id))
+        .map(|p| view.policy(p))
+        .collect();
     ctx.paginate(items, "policies")
 }
 
@@ -298,19 +380,39 @@ pub fn create_policy(ctx: &Ctx) -> ApiResult<Reply> {
     let a = body_attrs(ctx, NEW_POLICY, NEW_POLICY_ATTRS, "policies")?;
     let product_id = rel_id(&ctx.body, "product")?.to_string();
     if store.product(&product_id).is_none() {
-        return Err(ApiError::invalid("must exist", "PRODUCT_NOT_FOUND", "/data/relationships/product"));
+        return Err(ApiError::invalid(
+            "must exist",
+            "PRODUCT_NOT_FOUND",
+            "/data/relationships/product",
+        ));
     }
     let mut attrs = policy_defaults();
-    attrs.extend(a.into_iter().filter(|(k, v)| !v.is_null() || k == "heartbeatDuration" || k == "duration"));
+    attrs.extend(
+        a.into_iter()
+            .filter(|(k, v)| !v.is_null() || k == "heartbeatDuration" || k == "duration"),
+    );
     if !flag(&attrs, "floating") && int(&attrs, "maxMachines").is_none() {
         attrs.insert("maxMachines".into(), 1.into());
     }
     validate_policy(ctx, &attrs)?;
-    let id = ctx.body["data"]["id"].as_str().filter(|id| is_uuid(id)).map_or_else(uuid_v4, str::to_owned);
-    store.policies.push(Policy { id: id.clone(), product_id, created: ctx.now, updated: ctx.now, attrs, entitlements: vec![] });
+    let id = ctx.body["data"]["id"]
+        .as_str()
+        .filter(|id| is_uuid(id))
+        .map_or_else(uuid_v4, str::to_owned);
+    store.policies.push(Policy {
+        id: id.clone(),
+        product_id,
+        created: ctx.now,
+        updated: ctx.now,
+        attrs,
+        entitlements: vec![],
+    });
     ctx.touch();
     let p = &store.policies[policy_index(&store, &id)?];
-    Reply::created(json!({ "data": ctx.view(&store).policy(p) }), ctx.link(&format!("policies/{id}")))
+    Reply::created(
+        json!({ "data": ctx.view(&store).policy(p) }),
+        ctx.link(&format!("policies/{id}")),
+    )
 }
 
 pub fn show_policy(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -335,7 +437,12 @@ pub fn update_policy(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 
 fn remove_policy(store: &mut Store, id: &str) {
     store.policies.retain(|p| p.id != id);
-    let licenses: Vec<String> = store.licenses.iter().filter(|l| l.policy_id == id).map(|l| l.id.clone()).collect();
+    let licenses: Vec<String> = store
+        .licenses
+        .iter()
+        .filter(|l| l.policy_id == id)
+        .map(|l| l.id.clone())
+        .collect();
     for l in licenses {
         remove_license(store, &l);
     }
@@ -361,14 +468,27 @@ fn generate_key() -> String {
 
 /// An ED25519_SIGN key: `key/<b64url(seed)>.<b64url(sig)>` where the signature covers
 /// `key/<b64url(seed)>`. The seed is the given key (templated) or Keygen's default dataset.
-fn signed_key(ctx: &Ctx, policy: &Policy, id: &str, created: i64, expiry: Option<i64>, given: Option<&str>) -> String {
+fn signed_key(
+    ctx: &Ctx,
+    policy: &Policy,
+    id: &str,
+    created: i64,
+    expiry: Option<i64>,
+    given: Option<&str>,
+) -> String {
     let expiry_s = expiry.map(rfc3339_ms);
     let seed = match given {
         Some(template) => template
             .replace("{{id}}", id)
             .replace("{{expiry}}", expiry_s.as_deref().unwrap_or(""))
             .replace("{{created}}", &rfc3339_ms(created))
-            .replace("{{duration}}", &policy.int("duration").map(|d| d.to_string()).unwrap_or_default())
+            .replace(
+                "{{duration}}",
+                &policy
+                    .int("duration")
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            )
             .replace("{{account}}", &ctx.app.identity.account_id)
             .replace("{{product}}", &policy.product_id)
             .replace("{{policy}}", &policy.id)
@@ -381,7 +501,9 @@ fn signed_key(ctx: &Ctx, policy: &Policy, id: &str, created: i64, expiry: Option
                 s(&ctx.app.identity.account_id),
                 s(&policy.product_id),
                 s(&policy.id),
-                policy.int("duration").map_or("null".to_string(), |d| d.to_string()),
+                policy
+                    .int("duration")
+                    .map_or("null".to_string(), |d| d.to_string()),
                 s(id),
                 s(&rfc3339_ms(created)),
                 expiry_s.as_deref().map_or("null".to_string(), s),
@@ -413,11 +535,22 @@ pub fn create_license(ctx: &Ctx) -> ApiResult<Reply> {
     let mut store = admin(ctx)?;
     let a = body_attrs(ctx, NEW_LICENSE, NEW_LICENSE_ATTRS, "licenses")?;
     let policy_id = rel_id(&ctx.body, "policy")?.to_string();
-    let policy = store.policy(&policy_id).ok_or_else(|| ApiError::invalid("must exist", "POLICY_NOT_FOUND", "/data/relationships/policy"))?;
-    let id = ctx.body["data"]["id"].as_str().filter(|id| is_uuid(id)).map_or_else(uuid_v4, str::to_owned);
+    let policy = store.policy(&policy_id).ok_or_else(|| {
+        ApiError::invalid(
+            "must exist",
+            "POLICY_NOT_FOUND",
+            "/data/relationships/policy",
+        )
+    })?;
+    let id = ctx.body["data"]["id"]
+        .as_str()
+        .filter(|id| is_uuid(id))
+        .map_or_else(uuid_v4, str::to_owned);
     let expiry = match parse_expiry(&a, "expiry")? {
         Some(e) => e,
-        None if policy.is("expirationBasis", "FROM_CREATION") => policy.int("duration").map(|d| ctx.now + d * 1000),
+        None if policy.is("expirationBasis", "FROM_CREATION") => {
+            policy.int("duration").map(|d| ctx.now + d * 1000)
+        }
         None => None,
     };
     let given = a.get("key").and_then(Value::as_str);
@@ -427,10 +560,18 @@ pub fn create_license(ctx: &Ctx) -> ApiResult<Reply> {
         given.map_or_else(generate_key, str::to_owned)
     };
     if store.licenses.iter().any(|l| l.key == key) {
-        return Err(ApiError::invalid("has already been taken", "KEY_TAKEN", "/data/attributes/key"));
+        return Err(ApiError::invalid(
+            "has already been taken",
+            "KEY_TAKEN",
+            "/data/attributes/key",
+        ));
     }
     if store.license(&id).is_some() {
-        return Err(ApiError::invalid("must not conflict with another license", "ID_CONFLICT", "/data/id"));
+        return Err(ApiError::invalid(
+            "must not conflict with another license",
+            "ID_CONFLICT",
+            "/data/id",
+        ));
     }
     let suspended = flag(&a, "suspended");
     let attrs = drop_keys(a, &["key", "expiry", "suspended"]);
@@ -450,7 +591,10 @@ pub fn create_license(ctx: &Ctx) -> ApiResult<Reply> {
     });
     ctx.touch();
     let l = ctx.license(&store, &Bearer::Admin, &id)?;
-    Reply::created(json!({ "data": ctx.view(&store).license(l) }), ctx.link(&format!("licenses/{id}")))
+    Reply::created(
+        json!({ "data": ctx.view(&store).license(l) }),
+        ctx.link(&format!("licenses/{id}")),
+    )
 }
 
 pub fn show_license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -465,7 +609,9 @@ pub fn update_license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let license_id = ctx.license(&store, &Bearer::Admin, id)?.id.clone();
     let a = body_attrs(ctx, UPDATE_LICENSE, LICENSE_ATTRS, "licenses")?;
     let expiry = parse_expiry(&a, "expiry")?;
-    let l = store.license_mut(&license_id).ok_or_else(|| ApiError::not_found("license", id))?;
+    let l = store
+        .license_mut(&license_id)
+        .ok_or_else(|| ApiError::not_found("license", id))?;
     if let Some(e) = expiry {
         l.expiry = e;
     }
@@ -505,13 +651,26 @@ pub fn delete_license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 // ---- entitlements -----------------------------------------------------------
 
 fn entitlement_index(store: &Store, id: &str) -> ApiResult<usize> {
-    store.entitlements.iter().position(|e| e.id == id).ok_or_else(|| ApiError::not_found("entitlement", id))
+    store
+        .entitlements
+        .iter()
+        .position(|e| e.id == id)
+        .ok_or_else(|| ApiError::not_found("entitlement", id))
 }
 
 fn code_taken(store: &Store, code: Option<&str>, except: &str) -> ApiResult<()> {
     match code {
-        Some(c) if store.entitlements.iter().any(|e| e.id != except && text(&e.attrs, "code") == Some(c)) => {
-            Err(ApiError::invalid("has already been taken", "CODE_TAKEN", "/data/attributes/code"))
+        Some(c)
+            if store
+                .entitlements
+                .iter()
+                .any(|e| e.id != except && text(&e.attrs, "code") == Some(c)) =>
+        {
+            Err(ApiError::invalid(
+                "has already been taken",
+                "CODE_TAKEN",
+                "/data/attributes/code",
+            ))
         }
         _ => Ok(()),
     }
@@ -520,7 +679,14 @@ fn code_taken(store: &Store, code: Option<&str>, except: &str) -> ApiResult<()> 
 pub fn list_entitlements(ctx: &Ctx) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let view = ctx.view(&store);
-    ctx.paginate(store.entitlements.iter().map(|e| view.entitlement(e)).collect(), "entitlements")
+    ctx.paginate(
+        store
+            .entitlements
+            .iter()
+            .map(|e| view.entitlement(e))
+            .collect(),
+        "entitlements",
+    )
 }
 
 pub fn create_entitlement(ctx: &Ctx) -> ApiResult<Reply> {
@@ -529,10 +695,18 @@ pub fn create_entitlement(ctx: &Ctx) -> ApiResult<Reply> {
     code_taken(&store, a.get("code").and_then(Value::as_str), "")?;
     a.entry("metadata").or_insert_with(|| json!({}));
     let id = uuid_v4();
-    store.entitlements.push(Entitlement { id: id.clone(), created: ctx.now, updated: ctx.now, attrs: a });
+    store.entitlements.push(Entitlement {
+        id: id.clone(),
+        created: ctx.now,
+        updated: ctx.now,
+        attrs: a,
+    });
     ctx.touch();
     let e = &store.entitlements[entitlement_index(&store, &id)?];
-    Reply::created(json!({ "data": ctx.view(&store).entitlement(e) }), ctx.link(&format!("entitlements/{id}")))
+    Reply::created(
+        json!({ "data": ctx.view(&store).entitlement(e) }),
+        ctx.link(&format!("entitlements/{id}")),
+    )
 }
 
 pub fn show_entitlement(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -577,7 +751,11 @@ fn attach_ids(ctx: &Ctx, store: &Store) -> ApiResult<Vec<String>> {
         .map(|(i, item)| {
             let id = item["id"].as_str().unwrap_or_default();
             store.entitlement(id).map(|e| e.id.clone()).ok_or_else(|| {
-                ApiError::invalid("must exist", "ENTITLEMENT_NOT_FOUND", &format!("/data/{i}/id"))
+                ApiError::invalid(
+                    "must exist",
+                    "ENTITLEMENT_NOT_FOUND",
+                    &format!("/data/{i}/id"),
+                )
             })
         })
         .collect()
@@ -587,7 +765,11 @@ fn attach_ids(ctx: &Ctx, store: &Store) -> ApiResult<Vec<String>> {
 fn attach(ctx: &Ctx, list: &mut Vec<String>, ids: Vec<String>) -> ApiResult<()> {
     if ctx.req.method == "POST" {
         if let Some(i) = ids.iter().position(|id| list.contains(id)) {
-            return Err(ApiError::invalid("already exists", "ENTITLEMENT_TAKEN", &format!("/data/{i}/id")));
+            return Err(ApiError::invalid(
+                "already exists",
+                "ENTITLEMENT_TAKEN",
+                &format!("/data/{i}/id"),
+            ));
         }
         list.extend(ids);
     } else {
@@ -598,14 +780,23 @@ fn attach(ctx: &Ctx, list: &mut Vec<String>, ids: Vec<String>) -> ApiResult<()> 
 
 fn entitlement_list(ctx: &Ctx, store: &Store, ids: &[String], path: &str) -> ApiResult<Reply> {
     let view = ctx.view(store);
-    let items = ids.iter().filter_map(|id| store.entitlement(id)).map(|e| view.entitlement(e)).collect();
+    let items = ids
+        .iter()
+        .filter_map(|id| store.entitlement(id))
+        .map(|e| view.entitlement(e))
+        .collect();
     ctx.paginate(items, path)
 }
 
 pub fn policy_entitlements(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let p = &store.policies[policy_index(&store, id)?];
-    entitlement_list(ctx, &store, &p.entitlements, &format!("policies/{id}/entitlements"))
+    entitlement_list(
+        ctx,
+        &store,
+        &p.entitlements,
+        &format!("policies/{id}/entitlements"),
+    )
 }
 
 pub fn attach_policy_entitlements(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -623,14 +814,21 @@ pub fn license_entitlements(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
     let l = ctx.license(&store, &bearer, id)?;
-    entitlement_list(ctx, &store, &store.license_entitlement_ids(l), &format!("licenses/{}/entitlements", l.id))
+    entitlement_list(
+        ctx,
+        &store,
+        &store.license_entitlement_ids(l),
+        &format!("licenses/{}/entitlements", l.id),
+    )
 }
 
 pub fn attach_license_entitlements(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let mut store = admin(ctx)?;
     let license_id = ctx.license(&store, &Bearer::Admin, id)?.id.clone();
     let ids = attach_ids(ctx, &store)?;
-    let l = store.license_mut(&license_id).ok_or_else(|| ApiError::not_found("license", id))?;
+    let l = store
+        .license_mut(&license_id)
+        .ok_or_else(|| ApiError::not_found("license", id))?;
     let mut list = l.entitlements.clone();
     attach(ctx, &mut list, ids.clone())?;
     l.entitlements = list;
@@ -643,7 +841,9 @@ fn attached(ctx: &Ctx, store: &Store, ids: &[String]) -> ApiResult<Reply> {
         return Reply::no_content();
     }
     let view = ctx.view(store);
-    Reply::ok(json!({ "data": ids.iter().filter_map(|id| store.entitlement(id)).map(|e| view.entitlement(e)).collect::<Vec<_>>() }))
+    Reply::ok(
+        json!({ "data": ids.iter().filter_map(|id| store.entitlement(id)).map(|e| view.entitlement(e)).collect::<Vec<_>>() }),
+    )
 }
 
 // ---- tokens -----------------------------------------------------------------
@@ -651,7 +851,11 @@ fn attached(ctx: &Ctx, store: &Store, ids: &[String]) -> ApiResult<Reply> {
 pub fn create_token(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let mut store = admin(ctx)?;
     let license_id = ctx.license(&store, &Bearer::Admin, id)?.id.clone();
-    let a = if ctx.body.is_null() { Map::new() } else { body_attrs(ctx, NEW_TOKEN, TOKEN_ATTRS, "tokens")? };
+    let a = if ctx.body.is_null() {
+        Map::new()
+    } else {
+        body_attrs(ctx, NEW_TOKEN, TOKEN_ATTRS, "tokens")?
+    };
     parse_expiry(&a, "expiry")?;
     let token = Token {
         id: uuid_v4(),
@@ -666,14 +870,22 @@ pub fn create_token(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let view_token = token.clone();
     store.tokens.push(token);
     ctx.touch();
-    Reply::created(json!({ "data": ctx.view(&store).token(&view_token, true) }), ctx.link(&format!("tokens/{}", view_token.id)))
+    Reply::created(
+        json!({ "data": ctx.view(&store).token(&view_token, true) }),
+        ctx.link(&format!("tokens/{}", view_token.id)),
+    )
 }
 
 pub fn list_tokens(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let license_id = ctx.license(&store, &Bearer::Admin, id)?.id.clone();
     let view = ctx.view(&store);
-    let items = store.tokens.iter().filter(|t| t.license_id == license_id).map(|t| view.token(t, false)).collect();
+    let items = store
+        .tokens
+        .iter()
+        .filter(|t| t.license_id == license_id)
+        .map(|t| view.token(t, false))
+        .collect();
     ctx.paginate(items, &format!("licenses/{license_id}/tokens"))
 }
 
@@ -691,17 +903,32 @@ pub fn bootstrap(app: &super::App) -> crate::Bootstrap {
             .unwrap_or_default(),
     };
     let mut attrs = policy_defaults();
-    for (k, v) in [("name", json!("Demo Node-Locked")), ("strict", json!(true)), ("maxMachines", json!(1)), ("authenticationStrategy", json!("LICENSE"))] {
+    for (k, v) in [
+        ("name", json!("Demo Node-Locked")),
+        ("strict", json!(true)),
+        ("maxMachines", json!(1)),
+        ("authenticationStrategy", json!("LICENSE")),
+    ] {
         attrs.insert(k.into(), v);
     }
-    let policy = Policy { id: uuid_v4(), product_id: product.id.clone(), created: now, updated: now, attrs, entitlements: vec![] };
+    let policy = Policy {
+        id: uuid_v4(),
+        product_id: product.id.clone(),
+        created: now,
+        updated: now,
+        attrs,
+        entitlements: vec![],
+    };
     let license = License {
         id: uuid_v4(),
         policy_id: policy.id.clone(),
         key: generate_key(),
         created: now,
         updated: now,
-        attrs: json!({ "name": "Demo License", "metadata": {} }).as_object().cloned().unwrap_or_default(),
+        attrs: json!({ "name": "Demo License", "metadata": {} })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
         expiry: None,
         suspended: false,
         last_validated: None,

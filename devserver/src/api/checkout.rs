@@ -37,7 +37,15 @@ impl Kind {
     }
     fn allowed_includes(self) -> &'static [&'static str] {
         match self {
-            Kind::License => &["entitlements", "environment", "product", "policy", "group", "owner", "users"],
+            Kind::License => &[
+                "entitlements",
+                "environment",
+                "product",
+                "policy",
+                "group",
+                "owner",
+                "users",
+            ],
             Kind::Machine => &[
                 "license",
                 "license.entitlements",
@@ -65,7 +73,13 @@ fn option(ctx: &Ctx, name: &str) -> Option<Value> {
     if let Some(v) = ctx.body.get("meta").and_then(|m| m.get(name)) {
         return Some(v.clone());
     }
-    ctx.req.query(name).map(|q| if q.is_empty() { Value::Null } else { Value::String(q.to_string()) })
+    ctx.req.query(name).map(|q| {
+        if q.is_empty() {
+            Value::Null
+        } else {
+            Value::String(q.to_string())
+        }
+    })
 }
 
 fn parse_options(ctx: &Ctx, kind: Kind) -> ApiResult<Options> {
@@ -74,10 +88,17 @@ fn parse_options(ctx: &Ctx, kind: Kind) -> ApiResult<Options> {
     }
     let encrypt = match option(ctx, "encrypt") {
         Some(Value::Bool(b)) => b,
-        Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "1" | "true" | "t" | "yes" | "y" | "on"),
+        Some(Value::String(s)) => matches!(
+            s.to_ascii_lowercase().as_str(),
+            "1" | "true" | "t" | "yes" | "y" | "on"
+        ),
         _ => false,
     };
-    let algorithm_invalid = |detail: &str| ApiError::bad_request(detail).code("CHECKOUT_ALGORITHM_INVALID").parameter("algorithm");
+    let algorithm_invalid = |detail: &str| {
+        ApiError::bad_request(detail)
+            .code("CHECKOUT_ALGORITHM_INVALID")
+            .parameter("algorithm")
+    };
     let encrypted = match option(ctx, "algorithm") {
         Some(Value::String(alg)) if !alg.is_empty() => {
             let (enc, sig) = alg.split_once('+').unwrap_or((alg.as_str(), ""));
@@ -95,14 +116,17 @@ fn parse_options(ctx: &Ctx, kind: Kind) -> ApiResult<Options> {
         _ => encrypt,
     };
     let ttl_invalid = || {
-        ApiError::bad_request("must be greater than or equal to 3600 (1 hour)").code("CHECKOUT_TTL_INVALID").parameter("ttl")
+        ApiError::bad_request("must be greater than or equal to 3600 (1 hour)")
+            .code("CHECKOUT_TTL_INVALID")
+            .parameter("ttl")
     };
     let ttl = match option(ctx, "ttl") {
         None => Some(DEFAULT_TTL),
         Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(ttl_invalid)?),
         Some(Value::String(s)) => Some(s.trim().parse::<i64>().map_err(|_| {
-            ApiError::bad_request("type mismatch (received string expected integer)").parameter("ttl")
+            ApiError::bad_request("type mismatch (received string expected integer)")
+                .parameter("ttl")
         })?),
         Some(_) => return Err(ttl_invalid()),
     };
@@ -110,8 +134,16 @@ fn parse_options(ctx: &Ctx, kind: Kind) -> ApiResult<Options> {
         return Err(ttl_invalid());
     }
     let includes: Vec<String> = match option(ctx, "include") {
-        Some(Value::String(s)) => s.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => vec![],
     };
     let includes: Vec<String> = includes
@@ -122,10 +154,19 @@ fn parse_options(ctx: &Ctx, kind: Kind) -> ApiResult<Options> {
             _ => i,
         })
         .collect();
-    if includes.iter().any(|i| !kind.allowed_includes().contains(&i.as_str())) {
-        return Err(ApiError::bad_request("invalid includes").code("CHECKOUT_INCLUDE_INVALID").parameter("include"));
+    if includes
+        .iter()
+        .any(|i| !kind.allowed_includes().contains(&i.as_str()))
+    {
+        return Err(ApiError::bad_request("invalid includes")
+            .code("CHECKOUT_INCLUDE_INVALID")
+            .parameter("include"));
     }
-    Ok(Options { encrypted, ttl, includes })
+    Ok(Options {
+        encrypted,
+        ttl,
+        includes,
+    })
 }
 
 fn license_related(view: &View, license: &crate::model::License, what: &str) -> Vec<Value> {
@@ -138,7 +179,11 @@ fn license_related(view: &View, license: &crate::model::License, what: &str) -> 
             .filter_map(|id| store.entitlement(id))
             .map(|e| view.entitlement(e))
             .collect(),
-        "product" => store.product(&policy.product_id).map(|p| view.product(p)).into_iter().collect(),
+        "product" => store
+            .product(&policy.product_id)
+            .map(|p| view.product(p))
+            .into_iter()
+            .collect(),
         "policy" => vec![view.policy(policy)],
         "license" => vec![view.license(license)],
         _ => vec![],
@@ -147,7 +192,14 @@ fn license_related(view: &View, license: &crate::model::License, what: &str) -> 
 
 /// Builds the certificate for `data` (already rendered) and returns (certificate, algorithm,
 /// issued, expiry).
-fn certificate(ctx: &Ctx, kind: Kind, data: Value, included: Vec<Value>, opts: &Options, secret: &str) -> (String, &'static str, i64, Option<i64>) {
+fn certificate(
+    ctx: &Ctx,
+    kind: Kind,
+    data: Value,
+    included: Vec<Value>,
+    opts: &Options,
+    secret: &str,
+) -> (String, &'static str, i64, Option<i64>) {
     let issued = ctx.now;
     let expiry = opts.ttl.map(|t| add_calendar_duration(issued, t));
     let mut dataset = json!({ "data": data });
@@ -159,28 +211,61 @@ fn certificate(ctx: &Ctx, kind: Kind, data: Value, included: Vec<Value>, opts: &
     let (enc, alg) = if opts.encrypted {
         let key = sha256(secret.as_bytes());
         let iv = random_bytes::<12>();
-        let cipher = Aes256Gcm::new_from_slice(&key).expect("SHA-256 output is a valid AES-256 key");
-        let sealed = cipher.encrypt(Nonce::from_slice(&iv), plaintext.as_bytes()).expect("AES-GCM encryption of a small buffer");
+        let cipher =
+            Aes256Gcm::new_from_slice(&key).expect("SHA-256 output is a valid AES-256 key");
+        let sealed = cipher
+            .encrypt(Nonce::from_slice(&iv), plaintext.as_bytes())
+            .expect("AES-GCM encryption of a small buffer");
         let (ct, tag) = sealed.split_at(sealed.len() - 16);
-        (format!("{}.{}.{}", b64(ct), b64(&iv), b64(tag)), "aes-256-gcm+ed25519")
+        (
+            format!("{}.{}.{}", b64(ct), b64(&iv), b64(tag)),
+            "aes-256-gcm+ed25519",
+        )
     } else {
         (b64(plaintext.as_bytes()), "base64+ed25519")
     };
-    let sig = ctx.app.identity.key.sign(format!("{}/{enc}", kind.prefix()).as_bytes());
+    let sig = ctx
+        .app
+        .identity
+        .key
+        .sign(format!("{}/{enc}", kind.prefix()).as_bytes());
     let quoted = |s: &str| Value::String(s.to_string()).to_string();
-    let doc = format!(r#"{{"enc":{},"sig":{},"alg":{}}}"#, quoted(&enc), quoted(&b64(&sig.to_bytes())), quoted(alg));
+    let doc = format!(
+        r#"{{"enc":{},"sig":{},"alg":{}}}"#,
+        quoted(&enc),
+        quoted(&b64(&sig.to_bytes())),
+        quoted(alg)
+    );
     let body = b64(doc.as_bytes());
-    let lines: Vec<&str> = body.as_bytes().chunks(60).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(60)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
     let label = kind.prefix().to_ascii_uppercase();
-    let cert = format!("-----BEGIN {label} FILE-----\n{}\n-----END {label} FILE-----\n", lines.join("\n"));
+    let cert = format!(
+        "-----BEGIN {label} FILE-----\n{}\n-----END {label} FILE-----\n",
+        lines.join("\n")
+    );
     (cert, alg, issued, expiry)
 }
 
-fn reply(ctx: &Ctx, kind: Kind, id: &str, cert: (String, &'static str, i64, Option<i64>), opts: &Options, rels: Value) -> ApiResult<Reply> {
+fn reply(
+    ctx: &Ctx,
+    kind: Kind,
+    id: &str,
+    cert: (String, &'static str, i64, Option<i64>),
+    opts: &Options,
+    rels: Value,
+) -> ApiResult<Reply> {
     let (certificate, alg, issued, expiry) = cert;
     if ctx.req.method == "GET" {
         let disposition = format!(r#"attachment; filename="{id}.lic""#);
-        return Ok(Reply { status: 200, body: Body::Raw(certificate.into_bytes()), headers: vec![("Content-Disposition".into(), disposition)] });
+        return Ok(Reply {
+            status: 200,
+            body: Body::Raw(certificate.into_bytes()),
+            headers: vec![("Content-Disposition".into(), disposition)],
+        });
     }
     let ty = match kind {
         Kind::License => "license-files",
@@ -208,8 +293,19 @@ pub fn license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     ctx.touch();
     let license = ctx.license(&store, &bearer, &license_id)?;
     let view = ctx.view(&store);
-    let included = opts.includes.iter().flat_map(|i| license_related(&view, license, i)).collect();
-    let cert = certificate(ctx, Kind::License, view.license(license), included, &opts, &license.key);
+    let included = opts
+        .includes
+        .iter()
+        .flat_map(|i| license_related(&view, license, i))
+        .collect();
+    let cert = certificate(
+        ctx,
+        Kind::License,
+        view.license(license),
+        included,
+        &opts,
+        &license.key,
+    );
     let rels = json!({
         "account": { "data": { "type": "accounts", "id": ctx.app.identity.account_id } },
         "license": { "data": { "type": "licenses", "id": license.id }, "links": { "related": ctx.link(&format!("licenses/{}", license.id)) } },
@@ -227,18 +323,31 @@ pub fn machine(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     }
     ctx.touch();
     let m = ctx.machine(&store, &bearer, &machine_id)?;
-    let license = store.license(&m.license_id).ok_or_else(|| ApiError::not_found("license", &m.license_id))?;
+    let license = store
+        .license(&m.license_id)
+        .ok_or_else(|| ApiError::not_found("license", &m.license_id))?;
     let view = ctx.view(&store);
     let included = opts
         .includes
         .iter()
         .flat_map(|i| match i.as_str() {
             "components" => m.components.iter().map(|c| view.component(m, c)).collect(),
-            other => license_related(&view, license, other.strip_prefix("license.").unwrap_or(other)),
+            other => license_related(
+                &view,
+                license,
+                other.strip_prefix("license.").unwrap_or(other),
+            ),
         })
         .collect();
     let secret = format!("{}{}", license.key, m.fingerprint);
-    let cert = certificate(ctx, Kind::Machine, view.machine(m, None), included, &opts, &secret);
+    let cert = certificate(
+        ctx,
+        Kind::Machine,
+        view.machine(m, None),
+        included,
+        &opts,
+        &secret,
+    );
     let rels = json!({
         "account": { "data": { "type": "accounts", "id": ctx.app.identity.account_id } },
         "license": { "data": { "type": "licenses", "id": license.id }, "links": { "related": ctx.link(&format!("licenses/{}", license.id)) } },

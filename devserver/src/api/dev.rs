@@ -38,7 +38,9 @@ pub fn handle(app: &App, req: &Request) -> Response {
     } else {
         serde_json::from_slice::<Value>(&req.body)
     };
-    let Ok(body) = body else { return error(400, "invalid JSON") };
+    let Ok(body) = body else {
+        return error(400, "invalid JSON");
+    };
     let now = || json!({ "now": rfc3339_ms(app.now()) });
     match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("GET", "/v1/dev/clock") => respond(200, now()),
@@ -48,7 +50,10 @@ pub fn handle(app: &App, req: &Request) -> Response {
                 app.dirty.store(true, Ordering::Relaxed);
                 respond(200, now())
             }
-            _ => error(400, "advance_seconds must be an integer of at most 100 years"),
+            _ => error(
+                400,
+                "advance_seconds must be an integer of at most 100 years",
+            ),
         },
         ("POST", "/v1/dev/cull") => {
             if app.store.lock().cull(app.now()) {

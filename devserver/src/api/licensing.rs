@@ -20,7 +20,10 @@ const SCOPE: &[F] = &[
     f("version", T::Str),
 ];
 
-const VALIDATE: &[F] = &[f("meta", T::Obj(&[f("nonce", T::Int), f("scope", T::Obj(SCOPE))]))];
+const VALIDATE: &[F] = &[f(
+    "meta",
+    T::Obj(&[f("nonce", T::Int), f("scope", T::Obj(SCOPE))]),
+)];
 
 const VALIDATE_KEY: &[F] = &[f(
     "meta",
@@ -41,7 +44,12 @@ pub fn me(ctx: &Ctx) -> ApiResult<Reply> {
             let license = ctx.license(&store, &Bearer::Admin, &id)?;
             Reply::ok(json!({ "data": ctx.view(&store).license(license) }))
         }
-        Bearer::Admin => Err(ApiError::new(404, "Not found", "The requested resource was not found").code("NOT_FOUND")),
+        Bearer::Admin => {
+            Err(
+                ApiError::new(404, "Not found", "The requested resource was not found")
+                    .code("NOT_FOUND"),
+            )
+        }
     }
 }
 
@@ -77,7 +85,12 @@ pub fn validate(ctx: &Ctx, id: &str, scoped: bool) -> ApiResult<Reply> {
 
 /// Runs the validation, touches the license and renders `{data, meta}`. `meta` is `None` for
 /// quick validation.
-fn respond(ctx: &Ctx, store: &mut Store, license_id: Option<&str>, meta: Option<&Value>) -> ApiResult<Reply> {
+fn respond(
+    ctx: &Ctx,
+    store: &mut Store,
+    license_id: Option<&str>,
+    meta: Option<&Value>,
+) -> ApiResult<Reply> {
     let empty = Map::new();
     let scope = meta.map(|m| m.get("scope").and_then(Value::as_object).unwrap_or(&empty));
     let (valid, detail, code) = match license_id.and_then(|id| store.license(id)) {
@@ -100,18 +113,24 @@ fn respond(ctx: &Ctx, store: &mut Store, license_id: Option<&str>, meta: Option<
             out["scope"] = scope.clone();
         }
     }
-    let data = license_id.and_then(|id| store.license(id)).map(|l| ctx.view(store).license(l));
+    let data = license_id
+        .and_then(|id| store.license(id))
+        .map(|l| ctx.view(store).license(l));
     Reply::ok(json!({ "data": data, "meta": out }))
 }
 
 /// Sets `expiry = now + duration` the first time an expiration basis event happens.
 pub fn apply_first_use_expiry(store: &mut Store, license_id: &str, basis: &str, now: i64) {
-    let Some(license) = store.license(license_id) else { return };
+    let Some(license) = store.license(license_id) else {
+        return;
+    };
     let policy = store.policy_of(license);
     if license.expiry.is_some() || !policy.is("expirationBasis", basis) {
         return;
     }
-    let Some(duration) = policy.int("duration") else { return };
+    let Some(duration) = policy.int("duration") else {
+        return;
+    };
     if let Some(license) = store.license_mut(license_id) {
         license.expiry = Some(now + duration * 1000);
     }
@@ -124,7 +143,12 @@ fn verdict(valid: bool, detail: &str, code: &'static str) -> Verdict {
 }
 
 /// Keygen's LicenseValidationService, in its exact order. `scope` is `None` for quick validation.
-pub fn validation(store: &Store, license: &License, scope: Option<&Map<String, Value>>, now: i64) -> Verdict {
+pub fn validation(
+    store: &Store,
+    license: &License,
+    scope: Option<&Map<String, Value>>,
+    now: i64,
+) -> Verdict {
     let policy = store.policy_of(license);
     if license.suspended {
         return verdict(false, "is suspended", "SUSPENDED");
@@ -146,7 +170,11 @@ pub fn validation(store: &Store, license: &License, scope: Option<&Map<String, V
 fn strs(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => vec![],
     }
 }
@@ -160,40 +188,86 @@ fn matching_threshold(strategy: Option<&str>, n: usize) -> (usize, &'static str)
     }
 }
 
-fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<String, Value>, now: i64) -> Option<Verdict> {
+fn scope_checks(
+    store: &Store,
+    license: &License,
+    policy: &Policy,
+    scope: &Map<String, Value>,
+    now: i64,
+) -> Option<Verdict> {
     let required = |flag: &str| policy.flag(flag);
     let machines: Vec<&Machine> = store.machines_of(&license.id).collect();
     let floating = policy.floating();
 
     match scope.get("product").and_then(Value::as_str) {
-        Some(p) if p != policy.product_id => return Some(verdict(false, "product scope does not match", "PRODUCT_SCOPE_MISMATCH")),
+        Some(p) if p != policy.product_id => {
+            return Some(verdict(
+                false,
+                "product scope does not match",
+                "PRODUCT_SCOPE_MISMATCH",
+            ))
+        }
         None if required("requireProductScope") => {
-            return Some(verdict(false, "product scope is required", "PRODUCT_SCOPE_REQUIRED"))
+            return Some(verdict(
+                false,
+                "product scope is required",
+                "PRODUCT_SCOPE_REQUIRED",
+            ))
         }
         _ => {}
     }
     match scope.get("policy").and_then(Value::as_str) {
-        Some(p) if p != policy.id => return Some(verdict(false, "policy scope does not match", "POLICY_SCOPE_MISMATCH")),
+        Some(p) if p != policy.id => {
+            return Some(verdict(
+                false,
+                "policy scope does not match",
+                "POLICY_SCOPE_MISMATCH",
+            ))
+        }
         None if required("requirePolicyScope") => {
-            return Some(verdict(false, "policy scope is required", "POLICY_SCOPE_REQUIRED"))
+            return Some(verdict(
+                false,
+                "policy scope is required",
+                "POLICY_SCOPE_REQUIRED",
+            ))
         }
         _ => {}
     }
     // Licenses here have no owner or users: only a null user scope matches (the owner is null).
     match scope.get("user") {
         Some(Value::Null) => {}
-        Some(_) => return Some(verdict(false, "user scope does not match", "USER_SCOPE_MISMATCH")),
-        None if required("requireUserScope") => return Some(verdict(false, "user scope is required", "USER_SCOPE_REQUIRED")),
+        Some(_) => {
+            return Some(verdict(
+                false,
+                "user scope does not match",
+                "USER_SCOPE_MISMATCH",
+            ))
+        }
+        None if required("requireUserScope") => {
+            return Some(verdict(
+                false,
+                "user scope is required",
+                "USER_SCOPE_REQUIRED",
+            ))
+        }
         None => {}
     }
     if let Some(e) = scope.get("entitlements") {
         let wanted = strs(Some(e));
         if wanted.is_empty() {
-            return Some(verdict(false, "entitlements scope is empty", "ENTITLEMENTS_SCOPE_EMPTY"));
+            return Some(verdict(
+                false,
+                "entitlements scope is empty",
+                "ENTITLEMENTS_SCOPE_EMPTY",
+            ));
         }
         let have = store.entitlement_codes(license);
         if !wanted.iter().all(|w| have.contains(w)) {
-            return Some(verdict(false, "is missing one or more required entitlements", "ENTITLEMENTS_MISSING"));
+            return Some(verdict(
+                false,
+                "is missing one or more required entitlements",
+                "ENTITLEMENTS_MISSING",
+            ));
         }
     }
     let heart = |m: &Machine| m.heartbeat(policy, now);
@@ -201,9 +275,17 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
         Some(id) => {
             if machines.is_empty() {
                 return Some(if floating {
-                    verdict(false, "machine is not activated (has no associated machines)", "NO_MACHINES")
+                    verdict(
+                        false,
+                        "machine is not activated (has no associated machines)",
+                        "NO_MACHINES",
+                    )
                 } else {
-                    verdict(false, "machine is not activated (has no associated machine)", "NO_MACHINE")
+                    verdict(
+                        false,
+                        "machine is not activated (has no associated machine)",
+                        "NO_MACHINE",
+                    )
                 });
             }
             let Some(m) = machines.iter().find(|m| m.id == id) else {
@@ -215,14 +297,28 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
             };
             match heart(m) {
                 Heart::NotStarted if policy.flag("requireHeartbeat") => {
-                    return Some(verdict(false, "machine heartbeat is required", "HEARTBEAT_NOT_STARTED"))
+                    return Some(verdict(
+                        false,
+                        "machine heartbeat is required",
+                        "HEARTBEAT_NOT_STARTED",
+                    ))
                 }
-                Heart::Dead => return Some(verdict(false, "machine heartbeat is dead", "HEARTBEAT_DEAD")),
+                Heart::Dead => {
+                    return Some(verdict(
+                        false,
+                        "machine heartbeat is dead",
+                        "HEARTBEAT_DEAD",
+                    ))
+                }
                 _ => {}
             }
         }
         None if required("requireMachineScope") => {
-            return Some(verdict(false, "machine scope is required", "MACHINE_SCOPE_REQUIRED"))
+            return Some(verdict(
+                false,
+                "machine scope is required",
+                "MACHINE_SCOPE_REQUIRED",
+            ))
         }
         None => {}
     }
@@ -236,25 +332,55 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
     match fingerprints {
         Some(mut fps) => {
             let mut seen = Vec::new();
-            fps.retain(|f| if seen.contains(f) { false } else { seen.push(f.clone()); true });
+            fps.retain(|f| {
+                if seen.contains(f) {
+                    false
+                } else {
+                    seen.push(f.clone());
+                    true
+                }
+            });
             if fps.is_empty() {
-                return Some(verdict(false, "fingerprint scope is empty", "FINGERPRINT_SCOPE_EMPTY"));
+                return Some(verdict(
+                    false,
+                    "fingerprint scope is empty",
+                    "FINGERPRINT_SCOPE_EMPTY",
+                ));
             }
             if machines.is_empty() {
                 return Some(if floating {
-                    verdict(false, "fingerprint is not activated (has no associated machines)", "NO_MACHINES")
+                    verdict(
+                        false,
+                        "fingerprint is not activated (has no associated machines)",
+                        "NO_MACHINES",
+                    )
                 } else {
-                    verdict(false, "fingerprint is not activated (has no associated machine)", "NO_MACHINE")
+                    verdict(
+                        false,
+                        "fingerprint is not activated (has no associated machine)",
+                        "NO_MACHINE",
+                    )
                 });
             }
-            let dead = |fp: &String| machines.iter().any(|m| &m.fingerprint == fp && heart(m) == Heart::Dead);
+            let dead = |fp: &String| {
+                machines
+                    .iter()
+                    .any(|m| &m.fingerprint == fp && heart(m) == Heart::Dead)
+            };
             if fps.iter().all(dead) {
-                return Some(verdict(false, "machine heartbeat is dead", "HEARTBEAT_DEAD"));
+                return Some(verdict(
+                    false,
+                    "machine heartbeat is dead",
+                    "HEARTBEAT_DEAD",
+                ));
             }
-            let alive: Vec<&&Machine> =
-                machines.iter().filter(|m| fps.contains(&m.fingerprint) && heart(m) != Heart::Dead).collect();
+            let alive: Vec<&&Machine> = machines
+                .iter()
+                .filter(|m| fps.contains(&m.fingerprint) && heart(m) != Heart::Dead)
+                .collect();
             if fps.len() > 1 {
-                let (needed, how) = matching_threshold(policy.text("machineMatchingStrategy"), fps.len());
+                let (needed, how) =
+                    matching_threshold(policy.text("machineMatchingStrategy"), fps.len());
                 if alive.len() < needed {
                     let detail = format!("one or more fingerprint is not activated (does not match {how} associated machines)");
                     return Some((false, detail, "FINGERPRINT_SCOPE_MISMATCH"));
@@ -266,12 +392,22 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
                     "FINGERPRINT_SCOPE_MISMATCH",
                 ));
             }
-            if policy.flag("requireHeartbeat") && alive.iter().any(|m| heart(m) == Heart::NotStarted) {
-                return Some(verdict(false, "machine heartbeat is required", "HEARTBEAT_NOT_STARTED"));
+            if policy.flag("requireHeartbeat")
+                && alive.iter().any(|m| heart(m) == Heart::NotStarted)
+            {
+                return Some(verdict(
+                    false,
+                    "machine heartbeat is required",
+                    "HEARTBEAT_NOT_STARTED",
+                ));
             }
         }
         None if required("requireFingerprintScope") => {
-            return Some(verdict(false, "fingerprint scope is required", "FINGERPRINT_SCOPE_REQUIRED"))
+            return Some(verdict(
+                false,
+                "fingerprint scope is required",
+                "FINGERPRINT_SCOPE_REQUIRED",
+            ))
         }
         None => {}
     }
@@ -286,7 +422,11 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
             };
             let wanted = strs(Some(c));
             if wanted.is_empty() {
-                return Some(verdict(false, "components scope is empty", "COMPONENTS_SCOPE_EMPTY"));
+                return Some(verdict(
+                    false,
+                    "components scope is empty",
+                    "COMPONENTS_SCOPE_EMPTY",
+                ));
             }
             let have: Vec<&str> = machines
                 .iter()
@@ -294,14 +434,19 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
                 .flat_map(|m| m.components.iter().map(|c| c.fingerprint.as_str()))
                 .collect();
             let matched = wanted.iter().filter(|w| have.contains(&w.as_str())).count();
-            let (needed, how) = matching_threshold(policy.text("componentMatchingStrategy"), wanted.len());
+            let (needed, how) =
+                matching_threshold(policy.text("componentMatchingStrategy"), wanted.len());
             if matched < needed {
                 let detail = format!("one or more component is not activated (does not match {how} associated components)");
                 return Some((false, detail, "COMPONENTS_SCOPE_MISMATCH"));
             }
         }
         None if required("requireComponentsScope") => {
-            return Some(verdict(false, "components scope is required", "COMPONENTS_SCOPE_REQUIRED"))
+            return Some(verdict(
+                false,
+                "components scope is required",
+                "COMPONENTS_SCOPE_REQUIRED",
+            ))
         }
         None => {}
     }
@@ -315,7 +460,11 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
             ))
         }
         None if required("requireChecksumScope") => {
-            return Some(verdict(false, "checksum scope is required", "CHECKSUM_SCOPE_REQUIRED"))
+            return Some(verdict(
+                false,
+                "checksum scope is required",
+                "CHECKSUM_SCOPE_REQUIRED",
+            ))
         }
         None => {}
     }
@@ -325,21 +474,39 @@ fn scope_checks(store: &Store, license: &License, policy: &Policy, scope: &Map<S
             "version scope is not valid (does not match any accessible releases)",
             "VERSION_SCOPE_MISMATCH",
         )),
-        None if required("requireVersionScope") => Some(verdict(false, "version scope is required", "VERSION_SCOPE_REQUIRED")),
+        None if required("requireVersionScope") => Some(verdict(
+            false,
+            "version scope is required",
+            "VERSION_SCOPE_REQUIRED",
+        )),
         None => None,
     }
 }
 
-fn limit_checks(store: &Store, license: &License, policy: &Policy, scope: Option<&Map<String, Value>>, now: i64) -> Verdict {
+fn limit_checks(
+    store: &Store,
+    license: &License,
+    policy: &Policy,
+    scope: Option<&Map<String, Value>>,
+    now: i64,
+) -> Verdict {
     let expired = || verdict(policy.keeps_access_on_expiry(), "is expired", "EXPIRED");
     if !policy.flag("strict") {
-        return if license.expired(now) { expired() } else { verdict(true, "is valid", "VALID") };
+        return if license.expired(now) {
+            expired()
+        } else {
+            verdict(true, "is valid", "VALID")
+        };
     }
     let machines: Vec<&Machine> = store.machines_of(&license.id).collect();
     let count = machines.len() as i64;
     if !policy.floating() {
         if count == 0 {
-            return verdict(false, "must have exactly 1 associated machine", "NO_MACHINE");
+            return verdict(
+                false,
+                "must have exactly 1 associated machine",
+                "NO_MACHINE",
+            );
         }
         let limit = license.limit(policy, "maxMachines").unwrap_or(1);
         if count > 1 && count > limit {
@@ -348,22 +515,49 @@ fn limit_checks(store: &Store, license: &License, policy: &Policy, scope: Option
                 Some("ALLOW_2X_OVERAGE") => count <= limit * 2,
                 _ => false,
             };
-            return verdict(valid, "has too many associated machines", "TOO_MANY_MACHINES");
+            return verdict(
+                valid,
+                "has too many associated machines",
+                "TOO_MANY_MACHINES",
+            );
         }
     } else {
         if count == 0 {
-            return verdict(false, "must have at least 1 associated machine", "NO_MACHINES");
+            return verdict(
+                false,
+                "must have at least 1 associated machine",
+                "NO_MACHINES",
+            );
         }
         if let Some(limit) = license.limit(policy, "maxMachines") {
             if count > 1 && count > limit {
-                return verdict(policy.within_overage(count, limit), "has too many associated machines", "TOO_MANY_MACHINES");
+                return verdict(
+                    policy.within_overage(count, limit),
+                    "has too many associated machines",
+                    "TOO_MANY_MACHINES",
+                );
             }
         }
     }
     let sums = [
-        ("maxCores", "cores", "has too many associated machine cores", "TOO_MANY_CORES"),
-        ("maxMemory", "memory", "has too much associated machine memory", "TOO_MUCH_MEMORY"),
-        ("maxDisk", "disk", "has too much associated machine disk", "TOO_MUCH_DISK"),
+        (
+            "maxCores",
+            "cores",
+            "has too many associated machine cores",
+            "TOO_MANY_CORES",
+        ),
+        (
+            "maxMemory",
+            "memory",
+            "has too much associated machine memory",
+            "TOO_MUCH_MEMORY",
+        ),
+        (
+            "maxDisk",
+            "disk",
+            "has too much associated machine disk",
+            "TOO_MUCH_DISK",
+        ),
     ];
     for (limit_key, attr, detail, code) in sums {
         if let Some(limit) = license.limit(policy, limit_key) {
@@ -375,7 +569,11 @@ fn limit_checks(store: &Store, license: &License, policy: &Policy, scope: Option
     }
     if let Some((count, limit)) = process_usage(store, license, policy, scope, now) {
         if count > limit {
-            return verdict(policy.within_overage(count, limit), "has too many associated processes", "TOO_MANY_PROCESSES");
+            return verdict(
+                policy.within_overage(count, limit),
+                "has too many associated processes",
+                "TOO_MANY_PROCESSES",
+            );
         }
     }
     if license.expired(now) {
@@ -392,70 +590,101 @@ fn process_usage(
     scope: Option<&Map<String, Value>>,
     now: i64,
 ) -> Option<(i64, i64)> {
-    if policy.is("processLeasingStrategy", "PER_MACHINE") || policy.text("processLeasingStrategy").is_none() {
+    if policy.is("processLeasingStrategy", "PER_MACHINE")
+        || policy.text("processLeasingStrategy").is_none()
+    {
         let scope = scope?;
         let alive = |m: &&Machine| m.heartbeat(policy, now) != Heart::Dead;
         let mut machines = store.machines_of(&license.id).filter(alive);
-        let machine = match (scope.get("machine").and_then(Value::as_str), scope.get("fingerprint").and_then(Value::as_str)) {
+        let machine = match (
+            scope.get("machine").and_then(Value::as_str),
+            scope.get("fingerprint").and_then(Value::as_str),
+        ) {
             (Some(id), _) => machines.find(|m| m.id == id),
             (None, Some(fp)) => machines.find(|m| m.fingerprint == fp),
-            _ => strs(scope.get("fingerprints")).first().and_then(|fp| machines.find(|m| &m.fingerprint == fp)),
+            _ => strs(scope.get("fingerprints"))
+                .first()
+                .and_then(|fp| machines.find(|m| &m.fingerprint == fp)),
         }?;
         let limit = machine.max_processes(license, policy)?;
-        return Some((store.processes_of_machine(&machine.id).count() as i64, limit));
+        return Some((
+            store.processes_of_machine(&machine.id).count() as i64,
+            limit,
+        ));
     }
     let limit = license.limit(policy, "maxProcesses")?;
-    Some((store.processes_of_license(&license.id).count() as i64, limit))
+    Some((
+        store.processes_of_license(&license.id).count() as i64,
+        limit,
+    ))
 }
 
 /// `POST /licenses/{id}/actions/{suspend|reinstate|renew|check-in}`; `None` for unknown actions.
 pub fn action(ctx: &Ctx, id: &str, action: &str) -> Option<ApiResult<Reply>> {
-    if !matches!(action, "suspend" | "reinstate" | "renew" | "check-in") {
-        return None;
-    }
-    Some((|| {
-        let mut store = ctx.app.store.lock();
-        let bearer = ctx.bearer(&store)?;
-        let license = ctx.license(&store, &bearer, id)?;
-        let policy = store.policy_of(license);
-        let license_id = license.id.clone();
-        let state_error = |detail: &str, pointer: &str| Err(ApiError::unprocessable(detail).pointer(pointer));
-        let (expiry, suspended, check_in) = match action {
-            "suspend" | "reinstate" => {
-                bearer.admin_only()?;
-                let suspend = action == "suspend";
-                if license.suspended == suspend {
-                    let detail = if suspend { "is already suspended" } else { "is not suspended" };
-                    return state_error(detail, "/data/attributes/suspended");
-                }
-                (license.expiry, suspend, license.last_check_in)
-            }
-            "renew" => {
-                bearer.admin_only()?;
-                let Some(duration) = policy.int("duration") else {
-                    return state_error("cannot be renewed because it does not expire", "/data/attributes/expiry");
+    matches!(action, "suspend" | "reinstate" | "renew" | "check-in")
+        .then(|| license_action(ctx, id, action))
+}
+
+fn license_action(ctx: &Ctx, id: &str, action: &str) -> ApiResult<Reply> {
+    let mut store = ctx.app.store.lock();
+    let bearer = ctx.bearer(&store)?;
+    let license = ctx.license(&store, &bearer, id)?;
+    let policy = store.policy_of(license);
+    let license_id = license.id.clone();
+    let state_error =
+        |detail: &str, pointer: &str| Err(ApiError::unprocessable(detail).pointer(pointer));
+    let (expiry, suspended, check_in) = match action {
+        "suspend" | "reinstate" => {
+            bearer.admin_only()?;
+            let suspend = action == "suspend";
+            if license.suspended == suspend {
+                let detail = if suspend {
+                    "is already suspended"
+                } else {
+                    "is not suspended"
                 };
-                let from = match (policy.text("renewalBasis"), license.expiry) {
-                    (Some("FROM_NOW"), _) | (_, None) => ctx.now,
-                    (Some("FROM_NOW_IF_EXPIRED"), Some(e)) if e <= ctx.now => ctx.now,
-                    (_, Some(e)) => e,
-                };
-                (Some(from + duration * 1000), license.suspended, license.last_check_in)
+                return state_error(detail, "/data/attributes/suspended");
             }
-            _ => {
-                if !policy.flag("requireCheckIn") {
-                    return Err(ApiError::unprocessable("cannot be checked in because the policy does not require it"));
-                }
-                (license.expiry, license.suspended, Some(ctx.now))
+            (license.expiry, suspend, license.last_check_in)
+        }
+        "renew" => {
+            bearer.admin_only()?;
+            let Some(duration) = policy.int("duration") else {
+                return state_error(
+                    "cannot be renewed because it does not expire",
+                    "/data/attributes/expiry",
+                );
+            };
+            let from = match (policy.text("renewalBasis"), license.expiry) {
+                (Some("FROM_NOW"), _) | (_, None) => ctx.now,
+                (Some("FROM_NOW_IF_EXPIRED"), Some(e)) if e <= ctx.now => ctx.now,
+                (_, Some(e)) => e,
+            };
+            (
+                Some(from + duration * 1000),
+                license.suspended,
+                license.last_check_in,
+            )
+        }
+        _ => {
+            if !policy.flag("requireCheckIn") {
+                return Err(ApiError::unprocessable(
+                    "cannot be checked in because the policy does not require it",
+                ));
             }
-        };
-        let license = store.license_mut(&license_id).ok_or_else(|| ApiError::not_found("license", id))?;
-        license.expiry = expiry;
-        license.suspended = suspended;
-        license.last_check_in = check_in;
-        license.updated = ctx.now;
-        ctx.touch();
-        let license = store.license(&license_id).ok_or_else(|| ApiError::not_found("license", id))?;
-        Reply::ok(json!({ "data": ctx.view(&store).license(license) }))
-    })())
+            (license.expiry, license.suspended, Some(ctx.now))
+        }
+    };
+    let license = store
+        .license_mut(&license_id)
+        .ok_or_else(|| ApiError::not_found("license", id))?;
+    license.expiry = expiry;
+    license.suspended = suspended;
+    license.last_check_in = check_in;
+    license.updated = ctx.now;
+    ctx.touch();
+    let license = store
+        .license(&license_id)
+        .ok_or_else(|| ApiError::not_found("license", id))?;
+    Reply::ok(json!({ "data": ctx.view(&store).license(license) }))
 }

@@ -1,9 +1,11 @@
 //! Machines (activation, deactivation, heartbeats) and processes (§3, §4).
 
 use super::{Bearer, Ctx, Reply};
-use crate::errors::{ApiError, ApiResult};
-use crate::model::{can_resurrect, int, total, Component, Heart, License, Machine, Policy, Process, Store};
 use crate::doc;
+use crate::errors::{ApiError, ApiResult};
+use crate::model::{
+    can_resurrect, int, total, Component, Heart, License, Machine, Policy, Process, Store,
+};
 use crate::params::{check, f, validate_attrs, F, REL, T};
 use crate::util::{is_uuid, uuid_v4};
 use serde_json::{json, Map, Value};
@@ -12,7 +14,15 @@ const RESERVED: [&str; 2] = ["actions", "action"];
 
 const COMPONENT: &[F] = &[
     f("type", T::Str),
-    f("attributes", T::Obj(&[f("fingerprint", T::Str).req(), f("name", T::Text).null(), f("metadata", T::Hash).null()])).req(),
+    f(
+        "attributes",
+        T::Obj(&[
+            f("fingerprint", T::Str).req(),
+            f("name", T::Text).null(),
+            f("metadata", T::Hash).null(),
+        ]),
+    )
+    .req(),
 ];
 
 macro_rules! machine_attrs {
@@ -32,14 +42,19 @@ macro_rules! machine_attrs {
 }
 
 const NEW_MACHINE_ATTRS: &[F] = machine_attrs!(f("fingerprint", T::Str).req());
-const ADMIN_NEW_MACHINE_ATTRS: &[F] =
-    machine_attrs!(f("fingerprint", T::Str).req(), f("maxProcesses", T::Min(0, "")).null());
+const ADMIN_NEW_MACHINE_ATTRS: &[F] = machine_attrs!(
+    f("fingerprint", T::Str).req(),
+    f("maxProcesses", T::Min(0, "")).null()
+);
 const MACHINE_UPDATE_ATTRS: &[F] = machine_attrs!();
 const ADMIN_MACHINE_UPDATE_ATTRS: &[F] = machine_attrs!(f("maxProcesses", T::Min(0, "")).null());
 
 const MACHINE_RELS: &[F] = &[
     f("license", T::Obj(REL)).req(),
-    f("components", T::Obj(&[f("data", T::Arr(&T::Obj(COMPONENT))).req()])),
+    f(
+        "components",
+        T::Obj(&[f("data", T::Arr(&T::Obj(COMPONENT))).req()]),
+    ),
 ];
 const NEW_MACHINE: &[F] = doc!(NEW_MACHINE_ATTRS, true, MACHINE_RELS, true);
 const ADMIN_NEW_MACHINE: &[F] = doc!(ADMIN_NEW_MACHINE_ATTRS, true, MACHINE_RELS, true);
@@ -56,49 +71,79 @@ const NEW_PROCESS: &[F] = doc!(
 /// `data.type` must be the resource type, singular or plural.
 pub fn check_type(body: &Value, plural: &str) -> ApiResult<()> {
     let ty = body["data"]["type"].as_str().unwrap_or_default();
-    if ty == plural || Some(ty) == plural.strip_suffix('s').or(plural.strip_suffix("es")) || (plural == "processes" && ty == "process") {
+    if ty == plural
+        || Some(ty) == plural.strip_suffix('s').or(plural.strip_suffix("es"))
+        || (plural == "processes" && ty == "process")
+    {
         Ok(())
     } else {
-        Err(ApiError::bad_request(&format!("type mismatch (received {ty:?} expected {plural:?})")).pointer("/data/type"))
+        Err(ApiError::bad_request(&format!(
+            "type mismatch (received {ty:?} expected {plural:?})"
+        ))
+        .pointer("/data/type"))
     }
 }
 
 /// The UUID of a to-one relationship in a request body (400 if it is not a UUID).
 pub fn rel_id<'b>(body: &'b Value, name: &str) -> ApiResult<&'b str> {
-    let id = body["data"]["relationships"][name]["data"]["id"].as_str().unwrap_or_default();
+    let id = body["data"]["relationships"][name]["data"]["id"]
+        .as_str()
+        .unwrap_or_default();
     if is_uuid(id) {
         Ok(id)
     } else {
-        Err(ApiError::bad_request("type mismatch (received string expected UUID string)")
-            .pointer(&format!("/data/relationships/{name}/data/id")))
+        Err(
+            ApiError::bad_request("type mismatch (received string expected UUID string)")
+                .pointer(&format!("/data/relationships/{name}/data/id")),
+        )
     }
 }
 
 fn must_exist(name: &str) -> ApiError {
-    ApiError::invalid("must exist", &format!("{}_NOT_FOUND", name.to_ascii_uppercase()), &format!("/data/relationships/{name}"))
+    ApiError::invalid(
+        "must exist",
+        &format!("{}_NOT_FOUND", name.to_ascii_uppercase()),
+        &format!("/data/relationships/{name}"),
+    )
 }
 
 fn plain_attrs(attrs: &Map<String, Value>, skip: &[&str]) -> Map<String, Value> {
-    attrs.iter().filter(|(k, _)| !skip.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+    attrs
+        .iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 pub fn activate(ctx: &Ctx) -> ApiResult<Reply> {
     let mut store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
-    let doc = if bearer.is_admin() { ADMIN_NEW_MACHINE } else { NEW_MACHINE };
+    let doc = if bearer.is_admin() {
+        ADMIN_NEW_MACHINE
+    } else {
+        NEW_MACHINE
+    };
     check(&ctx.body, doc, "")?;
     check_type(&ctx.body, "machines")?;
     let data = &ctx.body["data"];
     let attrs = data["attributes"].as_object().cloned().unwrap_or_default();
     let license_id = rel_id(&ctx.body, "license")?;
-    let attr_schema = if bearer.is_admin() { ADMIN_NEW_MACHINE_ATTRS } else { NEW_MACHINE_ATTRS };
+    let attr_schema = if bearer.is_admin() {
+        ADMIN_NEW_MACHINE_ATTRS
+    } else {
+        NEW_MACHINE_ATTRS
+    };
     validate_attrs(&attrs, attr_schema, "/data/attributes")?;
-    let license = store.license(license_id).ok_or_else(|| must_exist("license"))?;
+    let license = store
+        .license(license_id)
+        .ok_or_else(|| must_exist("license"))?;
     if !bearer.sees(&license.id) {
         return Err(ApiError::denied());
     }
     let token = token_of(&store, &bearer);
-    if let Some((max, used)) = token.and_then(|t| Some((int(&t.attrs, "maxActivations")?, t.activations))) {
+    if let Some((max, used)) =
+        token.and_then(|t| Some((int(&t.attrs, "maxActivations")?, t.activations)))
+    {
         if used + 1 > max {
             return Err(ApiError::invalid(
                 &format!("exceeds maximum allowed ({max})"),
@@ -108,10 +153,19 @@ pub fn activate(ctx: &Ctx) -> ApiResult<Reply> {
         }
     }
     let policy = store.policy_of(license);
-    let fingerprint = attrs.get("fingerprint").and_then(Value::as_str).unwrap_or_default().to_string();
+    let fingerprint = attrs
+        .get("fingerprint")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let components = parse_components(data)?;
     let id = data.get("id").and_then(Value::as_str).map(str::to_owned);
-    let new = NewMachine { id: id.as_deref(), fingerprint: &fingerprint, attrs: &attrs, components: &components };
+    let new = NewMachine {
+        id: id.as_deref(),
+        fingerprint: &fingerprint,
+        attrs: &attrs,
+        components: &components,
+    };
     let errors = activation_errors(&store, license, policy, &new);
     if !errors.is_empty() {
         let mut all = errors[0].clone();
@@ -133,7 +187,13 @@ pub fn activate(ctx: &Ctx) -> ApiResult<Reply> {
         last_check_out: None,
         components: components
             .iter()
-            .map(|(fp, a)| Component { id: uuid_v4(), fingerprint: fp.clone(), created: ctx.now, updated: ctx.now, attrs: a.clone() })
+            .map(|(fp, a)| Component {
+                id: uuid_v4(),
+                fingerprint: fp.clone(),
+                created: ctx.now,
+                updated: ctx.now,
+                attrs: a.clone(),
+            })
             .collect(),
     };
     let license_id = license.id.clone();
@@ -144,15 +204,27 @@ pub fn activate(ctx: &Ctx) -> ApiResult<Reply> {
     }
     let machine_id = machine.id.clone();
     store.machines.push(machine);
-    super::licensing::apply_first_use_expiry(&mut store, &license_id, "FROM_FIRST_ACTIVATION", ctx.now);
+    super::licensing::apply_first_use_expiry(
+        &mut store,
+        &license_id,
+        "FROM_FIRST_ACTIVATION",
+        ctx.now,
+    );
     ctx.touch();
-    let m = store.machine(&machine_id).ok_or_else(|| ApiError::not_found("machine", &machine_id))?;
-    Reply::created(json!({ "data": ctx.view(&store).machine(m, None) }), ctx.link(&format!("machines/{machine_id}")))
+    let m = store
+        .machine(&machine_id)
+        .ok_or_else(|| ApiError::not_found("machine", &machine_id))?;
+    Reply::created(
+        json!({ "data": ctx.view(&store).machine(m, None) }),
+        ctx.link(&format!("machines/{machine_id}")),
+    )
 }
 
 fn token_of<'s>(store: &'s Store, bearer: &Bearer) -> Option<&'s crate::model::Token> {
     match bearer {
-        Bearer::License { token: Some(id), .. } => store.tokens.iter().find(|t| &t.id == id),
+        Bearer::License {
+            token: Some(id), ..
+        } => store.tokens.iter().find(|t| &t.id == id),
         _ => None,
     }
 }
@@ -160,7 +232,10 @@ fn token_of<'s>(store: &'s Store, bearer: &Bearer) -> Option<&'s crate::model::T
 type NewComponents = Vec<(String, Map<String, Value>)>;
 
 fn parse_components(data: &Value) -> ApiResult<NewComponents> {
-    let list = data["relationships"]["components"]["data"].as_array().cloned().unwrap_or_default();
+    let list = data["relationships"]["components"]["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if list.len() > 20 {
         return Err(ApiError::unprocessable("too many records"));
     }
@@ -168,7 +243,11 @@ fn parse_components(data: &Value) -> ApiResult<NewComponents> {
         .iter()
         .map(|c| {
             let a = c["attributes"].as_object().cloned().unwrap_or_default();
-            let fp = a.get("fingerprint").and_then(Value::as_str).unwrap_or_default().to_string();
+            let fp = a
+                .get("fingerprint")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             (fp, plain_attrs(&a, &["fingerprint"]))
         })
         .collect())
@@ -182,13 +261,26 @@ struct NewMachine<'a> {
 }
 
 /// Keygen's machine model validations, all errors in declaration order.
-fn activation_errors(store: &Store, license: &License, policy: &Policy, new: &NewMachine) -> Vec<ApiError> {
+fn activation_errors(
+    store: &Store,
+    license: &License,
+    policy: &Policy,
+    new: &NewMachine,
+) -> Vec<ApiError> {
     let mut errors = Vec::new();
     if let Some(id) = new.id {
         if !is_uuid(id) {
-            errors.push(ApiError::invalid("must be a valid UUID", "ID_INVALID", "/data/id"));
+            errors.push(ApiError::invalid(
+                "must be a valid UUID",
+                "ID_INVALID",
+                "/data/id",
+            ));
         } else if store.machine(id).is_some() {
-            errors.push(ApiError::invalid("must not conflict with another machine", "ID_CONFLICT", "/data/id"));
+            errors.push(ApiError::invalid(
+                "must not conflict with another machine",
+                "ID_CONFLICT",
+                "/data/id",
+            ));
         }
     }
     const FP: &str = "/data/attributes/fingerprint";
@@ -196,39 +288,74 @@ fn activation_errors(store: &Store, license: &License, policy: &Policy, new: &Ne
     let (peers, suffix): (Vec<&Machine>, &str) = match policy.text("machineUniquenessStrategy") {
         Some("UNIQUE_PER_ACCOUNT") => (store.machines.iter().collect(), " for this account"),
         Some("UNIQUE_PER_PRODUCT") => (
-            store.machines.iter().filter(|m| policy_of(m).is_some_and(|p| p.product_id == policy.product_id)).collect(),
+            store
+                .machines
+                .iter()
+                .filter(|m| policy_of(m).is_some_and(|p| p.product_id == policy.product_id))
+                .collect(),
             " for this product",
         ),
-        Some("UNIQUE_PER_POLICY") => {
-            (store.machines.iter().filter(|m| policy_of(m).is_some_and(|p| p.id == policy.id)).collect(), " for this policy")
-        }
+        Some("UNIQUE_PER_POLICY") => (
+            store
+                .machines
+                .iter()
+                .filter(|m| policy_of(m).is_some_and(|p| p.id == policy.id))
+                .collect(),
+            " for this policy",
+        ),
         _ => (store.machines_of(&license.id).collect(), ""),
     };
     if RESERVED.contains(&new.fingerprint) {
-        errors.push(ApiError::invalid("is reserved", "FINGERPRINT_NOT_ALLOWED", FP));
+        errors.push(ApiError::invalid(
+            "is reserved",
+            "FINGERPRINT_NOT_ALLOWED",
+            FP,
+        ));
     }
     if peers.iter().any(|m| m.fingerprint == new.fingerprint) {
-        errors.push(ApiError::invalid(&format!("has already been taken{suffix}"), "FINGERPRINT_TAKEN", FP));
+        errors.push(ApiError::invalid(
+            &format!("has already been taken{suffix}"),
+            "FINGERPRINT_TAKEN",
+            FP,
+        ));
     }
     if store.machine(new.fingerprint).is_some() {
-        errors.push(ApiError::invalid("must not conflict with another machine's identifier (UUID)", "FINGERPRINT_CONFLICT", FP));
+        errors.push(ApiError::invalid(
+            "must not conflict with another machine's identifier (UUID)",
+            "FINGERPRINT_CONFLICT",
+            FP,
+        ));
     }
     for (i, (fp, _)) in new.components.iter().enumerate() {
         let pointer = format!("/data/relationships/components/data/{i}/attributes/fingerprint");
         if new.components[..i].iter().any(|(other, _)| other == fp) {
-            errors.push(ApiError::invalid("is duplicated", "COMPONENTS_FINGERPRINT_CONFLICT", &pointer));
+            errors.push(ApiError::invalid(
+                "is duplicated",
+                "COMPONENTS_FINGERPRINT_CONFLICT",
+                &pointer,
+            ));
             continue;
         }
-        let taken = |scope: &[&Machine]| scope.iter().any(|m| m.components.iter().any(|c| &c.fingerprint == fp));
+        let taken = |scope: &[&Machine]| {
+            scope
+                .iter()
+                .any(|m| m.components.iter().any(|c| &c.fingerprint == fp))
+        };
         let suffix = match policy.text("componentUniquenessStrategy") {
-            Some("UNIQUE_PER_ACCOUNT") => taken(&store.machines.iter().collect::<Vec<_>>()).then_some("account"),
+            Some("UNIQUE_PER_ACCOUNT") => {
+                taken(&store.machines.iter().collect::<Vec<_>>()).then_some("account")
+            }
             Some("UNIQUE_PER_PRODUCT") | Some("UNIQUE_PER_POLICY") | Some("UNIQUE_PER_LICENSE") => {
-                let strategy = policy.text("componentUniquenessStrategy").unwrap_or_default();
+                let strategy = policy
+                    .text("componentUniquenessStrategy")
+                    .unwrap_or_default();
                 let scope: Vec<&Machine> = store
                     .machines
                     .iter()
                     .filter(|m| match strategy {
-                        "UNIQUE_PER_PRODUCT" => policy_of(m).is_some_and(|p| p.product_id == policy.product_id),
+                        "UNIQUE_PER_PRODUCT" => {
+                            policy_of(m).is_some_and(|p| p.product_id == policy.product_id)
+                        }
                         "UNIQUE_PER_POLICY" => policy_of(m).is_some_and(|p| p.id == policy.id),
                         _ => m.license_id == license.id,
                     })
@@ -242,14 +369,21 @@ fn activation_errors(store: &Store, license: &License, policy: &Policy, new: &Ne
             _ => None,
         };
         if let Some(s) = suffix {
-            errors.push(ApiError::invalid(&format!("has already been taken for this {s}"), "COMPONENTS_FINGERPRINT_TAKEN", &pointer));
+            errors.push(ApiError::invalid(
+                &format!("has already been taken for this {s}"),
+                "COMPONENTS_FINGERPRINT_TAKEN",
+                &pointer,
+            ));
         }
     }
     if policy.overage_factor().is_none() {
         return errors;
     }
     let machines: Vec<&Machine> = store.machines_of(&license.id).collect();
-    if let Some(limit) = license.limit(policy, "maxMachines").or((!policy.floating()).then_some(1)) {
+    if let Some(limit) = license
+        .limit(policy, "maxMachines")
+        .or((!policy.floating()).then_some(1))
+    {
         let next = machines.len() as i64 + 1;
         if !machines.is_empty() && next > limit && !policy.within_overage(next, limit) {
             errors.push(ApiError::invalid(
@@ -260,15 +394,37 @@ fn activation_errors(store: &Store, license: &License, policy: &Policy, new: &Ne
         }
     }
     let sums = [
-        ("maxCores", "cores", "machine core count", "MACHINE_CORE_LIMIT_EXCEEDED"),
-        ("maxMemory", "memory", "machine memory", "MACHINE_MEMORY_LIMIT_EXCEEDED"),
-        ("maxDisk", "disk", "machine disk", "MACHINE_DISK_LIMIT_EXCEEDED"),
+        (
+            "maxCores",
+            "cores",
+            "machine core count",
+            "MACHINE_CORE_LIMIT_EXCEEDED",
+        ),
+        (
+            "maxMemory",
+            "memory",
+            "machine memory",
+            "MACHINE_MEMORY_LIMIT_EXCEEDED",
+        ),
+        (
+            "maxDisk",
+            "disk",
+            "machine disk",
+            "MACHINE_DISK_LIMIT_EXCEEDED",
+        ),
     ];
     for (limit_key, attr, what, code) in sums {
-        let Some(limit) = license.limit(policy, limit_key) else { continue };
-        let next = total(machines.iter().copied(), attr).saturating_add(int(new.attrs, attr).unwrap_or(0));
+        let Some(limit) = license.limit(policy, limit_key) else {
+            continue;
+        };
+        let next =
+            total(machines.iter().copied(), attr).saturating_add(int(new.attrs, attr).unwrap_or(0));
         if next > limit && !policy.within_overage(next, limit) {
-            errors.push(ApiError::invalid(&format!("{what} has exceeded maximum allowed for license ({limit})"), code, "/data"));
+            errors.push(ApiError::invalid(
+                &format!("{what} has exceeded maximum allowed for license ({limit})"),
+                code,
+                "/data",
+            ));
         }
     }
     errors
@@ -281,16 +437,31 @@ pub fn show(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     Reply::ok(json!({ "data": ctx.view(&store).machine(m, None) }))
 }
 
-fn list_machines(ctx: &Ctx, store: &Store, keep: impl Fn(&Machine) -> bool, path: &str) -> ApiResult<Reply> {
+fn list_machines(
+    ctx: &Ctx,
+    store: &Store,
+    keep: impl Fn(&Machine) -> bool,
+    path: &str,
+) -> ApiResult<Reply> {
     let view = ctx.view(store);
-    let items = store.machines.iter().filter(|m| keep(m)).map(|m| view.machine(m, None)).collect();
+    let items = store
+        .machines
+        .iter()
+        .filter(|m| keep(m))
+        .map(|m| view.machine(m, None))
+        .collect();
     ctx.paginate(items, path)
 }
 
 pub fn list(ctx: &Ctx) -> ApiResult<Reply> {
     let store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
-    let license = ctx.req.query("license").map(|l| store.find_license(l).map(|l| l.id.clone()).unwrap_or_default());
+    let license = ctx.req.query("license").map(|l| {
+        store
+            .find_license(l)
+            .map(|l| l.id.clone())
+            .unwrap_or_default()
+    });
     let fingerprint = ctx.req.query("fingerprint");
     let keep = |m: &Machine| {
         bearer.sees(&m.license_id)
@@ -304,7 +475,12 @@ pub fn list_for_license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
     let license = ctx.license(&store, &bearer, id)?;
-    list_machines(ctx, &store, |m| m.license_id == license.id, &format!("licenses/{}/machines", license.id))
+    list_machines(
+        ctx,
+        &store,
+        |m| m.license_id == license.id,
+        &format!("licenses/{}/machines", license.id),
+    )
 }
 
 pub fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -318,13 +494,20 @@ pub fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     };
     check(&ctx.body, doc, "")?;
     check_type(&ctx.body, "machines")?;
-    let attrs = ctx.body["data"]["attributes"].as_object().cloned().unwrap_or_default();
+    let attrs = ctx.body["data"]["attributes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     validate_attrs(&attrs, attrs_schema, "/data/attributes")?;
-    let m = store.machine_mut(&machine_id).ok_or_else(|| ApiError::not_found("machine", id))?;
+    let m = store
+        .machine_mut(&machine_id)
+        .ok_or_else(|| ApiError::not_found("machine", id))?;
     m.attrs.extend(attrs);
     m.updated = ctx.now;
     ctx.touch();
-    let m = store.machine(&machine_id).ok_or_else(|| ApiError::not_found("machine", id))?;
+    let m = store
+        .machine(&machine_id)
+        .ok_or_else(|| ApiError::not_found("machine", id))?;
     Reply::ok(json!({ "data": ctx.view(&store).machine(m, None) }))
 }
 
@@ -333,7 +516,9 @@ pub fn deactivate(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let bearer = ctx.bearer(&store)?;
     let machine_id = ctx.machine(&store, &bearer, id)?.id.clone();
     if let Some(t) = token_of(&store, &bearer) {
-        if let Some(max) = int(&t.attrs, "maxDeactivations").filter(|max| t.deactivations + 1 > *max) {
+        if let Some(max) =
+            int(&t.attrs, "maxDeactivations").filter(|max| t.deactivations + 1 > *max)
+        {
             return Err(ApiError::invalid(
                 &format!("exceeds maximum allowed ({max})"),
                 "DEACTIVATIONS_LIMIT_EXCEEDED",
@@ -351,7 +536,9 @@ pub fn deactivate(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 fn policy_of_machine<'s>(store: &'s Store, m: &Machine) -> ApiResult<(&'s License, &'s Policy)> {
-    let license = store.license(&m.license_id).ok_or_else(|| ApiError::not_found("license", &m.license_id))?;
+    let license = store
+        .license(&m.license_id)
+        .ok_or_else(|| ApiError::not_found("license", &m.license_id))?;
     Ok((license, store.policy_of(license)))
 }
 
@@ -370,11 +557,15 @@ pub fn ping(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         _ => None,
     };
     let machine_id = m.id.clone();
-    let m = store.machine_mut(&machine_id).ok_or_else(|| ApiError::not_found("machine", id))?;
+    let m = store
+        .machine_mut(&machine_id)
+        .ok_or_else(|| ApiError::not_found("machine", id))?;
     m.last_heartbeat = Some(ctx.now);
     m.updated = ctx.now;
     ctx.touch();
-    let m = store.machine(&machine_id).ok_or_else(|| ApiError::not_found("machine", id))?;
+    let m = store
+        .machine(&machine_id)
+        .ok_or_else(|| ApiError::not_found("machine", id))?;
     Reply::ok(json!({ "data": ctx.view(&store).machine(m, status) }))
 }
 
@@ -383,11 +574,15 @@ pub fn reset(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let bearer = ctx.bearer(&store)?;
     let machine_id = ctx.machine(&store, &bearer, id)?.id.clone();
     bearer.admin_only()?;
-    let m = store.machine_mut(&machine_id).ok_or_else(|| ApiError::not_found("machine", id))?;
+    let m = store
+        .machine_mut(&machine_id)
+        .ok_or_else(|| ApiError::not_found("machine", id))?;
     m.last_heartbeat = None;
     m.updated = ctx.now;
     ctx.touch();
-    let m = store.machine(&machine_id).ok_or_else(|| ApiError::not_found("machine", id))?;
+    let m = store
+        .machine(&machine_id)
+        .ok_or_else(|| ApiError::not_found("machine", id))?;
     Reply::ok(json!({ "data": ctx.view(&store).machine(m, None) }))
 }
 
@@ -402,9 +597,19 @@ pub fn components_of_machine(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 
 // ---- processes --------------------------------------------------------------
 
-fn list_of_processes(ctx: &Ctx, store: &Store, keep: impl Fn(&Process) -> bool, path: &str) -> ApiResult<Reply> {
+fn list_of_processes(
+    ctx: &Ctx,
+    store: &Store,
+    keep: impl Fn(&Process) -> bool,
+    path: &str,
+) -> ApiResult<Reply> {
     let view = ctx.view(store);
-    let items = store.processes.iter().filter(|p| keep(p)).map(|p| view.process(p, None)).collect();
+    let items = store
+        .processes
+        .iter()
+        .filter(|p| keep(p))
+        .map(|p| view.process(p, None))
+        .collect();
     ctx.paginate(items, path)
 }
 
@@ -415,8 +620,17 @@ fn process_license<'s>(store: &'s Store, p: &Process) -> Option<&'s str> {
 pub fn list_processes(ctx: &Ctx) -> ApiResult<Reply> {
     let store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
-    let machine = ctx.req.query("machine").map(|id| ctx.machine(&store, &Bearer::Admin, id).map(|m| m.id.clone()).unwrap_or_default());
-    let license = ctx.req.query("license").map(|l| store.find_license(l).map(|l| l.id.clone()).unwrap_or_default());
+    let machine = ctx.req.query("machine").map(|id| {
+        ctx.machine(&store, &Bearer::Admin, id)
+            .map(|m| m.id.clone())
+            .unwrap_or_default()
+    });
+    let license = ctx.req.query("license").map(|l| {
+        store
+            .find_license(l)
+            .map(|l| l.id.clone())
+            .unwrap_or_default()
+    });
     let keep = |p: &Process| {
         let owner = process_license(&store, p).unwrap_or_default();
         bearer.sees(owner)
@@ -430,7 +644,12 @@ pub fn processes_of_machine(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
     let m = ctx.machine(&store, &bearer, id)?;
-    list_of_processes(ctx, &store, |p| p.machine_id == m.id, &format!("machines/{}/processes", m.id))
+    list_of_processes(
+        ctx,
+        &store,
+        |p| p.machine_id == m.id,
+        &format!("machines/{}/processes", m.id),
+    )
 }
 
 fn find_process<'s>(store: &'s Store, bearer: &Bearer, id: &str) -> ApiResult<&'s Process> {
@@ -454,7 +673,9 @@ pub fn spawn(ctx: &Ctx) -> ApiResult<Reply> {
     check(&ctx.body, NEW_PROCESS, "")?;
     check_type(&ctx.body, "processes")?;
     let machine_id = rel_id(&ctx.body, "machine")?;
-    let m = store.machine(machine_id).ok_or_else(|| must_exist("machine"))?;
+    let m = store
+        .machine(machine_id)
+        .ok_or_else(|| must_exist("machine"))?;
     if !bearer.sees(&m.license_id) {
         return Err(ApiError::denied());
     }
@@ -466,15 +687,34 @@ pub fn spawn(ctx: &Ctx) -> ApiResult<Reply> {
         return Err(ApiError::invalid("is reserved", "PID_NOT_ALLOWED", PID));
     }
     if store.processes_of_machine(&m.id).any(|p| p.pid == pid) {
-        return Err(ApiError::invalid("has already been taken", "PID_TAKEN", PID));
+        return Err(ApiError::invalid(
+            "has already been taken",
+            "PID_TAKEN",
+            PID,
+        ));
     }
     if policy.overage_factor().is_some() {
-        let per_machine = matches!(policy.text("processLeasingStrategy"), Some("PER_MACHINE") | None);
+        let per_machine = matches!(
+            policy.text("processLeasingStrategy"),
+            Some("PER_MACHINE") | None
+        );
         let (count, limit, what) = if per_machine {
-            (store.processes_of_machine(&m.id).count(), m.max_processes(license, policy), "machine")
+            (
+                store.processes_of_machine(&m.id).count(),
+                m.max_processes(license, policy),
+                "machine",
+            )
         } else {
-            let what = if policy.is("processLeasingStrategy", "PER_USER") { "user" } else { "license" };
-            (store.processes_of_license(&license.id).count(), license.limit(policy, "maxProcesses"), what)
+            let what = if policy.is("processLeasingStrategy", "PER_USER") {
+                "user"
+            } else {
+                "license"
+            };
+            (
+                store.processes_of_license(&license.id).count(),
+                license.limit(policy, "maxProcesses"),
+                what,
+            )
         };
         if let Some(limit) = limit {
             let next = count as i64 + 1;
@@ -494,27 +734,42 @@ pub fn spawn(ctx: &Ctx) -> ApiResult<Reply> {
         created: ctx.now,
         updated: ctx.now,
         last_heartbeat: ctx.now,
-        metadata: attrs.get("metadata").filter(|v| !v.is_null()).cloned().unwrap_or_else(|| json!({})),
+        metadata: attrs
+            .get("metadata")
+            .filter(|v| !v.is_null())
+            .cloned()
+            .unwrap_or_else(|| json!({})),
     };
     let id = process.id.clone();
     store.processes.push(process);
     ctx.touch();
     let p = find_process(&store, &Bearer::Admin, &id)?;
-    Reply::created(json!({ "data": ctx.view(&store).process(p, None) }), ctx.link(&format!("processes/{id}")))
+    Reply::created(
+        json!({ "data": ctx.view(&store).process(p, None) }),
+        ctx.link(&format!("processes/{id}")),
+    )
 }
 
 pub fn ping_process(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let mut store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
     let p = find_process(&store, &bearer, id)?;
-    let m = store.machine(&p.machine_id).ok_or_else(|| ApiError::not_found("process", id))?;
+    let m = store
+        .machine(&p.machine_id)
+        .ok_or_else(|| ApiError::not_found("process", id))?;
     let (_, policy) = policy_of_machine(&store, m)?;
     let status = if p.alive(policy, ctx.now) {
         None
-    } else if can_resurrect(policy, p.last_heartbeat + policy.heartbeat_duration() * 1000, ctx.now) {
+    } else if can_resurrect(
+        policy,
+        p.last_heartbeat + policy.heartbeat_duration() * 1000,
+        ctx.now,
+    ) {
         Some("RESURRECTED")
     } else {
-        return Err(ApiError::unprocessable("is dead").code("PROCESS_HEARTBEAT_DEAD").pointer("/data/attributes/status"));
+        return Err(ApiError::unprocessable("is dead")
+            .code("PROCESS_HEARTBEAT_DEAD")
+            .pointer("/data/attributes/status"));
     };
     let pid = p.id.clone();
     if let Some(p) = store.processes.iter_mut().find(|p| p.id == pid) {

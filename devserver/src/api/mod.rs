@@ -61,13 +61,25 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(v: Value) -> ApiResult<Reply> {
-        Ok(Reply { status: 200, body: Body::Json(v), headers: vec![] })
+        Ok(Reply {
+            status: 200,
+            body: Body::Json(v),
+            headers: vec![],
+        })
     }
     pub fn created(v: Value, location: String) -> ApiResult<Reply> {
-        Ok(Reply { status: 201, body: Body::Json(v), headers: vec![("Location".into(), location)] })
+        Ok(Reply {
+            status: 201,
+            body: Body::Json(v),
+            headers: vec![("Location".into(), location)],
+        })
     }
     pub fn no_content() -> ApiResult<Reply> {
-        Ok(Reply { status: 204, body: Body::Empty, headers: vec![] })
+        Ok(Reply {
+            status: 204,
+            body: Body::Empty,
+            headers: vec![],
+        })
     }
 }
 
@@ -109,7 +121,11 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn view<'s>(&'s self, store: &'s Store) -> View<'s> {
-        View { store, account: &self.app.identity.account_id, now: self.now }
+        View {
+            store,
+            account: &self.app.identity.account_id,
+            now: self.now,
+        }
     }
 
     pub fn link(&self, path: &str) -> String {
@@ -119,12 +135,17 @@ impl<'a> Ctx<'a> {
     /// The authenticated bearer, or Keygen's 401/403 for bad or missing credentials.
     pub fn bearer(&self, store: &Store) -> ApiResult<Bearer> {
         self.authenticate(store)?.ok_or_else(|| {
-            ApiError::unauthorized("TOKEN_MISSING", None).about("https://keygen.sh/docs/api/authentication/")
+            ApiError::unauthorized("TOKEN_MISSING", None)
+                .about("https://keygen.sh/docs/api/authentication/")
         })
     }
 
     pub fn authenticate(&self, store: &Store) -> ApiResult<Option<Bearer>> {
-        let header = self.req.header("authorization").map(str::trim).filter(|h| !h.is_empty());
+        let header = self
+            .req
+            .header("authorization")
+            .map(str::trim)
+            .filter(|h| !h.is_empty());
         let Some(header) = header else {
             let q = self.req.query("token").or_else(|| self.req.query("auth"));
             return match q.filter(|q| !q.is_empty()) {
@@ -184,20 +205,30 @@ impl<'a> Ctx<'a> {
         };
         let expiry = crate::model::text(&t.attrs, "expiry").and_then(util::parse_time);
         if expiry.is_some_and(|e| e <= self.now) {
-            return Err(ApiError::unauthorized("TOKEN_EXPIRED", Some("Token is expired")));
+            return Err(ApiError::unauthorized(
+                "TOKEN_EXPIRED",
+                Some("Token is expired"),
+            ));
         }
         let Some(license) = store.license(&t.license_id) else {
             return Err(ApiError::unauthorized("TOKEN_INVALID", None).about(TOKEN_DOCS));
         };
         if !store.policy_of(license).supports_token_auth() {
-            return Err(ApiError::forbidden("TOKEN_NOT_ALLOWED", "Token authentication is not allowed by policy")
-                .about(TOKEN_DOCS));
+            return Err(ApiError::forbidden(
+                "TOKEN_NOT_ALLOWED",
+                "Token authentication is not allowed by policy",
+            )
+            .about(TOKEN_DOCS));
         }
-        Ok(Some(Bearer::License { id: license.id.clone(), token: Some(t.id.clone()) }))
+        Ok(Some(Bearer::License {
+            id: license.id.clone(),
+            token: Some(t.id.clone()),
+        }))
     }
 
     fn license_auth(&self, store: &Store, key: &str) -> ApiResult<Option<Bearer>> {
-        const LICENSE_DOCS: &str = "https://keygen.sh/docs/api/authentication/#license-authentication";
+        const LICENSE_DOCS: &str =
+            "https://keygen.sh/docs/api/authentication/#license-authentication";
         if key.is_empty() {
             return Ok(None);
         }
@@ -206,7 +237,10 @@ impl<'a> Ctx<'a> {
         };
         let policy = store.policy_of(license);
         if license.suspended {
-            return Err(ApiError::forbidden("LICENSE_SUSPENDED", "License is suspended"));
+            return Err(ApiError::forbidden(
+                "LICENSE_SUSPENDED",
+                "License is suspended",
+            ));
         }
         if policy.revokes_on_expiry() && license.expired(self.now) {
             return Err(ApiError::forbidden("LICENSE_EXPIRED", "License is expired"));
@@ -218,11 +252,19 @@ impl<'a> Ctx<'a> {
             )
             .about(LICENSE_DOCS));
         }
-        Ok(Some(Bearer::License { id: license.id.clone(), token: None }))
+        Ok(Some(Bearer::License {
+            id: license.id.clone(),
+            token: None,
+        }))
     }
 
     /// A license by id or key that the bearer may see (others are 404, as Keygen scopes them).
-    pub fn license<'s>(&self, store: &'s Store, bearer: &Bearer, id: &str) -> ApiResult<&'s License> {
+    pub fn license<'s>(
+        &self,
+        store: &'s Store,
+        bearer: &Bearer,
+        id: &str,
+    ) -> ApiResult<&'s License> {
         store
             .find_license(id)
             .filter(|l| bearer.sees(&l.id))
@@ -230,11 +272,24 @@ impl<'a> Ctx<'a> {
     }
 
     /// A machine by id or fingerprint that the bearer may see (oldest wins on duplicates).
-    pub fn machine<'s>(&self, store: &'s Store, bearer: &Bearer, id: &str) -> ApiResult<&'s crate::model::Machine> {
+    pub fn machine<'s>(
+        &self,
+        store: &'s Store,
+        bearer: &Bearer,
+        id: &str,
+    ) -> ApiResult<&'s crate::model::Machine> {
         let visible = |m: &&crate::model::Machine| bearer.sees(&m.license_id);
-        let by_id = util::is_uuid(id).then(|| store.machines.iter().filter(visible).find(|m| m.id == id)).flatten();
+        let by_id = util::is_uuid(id)
+            .then(|| store.machines.iter().filter(visible).find(|m| m.id == id))
+            .flatten();
         by_id
-            .or_else(|| store.machines.iter().filter(visible).find(|m| m.fingerprint == id))
+            .or_else(|| {
+                store
+                    .machines
+                    .iter()
+                    .filter(visible)
+                    .find(|m| m.fingerprint == id)
+            })
             .ok_or_else(|| ApiError::not_found("machine", id))
     }
 
@@ -249,11 +304,23 @@ impl<'a> Ctx<'a> {
             match self.req.query(name) {
                 None => Ok(None),
                 Some(v) => match v.parse::<usize>() {
-                    Ok(n) if (1..=100).contains(&n) || (name == "page[number]" && n >= 1) => Ok(Some(n)),
+                    Ok(n) if (1..=100).contains(&n) || (name == "page[number]" && n >= 1) => {
+                        Ok(Some(n))
+                    }
                     _ => Err(ApiError::bad_request(&format!(
                         "{} must be a number between 1 and {} (got {v})",
-                        if name == "limit" { "limit" } else if name == "page[size]" { "page size" } else { "page number" },
-                        if name == "page[number]" { "infinity".to_string() } else { "100".to_string() }
+                        if name == "limit" {
+                            "limit"
+                        } else if name == "page[size]" {
+                            "page size"
+                        } else {
+                            "page number"
+                        },
+                        if name == "page[number]" {
+                            "infinity".to_string()
+                        } else {
+                            "100".to_string()
+                        }
                     ))
                     .parameter(name)),
                 },
@@ -270,7 +337,11 @@ impl<'a> Ctx<'a> {
         }
         let (size, number) = (size.unwrap_or(10), number.unwrap_or(1));
         let pages = total.div_ceil(size).max(1);
-        let page: Vec<Value> = items.into_iter().skip((number - 1) * size).take(size).collect();
+        let page: Vec<Value> = items
+            .into_iter()
+            .skip((number - 1) * size)
+            .take(size)
+            .collect();
         let link = |n: usize| format!("{}?page[number]={n}&page[size]={size}", self.link(path));
         Reply::ok(json!({
             "data": page,
@@ -303,7 +374,9 @@ impl App {
     }
 
     pub fn now(&self) -> i64 {
-        let real = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let real = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         real.saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
     }
 
@@ -331,13 +404,24 @@ impl App {
         let now = self.now();
         if signed {
             match fault.as_ref() {
-                Some(Fault { mode: Mode::WrongKey, .. }) => {
+                Some(Fault {
+                    mode: Mode::WrongKey,
+                    ..
+                }) => {
                     let key = SigningKey::from_bytes(&util::random_bytes::<32>());
                     self.sign(&mut resp, req, now, &key);
                 }
-                Some(f @ Fault { mode: Mode::StaleDate, .. }) => {
-                    self.sign(&mut resp, req, now - f.skew_seconds * 1000, &self.identity.key)
-                }
+                Some(
+                    f @ Fault {
+                        mode: Mode::StaleDate,
+                        ..
+                    },
+                ) => self.sign(
+                    &mut resp,
+                    req,
+                    now - f.skew_seconds * 1000,
+                    &self.identity.key,
+                ),
                 _ => self.sign(&mut resp, req, now, &self.identity.key),
             }
         } else {
@@ -347,7 +431,9 @@ impl App {
             None => {
                 self.replay.lock().insert(replay_key, resp.clone());
             }
-            Some(Mode::Unsigned) => resp.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("Keygen-Signature")),
+            Some(Mode::Unsigned) => resp
+                .headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("Keygen-Signature")),
             Some(Mode::Tamper) => tamper(&mut resp),
             Some(Mode::Drop) => return Outcome::Drop(resp),
             _ => {}
@@ -377,7 +463,11 @@ impl App {
             _ => (crate::http::reason(status), "The request could not be completed"),
         };
         let body = json!({ "errors": [{ "title": title, "detail": detail }] });
-        let mut resp = Response::new(status, "application/vnd.api+json; charset=utf-8", body.to_string().into_bytes());
+        let mut resp = Response::new(
+            status,
+            "application/vnd.api+json; charset=utf-8",
+            body.to_string().into_bytes(),
+        );
         resp.set_header("Date", http_date(self.now()));
         resp
     }
@@ -390,7 +480,11 @@ impl App {
             "detail": "Throttle limit has been reached for your IP address. Please see https://keygen.sh/docs/api/rate-limiting/ for more information.",
             "code": "TOO_MANY_REQUESTS",
         }] });
-        let mut resp = Response::new(429, "application/vnd.api+json; charset=utf-8", body.to_string().into_bytes());
+        let mut resp = Response::new(
+            429,
+            "application/vnd.api+json; charset=utf-8",
+            body.to_string().into_bytes(),
+        );
         for (k, v) in [
             ("Date", http_date(now)),
             ("Retry-After", retry.to_string()),
@@ -436,16 +530,37 @@ impl App {
         let json_ct = json_content_type(req);
         let unsigned = |e: ApiError| {
             let body = json!({ "errors": e.errors }).to_string().into_bytes();
-            (Response::new(e.status, "application/vnd.api+json; charset=utf-8", body), false)
+            (
+                Response::new(e.status, "application/vnd.api+json; charset=utf-8", body),
+                false,
+            )
         };
-        let Some(rest) = req.path.strip_prefix("/v1/") else { return unsigned(ApiError::no_route()) };
-        let mut segs: Vec<String> = rest.split('/').map(|s| util::percent_decode(s, false)).collect();
+        let Some(rest) = req.path.strip_prefix("/v1/") else {
+            return unsigned(ApiError::no_route());
+        };
+        let mut segs: Vec<String> = rest
+            .split('/')
+            .map(|s| util::percent_decode(s, false))
+            .collect();
         if segs.last().is_some_and(|s| s.is_empty()) {
             segs.pop();
         }
-        match (req.method.as_str(), segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice()) {
+        match (
+            req.method.as_str(),
+            segs.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+        ) {
             ("GET", ["ping"]) => {
-                return (Response::new(200, json_ct, json!({ "message": "Pong" }).to_string().into_bytes()), false)
+                return (
+                    Response::new(
+                        200,
+                        json_ct,
+                        json!({ "message": "Pong" }).to_string().into_bytes(),
+                    ),
+                    false,
+                )
             }
             ("GET", ["health"]) => return (Response::new(204, json_ct, vec![]), false),
             _ => {}
@@ -465,8 +580,10 @@ impl App {
         if let Some(accept) = req.header("accept") {
             if !acceptable(accept) {
                 return unsigned(
-                    ApiError::bad_request("The content type of the request is not acceptable (check accept header)")
-                        .code("MIME_TYPE_INVALID"),
+                    ApiError::bad_request(
+                        "The content type of the request is not acceptable (check accept header)",
+                    )
+                    .code("MIME_TYPE_INVALID"),
                 );
             }
         }
@@ -494,11 +611,19 @@ impl App {
                 return (self.render(Err(e), &request_id, json_ct, "1.8"), true);
             }
         };
-        if let Err(e) = self.check_accept_signature(req) {
+        if let Err(e) = self
+            .check_accept_signature(req)
+            .and_then(|()| environment_unsupported(req))
+        {
             return (self.render(Err(e), &request_id, json_ct, version), true);
         }
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        let ctx = Ctx { app: self, req, body, now: self.now() };
+        let ctx = Ctx {
+            app: self,
+            req,
+            body,
+            now: self.now(),
+        };
         match route(&ctx, &segs) {
             Some(result) => (self.render(result, &request_id, json_ct, version), true),
             None => unsigned(ApiError::no_route()),
@@ -508,12 +633,20 @@ impl App {
     /// `Keygen-Accept-Signature: [keyid="<account>", ]algorithm="ed25519"`. Only Ed25519 keys
     /// exist here, so the RSA algorithms Keygen also offers are refused as unsupported.
     fn check_accept_signature(&self, req: &Request) -> ApiResult<()> {
-        let Some(header) = req.header("keygen-accept-signature").filter(|h| !h.trim().is_empty()) else { return Ok(()) };
+        let Some(header) = req
+            .header("keygen-accept-signature")
+            .filter(|h| !h.trim().is_empty())
+        else {
+            return Ok(());
+        };
         let malformed = || ApiError::bad_request("invalid accept-signature header (malformed)");
         let mut params = HashMap::new();
         for part in header.trim().trim_end_matches(';').split(',') {
             let (k, v) = part.trim().split_once('=').ok_or_else(malformed)?;
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).ok_or_else(malformed)?;
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .ok_or_else(malformed)?;
             params.insert(k.to_ascii_lowercase(), v.to_string());
         }
         let algorithm = params.get("algorithm").ok_or_else(malformed)?;
@@ -521,21 +654,42 @@ impl App {
             return Err(malformed());
         }
         if !algorithm.eq_ignore_ascii_case("ed25519") {
-            return Err(ApiError::bad_request("invalid accept-signature header (unsupported algorithm)"));
+            return Err(ApiError::bad_request(
+                "invalid accept-signature header (unsupported algorithm)",
+            ));
         }
-        if params.get("keyid").is_some_and(|k| *k != self.identity.account_id) {
-            return Err(ApiError::bad_request("invalid accept-signature header (keyid not found)"));
+        if params
+            .get("keyid")
+            .is_some_and(|k| *k != self.identity.account_id)
+        {
+            return Err(ApiError::bad_request(
+                "invalid accept-signature header (keyid not found)",
+            ));
         }
         Ok(())
     }
 
-    fn render(&self, result: ApiResult<Reply>, request_id: &str, json_ct: &str, version: &str) -> Response {
+    fn render(
+        &self,
+        result: ApiResult<Reply>,
+        request_id: &str,
+        json_ct: &str,
+        version: &str,
+    ) -> Response {
         let mut resp = match result {
-            Ok(Reply { status, body, headers }) => {
+            Ok(Reply {
+                status,
+                body,
+                headers,
+            }) => {
                 let mut resp = match body {
                     Body::Json(v) => Response::new(status, json_ct, v.to_string().into_bytes()),
                     Body::Raw(bytes) => Response::new(status, "application/octet-stream", bytes),
-                    Body::Empty => Response { status, headers: vec![], body: vec![] },
+                    Body::Empty => Response {
+                        status,
+                        headers: vec![],
+                        body: vec![],
+                    },
                 };
                 for (k, v) in headers {
                     resp.set_header(&k, v);
@@ -543,7 +697,11 @@ impl App {
                 resp
             }
             Err(e) => {
-                let mut resp = Response::new(e.status, json_ct, e.body(request_id).to_string().into_bytes());
+                let mut resp = Response::new(
+                    e.status,
+                    json_ct,
+                    e.body(request_id).to_string().into_bytes(),
+                );
                 if let Some(scheme) = &e.challenge {
                     resp.set_header("WWW-Authenticate", format!(r#"{scheme} realm="keygen""#));
                 }
@@ -575,6 +733,21 @@ fn tamper(resp: &mut Response) {
     }
 }
 
+/// Environments are a Keygen EE feature; CE (which this server mirrors) refuses them.
+fn environment_unsupported(req: &Request) -> ApiResult<()> {
+    let unsupported = || ApiError::bad_request("is unsupported").code("ENVIRONMENT_NOT_SUPPORTED");
+    if req
+        .header("keygen-environment")
+        .is_some_and(|h| !h.trim().is_empty())
+    {
+        return Err(unsupported().source("header", "Keygen-Environment"));
+    }
+    if req.query("environment").is_some_and(|q| !q.is_empty()) {
+        return Err(unsupported().parameter("environment"));
+    }
+    Ok(())
+}
+
 fn json_content_type(req: &Request) -> &'static str {
     let accept = req.header("accept").unwrap_or("");
     if accept.contains("application/json") && !accept.contains("application/vnd.api+json") {
@@ -595,12 +768,24 @@ fn acceptable(accept: &str) -> bool {
         "application/*",
     ];
     accept.trim().is_empty()
-        || accept.split(',').any(|t| OK.contains(&t.split(';').next().unwrap_or("").trim().to_ascii_lowercase().as_str()))
+        || accept.split(',').any(|t| {
+            OK.contains(
+                &t.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+                    .as_str(),
+            )
+        })
 }
 
 /// `Keygen-Version`: 1.7 or 1.8 (a leading `v` is stripped; absent means 1.8).
 fn api_version(req: &Request) -> Option<&'static str> {
-    match req.header("keygen-version").map(|v| v.trim().trim_start_matches('v')) {
+    match req
+        .header("keygen-version")
+        .map(|v| v.trim().trim_start_matches('v'))
+    {
         None | Some("1.8") => Some("1.8"),
         Some("1.7") => Some("1.7"),
         Some(_) => None,
@@ -623,7 +808,9 @@ fn route(ctx: &Ctx, segs: &[&str]) -> Option<ApiResult<Reply>> {
         ("DELETE", ["licenses", id]) => admin::delete_license(ctx, id),
         ("GET", ["licenses", id, "machines"]) => machines::list_for_license(ctx, id),
         ("GET", ["licenses", id, "entitlements"]) => admin::license_entitlements(ctx, id),
-        ("POST" | "DELETE", ["licenses", id, "entitlements"]) => admin::attach_license_entitlements(ctx, id),
+        ("POST" | "DELETE", ["licenses", id, "entitlements"]) => {
+            admin::attach_license_entitlements(ctx, id)
+        }
         ("POST", ["licenses", id, "tokens"]) => admin::create_token(ctx, id),
         ("GET", ["licenses", id, "tokens"]) => admin::list_tokens(ctx, id),
         ("GET", ["products"]) => admin::list_products(ctx),
@@ -637,7 +824,9 @@ fn route(ctx: &Ctx, segs: &[&str]) -> Option<ApiResult<Reply>> {
         ("PATCH" | "PUT", ["policies", id]) => admin::update_policy(ctx, id),
         ("DELETE", ["policies", id]) => admin::delete_policy(ctx, id),
         ("GET", ["policies", id, "entitlements"]) => admin::policy_entitlements(ctx, id),
-        ("POST" | "DELETE", ["policies", id, "entitlements"]) => admin::attach_policy_entitlements(ctx, id),
+        ("POST" | "DELETE", ["policies", id, "entitlements"]) => {
+            admin::attach_policy_entitlements(ctx, id)
+        }
         ("GET", ["entitlements"]) => admin::list_entitlements(ctx),
         ("POST", ["entitlements"]) => admin::create_entitlement(ctx),
         ("GET", ["entitlements", id]) => admin::show_entitlement(ctx, id),
@@ -649,7 +838,9 @@ fn route(ctx: &Ctx, segs: &[&str]) -> Option<ApiResult<Reply>> {
         ("PATCH" | "PUT", ["machines", id]) => machines::update(ctx, id),
         ("DELETE", ["machines", id]) => machines::deactivate(ctx, id),
         ("POST", ["machines", id, "actions", "ping" | "ping-heartbeat"]) => machines::ping(ctx, id),
-        ("POST", ["machines", id, "actions", "reset" | "reset-heartbeat"]) => machines::reset(ctx, id),
+        ("POST", ["machines", id, "actions", "reset" | "reset-heartbeat"]) => {
+            machines::reset(ctx, id)
+        }
         ("GET" | "POST", ["machines", id, "actions", "check-out"]) => checkout::machine(ctx, id),
         ("GET", ["machines", id, "processes"]) => machines::processes_of_machine(ctx, id),
         ("GET", ["machines", id, "components"]) => machines::components_of_machine(ctx, id),
