@@ -8,6 +8,8 @@
 //! # let _ = product;
 //! ```
 #![recursion_limit = "256"]
+// `Option::is_none_or` would need Rust 1.82; the workspace targets 1.75.
+#![allow(clippy::unnecessary_map_or)]
 
 mod api;
 mod client;
