@@ -90,11 +90,7 @@ impl Client {
         let Some(machine_id) = v.machine_id.clone() else {
             return;
         };
-        let stale = match self.cached_evidence(&v.fingerprint) {
-            Some(ev) => half_life_passed(&ev.dataset, now_ms()),
-            None => true,
-        };
-        if stale {
+        if self.cached_file_stale(&v.fingerprint) {
             if let Err(e) = self.checkout_machine_file(&machine_id, &v.fingerprint) {
                 self.log(LogLevel::Warn, || {
                     format!("could not refresh the cached machine file: {e}")
@@ -217,6 +213,23 @@ impl Client {
         })
     }
 
+    /// True when there is no cached machine file or half its life has passed.
+    fn cached_file_stale(&self, fingerprint: &str) -> bool {
+        let in_memory = self
+            .inner
+            .offline
+            .lock()
+            .cached
+            .as_ref()
+            .map(|ev| half_life_passed(&ev.dataset, now_ms()));
+        match in_memory {
+            Some(stale) => stale,
+            None => self
+                .cached_evidence(fingerprint)
+                .map_or(true, |ev| half_life_passed(&ev.dataset, now_ms())),
+        }
+    }
+
     /// The cached machine file: in memory, else read from disk once. A
     /// corrupt or foreign file is ignored (and replaced at the next online
     /// success).
@@ -291,12 +304,14 @@ impl Client {
             Some(ev) => self.evaluate_file(&ev, fingerprint),
             None => match self.signed_key_validation(fingerprint) {
                 Ok(v) => v,
-                Err(e) if e.kind == ErrorKind::KeyNotSigned => return err(
-                    ErrorKind::NoOfflineData,
-                    format!(
+                Err(e) if e.kind == ErrorKind::KeyNotSigned => {
+                    return err(
+                        ErrorKind::NoOfflineData,
+                        format!(
                         "{context}, and there is no cached or loaded license file to answer from"
                     ),
-                ),
+                    )
+                }
                 Err(e) => return Err(e),
             },
         };
