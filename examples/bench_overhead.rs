@@ -101,7 +101,10 @@ fn main() {
             b / l
         );
     }
-    unsafe { lic_client_free(Arc::try_unwrap(client).ok().unwrap().0) };
+    drop(lic_call);
+    if let Ok(client) = Arc::try_unwrap(client) {
+        unsafe { lic_client_free(client.0) };
+    }
     let _ = std::fs::remove_dir_all(cache);
 }
 
