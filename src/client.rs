@@ -74,6 +74,9 @@ pub(crate) struct Inner {
 struct State {
     license_id: Option<String>,
     machine: Option<(String, String)>, // (fingerprint, machine id)
+    /// A failed machine lookup is not retried before this instant.
+    machine_lookup_after: Option<Instant>,
+    /// (license id, codes, valid until); a failed read is remembered briefly.
     entitlements: Option<(String, Vec<String>, Instant)>,
 }
 
@@ -83,6 +86,9 @@ pub struct Client {
 }
 
 const ENTITLEMENTS_TTL: Duration = Duration::from_secs(600);
+/// A failed lookup behind a validation (machine id, entitlements) is not
+/// repeated on every call.
+const RETRY_LOOKUP: Duration = Duration::from_secs(60);
 
 impl Client {
     pub fn new(cfg: Config) -> Result<Client> {
@@ -302,38 +308,53 @@ impl Client {
     /// The id of this fingerprint's machine: remembered from activation, else
     /// looked up once. `None` when it cannot be had (not an error).
     fn machine_id_for(&self, fingerprint: &str) -> Option<String> {
-        if let Some((fp, id)) = &self.inner.state.lock().machine {
-            if fp == fingerprint {
-                return Some(id.clone());
+        {
+            let st = self.inner.state.lock();
+            if let Some((fp, id)) = &st.machine {
+                if fp == fingerprint {
+                    return Some(id.clone());
+                }
+            }
+            if st.machine_lookup_after.is_some_and(|t| Instant::now() < t) {
+                return None;
             }
         }
-        let m = self.machine(fingerprint).ok()?;
-        self.inner.state.lock().machine = Some((fingerprint.to_string(), m.id.clone()));
-        Some(m.id)
+        match self.machine(fingerprint) {
+            Ok(m) => {
+                self.inner.state.lock().machine = Some((fingerprint.to_string(), m.id.clone()));
+                Some(m.id)
+            }
+            Err(e) => {
+                self.log(LogLevel::Warn, || {
+                    format!("could not look up this machine's id: {e}")
+                });
+                self.inner.state.lock().machine_lookup_after = Some(Instant::now() + RETRY_LOOKUP);
+                None
+            }
+        }
     }
 
     fn entitlements_for(&self, license_id: &str) -> Vec<String> {
-        if let Some((id, codes, at)) = &self.inner.state.lock().entitlements {
-            if id == license_id && at.elapsed() < ENTITLEMENTS_TTL {
+        if let Some((id, codes, until)) = &self.inner.state.lock().entitlements {
+            if id == license_id && Instant::now() < *until {
                 return codes.clone();
             }
         }
         if let Some(codes) = self.offline_entitlements(license_id) {
             return codes;
         }
-        match self.fetch_entitlements(license_id) {
-            Ok(codes) => {
-                self.inner.state.lock().entitlements =
-                    Some((license_id.to_string(), codes.clone(), Instant::now()));
-                codes
-            }
+        let (codes, ttl) = match self.fetch_entitlements(license_id) {
+            Ok(codes) => (codes, ENTITLEMENTS_TTL),
             Err(e) => {
                 self.log(LogLevel::Warn, || {
                     format!("could not read the license's entitlements: {e}")
                 });
-                Vec::new()
+                (Vec::new(), RETRY_LOOKUP)
             }
-        }
+        };
+        self.inner.state.lock().entitlements =
+            Some((license_id.to_string(), codes.clone(), Instant::now() + ttl));
+        codes
     }
 
     fn fetch_entitlements(&self, license_id: &str) -> Result<Vec<String>> {

@@ -126,13 +126,24 @@ fn offline_example_validates_a_hand_delivered_file() {
     let machine = env.client(&key, "airgap-c").activate().unwrap();
     let (status, body) = env
         .admin
-        .request("POST", &format!("/v1/machines/{}/actions/check-out", machine.id), Some(&serde_json::json!({"meta": {"include": ["license"], "encrypt": true}})))
+        .request(
+            "POST",
+            &format!("/v1/machines/{}/actions/check-out", machine.id),
+            Some(&serde_json::json!({"meta": {"include": ["license"], "encrypt": true}})),
+        )
         .unwrap();
     assert_eq!(status, 200, "{body}");
     let dir = TempDir::new();
     let file = dir.path.join("machine.lic");
-    std::fs::write(&file, body["data"]["attributes"]["certificate"].as_str().unwrap()).unwrap();
-    let exe = build_c(&root().join("examples/c/offline.c"), &dir.path.join("offline"));
+    std::fs::write(
+        &file,
+        body["data"]["attributes"]["certificate"].as_str().unwrap(),
+    )
+    .unwrap();
+    let exe = build_c(
+        &root().join("examples/c/offline.c"),
+        &dir.path.join("offline"),
+    );
     let run = |fingerprint: &str| {
         Command::new(&exe)
             .arg(&file)
@@ -145,10 +156,18 @@ fn offline_example_validates_a_hand_delivered_file() {
     };
     let out = run("airgap-c");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("verdict: VALID, valid=1"), "{stdout}");
     // The same file on another machine is refused.
     let out = run("another-machine");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("fingerprint mismatch"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fingerprint mismatch"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
