@@ -144,8 +144,20 @@ impl Client {
         self.inner.transport.log(level, message)
     }
 
+    /// Sends a call. Error messages never carry the license key or token,
+    /// whatever a lower layer put in them.
     pub(crate) fn send(&self, call: Call<'_>) -> Result<Reply> {
-        self.inner.transport.send(&call)
+        self.inner.transport.send(&call).map_err(|mut e| {
+            for (secret, name) in [
+                (&self.inner.cfg.license_key, "<license key>"),
+                (&self.inner.cfg.license_token, "<license token>"),
+            ] {
+                if let Some(s) = secret.as_deref().filter(|s| !s.is_empty()) {
+                    e.message = e.message.replace(s, name);
+                }
+            }
+            e
+        })
     }
 
     /// Validates the license for this machine. See `VALIDATE_*` for `flags`.

@@ -204,7 +204,7 @@ impl Transport {
             .set("User-Agent", &self.user_agent);
         match call.auth {
             Auth::None => {}
-            Auth::License(k) => req = req.set("Authorization", &format!("License {k}")),
+            Auth::License(k) => req = req.set("Authorization", &license_authorization(k)),
             Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
         }
         let result = match body {
@@ -390,6 +390,19 @@ impl Transport {
                 format!("connection failed: {text}"),
             )),
         }
+    }
+}
+
+/// `License <key>`, or Keygen's equivalent Basic `license:<key>` for keys
+/// that are not plain visible ASCII (header values must be).
+pub fn license_authorization(key: &str) -> String {
+    if key.bytes().all(|b| b.is_ascii_graphic()) {
+        format!("License {key}")
+    } else {
+        format!(
+            "Basic {}",
+            crate::crypto::b64_std(format!("license:{key}").as_bytes())
+        )
     }
 }
 
@@ -647,6 +660,17 @@ mod tests {
             (ErrorKind::ServerRejected, Some("PID_TAKEN"))
         );
         assert!(e.message.contains("422 PID_TAKEN") && e.message.contains("nope"));
+    }
+
+    #[test]
+    fn license_auth_header_is_always_ascii() {
+        assert_eq!(license_authorization("ABC-123"), "License ABC-123");
+        let h = license_authorization("clé ü");
+        assert!(h.starts_with("Basic ") && h.is_ascii());
+        assert_eq!(
+            crate::crypto::b64_std_decode(&h[6..]).unwrap(),
+            "license:clé ü".as_bytes()
+        );
     }
 
     #[test]

@@ -13,10 +13,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// target/<profile>, where cargo put liblic.so next to this test's deps/.
+/// target/<profile>/deps: where `cargo test` (re)builds liblic.so. The copy
+/// in target/<profile> is only refreshed by `cargo build`, so it can be stale.
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
+    exe.parent().unwrap().to_path_buf()
 }
 
 fn compiles(cc: &str, args: &[&str]) -> bool {
