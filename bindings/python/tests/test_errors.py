@@ -52,9 +52,11 @@ def test_message_is_read_on_the_failing_thread_and_cleared_after(make_client, un
     assert "127.0.0.1:9" in e.value.message
     from lic import _native
 
-    # The next lic_ call clears it (lic_version, lic_abi_version and
-    # lic_status_str are exceptions: they leave it alone).
+    # The static-string calls leave it alone; the next call that takes a
+    # handle or returns a status clears it.
     assert _native.lib.lic_code_str(1) == b"VALID"
+    assert _native.lib.lic_last_error_message() != b""
+    assert c.fingerprint
     assert _native.lib.lic_last_error_message() == b""
 
 

@@ -43,7 +43,6 @@ def test_unicode_key_round_trip(admin, make_client, unique) -> None:
     r = c.validate()
     assert r.code is lic.Code.VALID and r.valid
     assert (r.license_key, r.fingerprint) == (key, fp)
-    # r.machine_id is looked up with the key in an HTTP header: see the xfail below.
 
 
 def test_long_unicode_values_take_the_buffer_retry(admin, make_client, unique) -> None:
@@ -59,15 +58,14 @@ def test_long_unicode_values_take_the_buffer_retry(admin, make_client, unique) -
     assert r.license_key == key and r.fingerprint == fp
 
 
-@pytest.mark.xfail(
-    reason="lic core: activation sends the key in the Authorization header, which the HTTP "
-    "client refuses for non-ASCII keys (BAD_RESPONSE, and the message quotes the key)",
-    strict=False,
-)
 def test_activation_with_a_non_ascii_key(admin, make_client, unique) -> None:
     key = "clé-" + unique("act")
     admin.license(admin.node_locked_policy(), key=key)
-    make_client(key, unique("fp")).activate()
+    c = make_client(key, unique("fp"))
+    m = c.activate()
+    r = c.validate()
+    assert r.code is lic.Code.VALID
+    assert r.machine_id == m.id
 
 
 def test_unicode_paths(make_client, unique, tmp_path) -> None:
