@@ -37,7 +37,11 @@ fn header_functions() -> BTreeSet<String> {
     let names = calls(&read("include/lic.h"), |l| {
         l.starts_with('*') || l.starts_with("/*") || l.starts_with("//") || l.starts_with('#')
     });
-    assert!(names.len() >= 70, "parsed only {} functions from lic.h", names.len());
+    assert!(
+        names.len() >= 70,
+        "parsed only {} functions from lic.h",
+        names.len()
+    );
     names
 }
 
@@ -85,6 +89,12 @@ fn csharp_binds_every_header_function() {
 fn the_parsers_see_what_they_should() {
     let h = header_functions();
     assert!(h.contains("lic_validate") && h.contains("lic_last_error_message"));
-    assert!(!h.contains("lic_log_callback"), "a typedef is not a function");
-    assert_eq!(calls("  x = lic_a(1); mylic_b(2); lic_c (3)", |_| false).len(), 1);
+    assert!(
+        !h.contains("lic_log_callback"),
+        "a typedef is not a function"
+    );
+    assert_eq!(
+        calls("  x = lic_a(1); mylic_b(2); lic_c (3)", |_| false).len(),
+        1
+    );
 }
