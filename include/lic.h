@@ -5,7 +5,11 @@
  *
  * Status codes. Every fallible function returns lic_status: LIC_STATUS_OK (0)
  * on success. On failure lic_last_error_message() gives a message for the
- * failure, on the calling thread, until the next lic_ call. A license
+ * failure, on the calling thread. Every function that takes a handle or
+ * returns a status (including the _free functions) clears it on entry;
+ * lic_version, lic_abi_version, lic_status_str, lic_code_str and
+ * lic_last_error_message itself leave it alone. Read it right after the
+ * failing call, before any other lic_ call on that thread. A license
  * verdict (expired, suspended, not activated) is not a failure: it is data on
  * a lic_result.
  *
@@ -21,9 +25,11 @@
  * LIC_STATUS_INVALID_UTF8). String outputs use one protocol:
  * (char *buf, size_t buf_len, size_t *out_len). On success the text and a
  * NUL are written and *out_len is the length without the NUL. When buf_len is
- * too small nothing is written to buf, *out_len is the length needed, and
- * the call returns LIC_STATUS_BUFFER_TOO_SMALL; call with buf = NULL,
- * buf_len = 0 to ask for the length. Nothing is ever truncated.
+ * too small nothing is written to buf, *out_len is the text's length without
+ * the NUL (so the buffer needs *out_len + 1 bytes), and the call returns
+ * LIC_STATUS_BUFFER_TOO_SMALL; call with buf = NULL, buf_len = 0 to ask for
+ * the length. Nothing is ever truncated. Byte outputs
+ * (lic_result_signed_part) get no NUL and need exactly *out_len bytes.
  *
  * Times are Unix seconds (int64_t). There is no bool in this ABI: flags are
  * int32_t 0 or 1.
@@ -571,7 +577,8 @@ lic_status lic_client_fingerprint(const struct lic_client *client,
  * NO_MACHINES, and FINGERPRINT_SCOPE_MISMATCH of a floating license,
  * activate this machine and validate again; a node-locked mismatch comes
  * back untouched for the app to handle), LIC_VALIDATE_ONLINE_ONLY (no
- * offline fallback), LIC_VALIDATE_OFFLINE_ONLY (no network).
+ * offline fallback), LIC_VALIDATE_OFFLINE_ONLY (no network). ONLINE_ONLY
+ * with OFFLINE_ONLY, or an unknown bit, is LIC_STATUS_INVALID_ARGUMENT.
  *
  * On success `*out` is owned by the caller; free it with `lic_result_free`.
  * `client` and `out` must not be NULL. Returns OK, or a failure such as

@@ -91,6 +91,9 @@ impl Drop for Inner {
 struct State {
     license_id: Option<String>,
     machine: Option<(String, String)>, // (fingerprint, machine id)
+    /// A failed machine lookup is not retried before this instant.
+    machine_lookup_after: Option<Instant>,
+    /// (license id, codes, valid until); a failed read is remembered briefly.
     entitlements: Option<(String, Vec<String>, Instant)>,
 }
 
@@ -100,6 +103,9 @@ pub struct Client {
 }
 
 const ENTITLEMENTS_TTL: Duration = Duration::from_secs(600);
+/// A failed lookup behind a validation (machine id, entitlements) is not
+/// repeated on every call.
+const RETRY_LOOKUP: Duration = Duration::from_secs(60);
 
 impl Client {
     pub fn new(cfg: Config) -> Result<Client> {
@@ -159,8 +165,20 @@ impl Client {
         self.inner.transport.log(level, message)
     }
 
+    /// Sends a call. Error messages never carry the license key or token,
+    /// whatever a lower layer put in them.
     pub(crate) fn send(&self, call: Call<'_>) -> Result<Reply> {
-        self.inner.transport.send(&call)
+        self.inner.transport.send(&call).map_err(|mut e| {
+            for (secret, name) in [
+                (&self.inner.cfg.license_key, "<license key>"),
+                (&self.inner.cfg.license_token, "<license token>"),
+            ] {
+                if let Some(s) = secret.as_deref().filter(|s| !s.is_empty()) {
+                    e.message = e.message.replace(s, name);
+                }
+            }
+            e
+        })
     }
 
     /// Validates the license for this machine. See `VALIDATE_*` for `flags`.
@@ -357,7 +375,7 @@ impl Client {
         if let Some(l) = &v.license {
             self.inner.state.lock().license_id = Some(l.id.clone());
             if fingerprint_matched(code) {
-                v.machine_id = self.this_machine_id().ok();
+                v.machine_id = self.machine_id_for_result();
             }
             v.entitlements = self.entitlements_for(&l.id);
         }
@@ -365,8 +383,8 @@ impl Client {
         Ok(v)
     }
 
-    /// The id of this machine: remembered from activation, else looked up
-    /// once. `MachineNotActivated` when the license has no such machine.
+    /// The id of this machine: remembered from activation, else looked up.
+    /// `MachineNotActivated` when the license has no such machine.
     pub(crate) fn this_machine_id(&self) -> Result<String> {
         let fingerprint = self.fingerprint()?;
         if let Some((fp, id)) = &self.inner.state.lock().machine {
@@ -389,28 +407,48 @@ impl Client {
         Ok(m.id)
     }
 
+    /// This machine's id for a validation result: `None` when it cannot be
+    /// had (not an error), and a failed lookup is not repeated for a while.
+    fn machine_id_for_result(&self) -> Option<String> {
+        {
+            let st = self.inner.state.lock();
+            if st.machine.is_none() && st.machine_lookup_after.is_some_and(|t| Instant::now() < t) {
+                return None;
+            }
+        }
+        match self.this_machine_id() {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.log(LogLevel::Warn, || {
+                    format!("could not look up this machine's id: {e}")
+                });
+                self.inner.state.lock().machine_lookup_after = Some(Instant::now() + RETRY_LOOKUP);
+                None
+            }
+        }
+    }
+
     fn entitlements_for(&self, license_id: &str) -> Vec<String> {
-        if let Some((id, codes, at)) = &self.inner.state.lock().entitlements {
-            if id == license_id && at.elapsed() < ENTITLEMENTS_TTL {
+        if let Some((id, codes, until)) = &self.inner.state.lock().entitlements {
+            if id == license_id && Instant::now() < *until {
                 return codes.clone();
             }
         }
         if let Some(codes) = self.offline_entitlements(license_id) {
             return codes;
         }
-        match self.fetch_entitlements(license_id) {
-            Ok(codes) => {
-                self.inner.state.lock().entitlements =
-                    Some((license_id.to_string(), codes.clone(), Instant::now()));
-                codes
-            }
+        let (codes, ttl) = match self.fetch_entitlements(license_id) {
+            Ok(codes) => (codes, ENTITLEMENTS_TTL),
             Err(e) => {
                 self.log(LogLevel::Warn, || {
                     format!("could not read the license's entitlements: {e}")
                 });
-                Vec::new()
+                (Vec::new(), RETRY_LOOKUP)
             }
-        }
+        };
+        self.inner.state.lock().entitlements =
+            Some((license_id.to_string(), codes.clone(), Instant::now() + ttl));
+        codes
     }
 
     fn fetch_entitlements(&self, license_id: &str) -> Result<Vec<String>> {

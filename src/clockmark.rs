@@ -31,11 +31,23 @@ pub enum ClockState {
 pub struct ClockMark {
     path: PathBuf,
     key: [u8; 32],
-    /// The mark as this process knows it; `None` until first read from disk.
-    /// Never lowered, so deleting or editing the file while we run does not
-    /// reset it.
-    known: Mutex<Option<Option<Millis>>>,
+    known: Mutex<Known>,
 }
+
+/// What this process knows of the mark. Never lowered, so deleting or
+/// editing the file while we run does not reset it.
+#[derive(Default)]
+struct Known {
+    /// `None` until the file was first read.
+    mark: Option<Option<Millis>>,
+    /// What the file holds, as last read or written.
+    persisted: Option<Millis>,
+}
+
+/// The file is rewritten once the mark has risen this much since the last
+/// write: a busy app does not write on every validation, and at most this
+/// much of the mark is lost if the process dies.
+pub(crate) const PERSIST_STEP: Millis = 60_000;
 
 impl ClockMark {
     pub fn new(path: PathBuf, license_key: &str, fingerprint: &str) -> ClockMark {
@@ -43,7 +55,7 @@ impl ClockMark {
         ClockMark {
             path,
             key,
-            known: Mutex::new(None),
+            known: Mutex::new(Known::default()),
         }
     }
 
@@ -65,27 +77,40 @@ impl ClockMark {
         ct_eq(&decode_hex(mac)?, &self.mac(mark)).then_some(mark)
     }
 
-    /// Raises the mark to `trusted` if that is newer than both the file and
-    /// what this process has seen; otherwise writes nothing.
+    fn known_mark(&self, st: &mut Known) -> Option<Millis> {
+        match st.mark {
+            Some(m) => m,
+            None => {
+                let loaded = self.load();
+                st.mark = Some(loaded);
+                st.persisted = loaded;
+                loaded
+            }
+        }
+    }
+
+    /// Raises the mark to `trusted` when that is newer (the file is read
+    /// once per process). The file is written when it has no mark yet or the
+    /// mark has risen by `PERSIST_STEP` since the last write; each write puts
+    /// back the newest mark, so a deleted or edited file is restored then.
     pub fn observe(&self, trusted: Millis) -> Result<()> {
-        let mut known = self.known.lock();
-        let current = known.flatten().max(self.load());
-        if current.is_some_and(|m| m >= trusted) {
-            *known = Some(current);
+        let mut st = self.known.lock();
+        let newest = self.known_mark(&mut st).map_or(trusted, |m| m.max(trusted));
+        st.mark = Some(Some(newest));
+        if st.persisted.is_some_and(|p| newest < p + PERSIST_STEP) {
             return Ok(());
         }
-        let line = format!("{TAG} {trusted} {}\n", encode_hex(&self.mac(trusted)));
+        let line = format!("{TAG} {newest} {}\n", encode_hex(&self.mac(newest)));
         cache::write_atomic(&self.path, line.as_bytes())?;
-        *known = Some(Some(trusted));
+        st.persisted = Some(newest);
         Ok(())
     }
 
     /// Compares `now` with the mark: `Tampered` when `now` is more than
     /// `tolerance_ms` before it. Reads the file only on first use.
     pub fn check(&self, now: Millis, tolerance_ms: i64) -> ClockState {
-        let mut known = self.known.lock();
-        let mark = *known.get_or_insert_with(|| self.load());
-        match mark {
+        let mut st = self.known.lock();
+        match self.known_mark(&mut st) {
             None => ClockState::Unknown,
             Some(m) if now < m.saturating_sub(tolerance_ms) => ClockState::Tampered {
                 behind_ms: m.saturating_sub(now),
@@ -121,24 +146,48 @@ mod tests {
         let m = mark_in(&t);
         m.observe(5_000).unwrap();
         assert_eq!(m.load(), Some(5_000));
-        let written = std::fs::metadata(&m.path).unwrap().modified().unwrap();
+        let written = file_id(&m);
 
         m.observe(4_000).unwrap();
         m.observe(5_000).unwrap();
         assert_eq!(m.load(), Some(5_000));
         assert_eq!(
-            std::fs::metadata(&m.path).unwrap().modified().unwrap(),
+            file_id(&m),
             written,
-            "a lower or equal observation must not rewrite the file"
+            "a lower or equal time must not rewrite the file"
         );
 
+        // A small rise is kept in memory; the file is rewritten only once
+        // the mark has risen by PERSIST_STEP.
         m.observe(9_000).unwrap();
-        assert_eq!(m.load(), Some(9_000));
+        assert_eq!(m.load(), Some(5_000));
+        assert_eq!(m.check(8_000, 0), ClockState::Tampered { behind_ms: 1_000 });
+        let high = 5_000 + PERSIST_STEP;
+        m.observe(high).unwrap();
+        assert_eq!(m.load(), Some(high));
+        assert_ne!(file_id(&m), written);
         // Another handle on the same file sees the raised mark.
         assert_eq!(
-            mark_in(&t).check(8_000, 0),
+            mark_in(&t).check(high - 1_000, 0),
             ClockState::Tampered { behind_ms: 1_000 }
         );
+        // ...and never lowers it, even though it has seen less.
+        let other = mark_in(&t);
+        other.observe(7_000).unwrap();
+        assert_eq!(m.load(), Some(high));
+        assert_eq!(
+            other.check(high - 1_000, 0),
+            ClockState::Tampered { behind_ms: 1_000 }
+        );
+    }
+
+    /// Identifies the file version: every write replaces the file.
+    fn file_id(m: &ClockMark) -> impl PartialEq + std::fmt::Debug {
+        let meta = std::fs::metadata(&m.path).unwrap();
+        #[cfg(unix)]
+        return std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        return meta.modified().unwrap();
     }
 
     #[test]
@@ -208,12 +257,15 @@ mod tests {
             m.check(40_000, 0),
             ClockState::Tampered { behind_ms: 10_000 }
         );
-        // A lower observation does not bring back a lower mark either.
+        // An older observation does not lower the mark; the next write
+        // (after a rise of PERSIST_STEP) restores the file.
         m.observe(45_000).unwrap();
         assert_eq!(
             m.check(46_000, 0),
             ClockState::Tampered { behind_ms: 4_000 }
         );
+        m.observe(50_000 + PERSIST_STEP).unwrap();
+        assert_eq!(m.load(), Some(50_000 + PERSIST_STEP));
     }
 
     #[test]
@@ -245,6 +297,15 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
-        assert_eq!(m.load(), Some(1_000 + 19 * 10 + 3));
+        assert_eq!(
+            m.check(0, 0),
+            ClockState::Tampered {
+                behind_ms: 1_000 + 19 * 10 + 3
+            }
+        );
+        assert!(
+            m.load().is_some_and(|p| (1_000..=1_003).contains(&p)),
+            "the first observation is written, later small rises are not"
+        );
     }
 }

@@ -70,6 +70,10 @@ impl Transport {
             .user_agent("");
         if base.https {
             builder = builder.tls_config(Arc::new(tls_config(cfg)?));
+        } else if cfg.ca_bundle.is_some() {
+            // Checked even for http:// so a bad bundle is reported at once,
+            // not when the URL changes.
+            tls_config(cfg)?;
         }
         if let Some(proxy) = proxy_for(cfg, &base)? {
             builder = builder.proxy(proxy);
@@ -204,7 +208,7 @@ impl Transport {
             .set("User-Agent", &self.user_agent);
         match call.auth {
             Auth::None => {}
-            Auth::License(k) => req = req.set("Authorization", &format!("License {k}")),
+            Auth::License(k) => req = req.set("Authorization", &license_authorization(k)),
             Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
         }
         let result = match body {
@@ -339,8 +343,8 @@ impl Transport {
         let text = t.to_string();
         let mut source = t.source();
         while let Some(s) = source {
-            if s.downcast_ref::<rustls::Error>().is_some() {
-                return Failure::final_(Error::new(ErrorKind::Tls, format!("TLS failed: {s}")));
+            if let Some(tls) = s.downcast_ref::<rustls::Error>() {
+                return Failure::final_(Error::new(ErrorKind::Tls, tls_message(tls)));
             }
             if let Some(io) = s.downcast_ref::<std::io::Error>() {
                 if is_timeout(io) {
@@ -350,10 +354,7 @@ impl Transport {
                     ));
                 }
                 if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                    return Failure::final_(Error::new(
-                        ErrorKind::Tls,
-                        format!("TLS failed: {inner}"),
-                    ));
+                    return Failure::final_(Error::new(ErrorKind::Tls, tls_message(inner)));
                 }
             }
             source = s.source();
@@ -393,6 +394,19 @@ impl Transport {
     }
 }
 
+/// `License <key>`, or Keygen's equivalent Basic `license:<key>` for keys
+/// that are not plain visible ASCII (header values must be).
+pub fn license_authorization(key: &str) -> String {
+    if key.bytes().all(|b| b.is_ascii_graphic()) {
+        format!("License {key}")
+    } else {
+        format!(
+            "Basic {}",
+            crate::crypto::b64_std(format!("license:{key}").as_bytes())
+        )
+    }
+}
+
 enum Retry {
     No,
     Backoff,
@@ -422,6 +436,23 @@ impl Failure {
             before_send: false,
         }
     }
+}
+
+/// A TLS failure in words a user can act on, with rustls's own text after them.
+fn tls_message(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let what = match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => "the server's certificate is not trusted: no CA this client trusts issued it (for a self-hosted server, set the CA bundle to the PEM file of the CA that did)",
+            C::NotValidForName | C::NotValidForNameContext { .. } => "the server's certificate is not valid for this host name",
+            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired, or this machine's clock is wrong",
+            C::NotValidYet | C::NotValidYetContext { .. } => "the server's certificate is not valid yet, or this machine's clock is wrong",
+            C::Revoked => "the server's certificate has been revoked",
+            _ => "the server's certificate was rejected",
+        },
+        _ => "the TLS handshake failed",
+    };
+    format!("TLS failed: {what} ({e})")
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -650,6 +681,17 @@ mod tests {
     }
 
     #[test]
+    fn license_auth_header_is_always_ascii() {
+        assert_eq!(license_authorization("ABC-123"), "License ABC-123");
+        let h = license_authorization("clé ü");
+        assert!(h.starts_with("Basic ") && h.is_ascii());
+        assert_eq!(
+            crate::crypto::b64_std_decode(&h[6..]).unwrap(),
+            "license:clé ü".as_bytes()
+        );
+    }
+
+    #[test]
     fn no_proxy_rules() {
         assert!(no_proxy_matches("example.com", "api.example.com"));
         assert!(no_proxy_matches(".example.com", "example.com"));
@@ -666,6 +708,19 @@ mod tests {
             let cap = 100u64 << attempt.min(6);
             assert!(d >= cap / 2 && d <= cap, "{attempt}: {d}");
         }
+    }
+
+    #[test]
+    fn ca_bundle_is_checked_whatever_the_scheme() {
+        let cfg = Config {
+            base_url: "http://127.0.0.1:1".into(),
+            ca_bundle: Some("/nonexistent/ca.pem".into()),
+            ..Config::default()
+        };
+        assert_eq!(
+            Transport::new(&cfg, "acct").err().unwrap().kind,
+            ErrorKind::Io
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! computed from signed data only.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -12,7 +13,7 @@ use crate::client::{Client, ClockState, Validation};
 use crate::clockmark::ClockMark;
 use crate::config::LogLevel;
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::files::{open_file, parse_certificate, Dataset, FileKind};
+use crate::files::{parse_certificate, Dataset, FileKind};
 use crate::http::Call;
 use crate::model::{LicenseInfo, Source, ValidationCode};
 use crate::signed_key::verify_signed_key;
@@ -30,8 +31,8 @@ pub(crate) struct Evidence {
 
 #[derive(Default)]
 pub(crate) struct OfflineState {
-    pub cached: Option<Evidence>,
-    pub loaded: Option<Evidence>,
+    pub cached: Option<Arc<Evidence>>,
+    pub loaded: Option<Arc<Evidence>>,
     pub clockmark: Option<ClockMark>,
 }
 
@@ -90,11 +91,7 @@ impl Client {
         let Some(machine_id) = v.machine_id.clone() else {
             return;
         };
-        let stale = match self.cached_evidence(&v.fingerprint) {
-            Some(ev) => half_life_passed(&ev.dataset, now_ms()),
-            None => true,
-        };
-        if stale {
+        if self.cached_file_stale(&v.fingerprint) {
             if let Err(e) = self.checkout_machine_file(&machine_id, &v.fingerprint) {
                 self.log(LogLevel::Warn, || {
                     format!("could not refresh the cached machine file: {e}")
@@ -182,7 +179,7 @@ impl Client {
         Ok(())
     }
 
-    fn open_evidence(&self, text: &str, source: Source) -> Result<Evidence> {
+    fn open_evidence(&self, text: &str, source: Source) -> Result<Arc<Evidence>> {
         let key = match &self.config().public_key {
             Some(k) => k,
             None => {
@@ -198,8 +195,7 @@ impl Client {
             FileKind::Machine => Some(self.fingerprint()?),
             FileKind::License => None,
         };
-        let (cert, dataset) =
-            open_file(&cert.text, key, Some(license_key), fingerprint.as_deref())?;
+        let dataset = cert.open(key, Some(license_key), fingerprint.as_deref())?;
         let file_key = dataset
             .license()
             .and_then(|l| l.pointer("/attributes/key"))
@@ -210,17 +206,34 @@ impl Client {
                 "the file is for another license key",
             );
         }
-        Ok(Evidence {
+        Ok(Arc::new(Evidence {
             certificate: cert.text,
             dataset,
             source,
-        })
+        }))
+    }
+
+    /// True when there is no cached machine file or half its life has passed.
+    fn cached_file_stale(&self, fingerprint: &str) -> bool {
+        let in_memory = self
+            .inner
+            .offline
+            .lock()
+            .cached
+            .as_ref()
+            .map(|ev| half_life_passed(&ev.dataset, now_ms()));
+        match in_memory {
+            Some(stale) => stale,
+            None => self
+                .cached_evidence(fingerprint)
+                .map_or(true, |ev| half_life_passed(&ev.dataset, now_ms())),
+        }
     }
 
     /// The cached machine file: in memory, else read from disk once. A
     /// corrupt or foreign file is ignored (and replaced at the next online
     /// success).
-    fn cached_evidence(&self, fingerprint: &str) -> Option<Evidence> {
+    fn cached_evidence(&self, fingerprint: &str) -> Option<Arc<Evidence>> {
         if let Some(ev) = self.inner.offline.lock().cached.clone() {
             return Some(ev);
         }

@@ -13,10 +13,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// target/<profile>, where cargo put liblic.so next to this test's deps/.
+/// target/<profile>/deps: where `cargo test` (re)builds liblic.so. The copy
+/// in target/<profile> is only refreshed by `cargo build`, so it can be stale.
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
+    exe.parent().unwrap().to_path_buf()
 }
 
 fn compiles(cc: &str, args: &[&str]) -> bool {
@@ -122,4 +123,57 @@ fn c_program_drives_the_whole_api() {
     println!("{stdout}{stderr}");
     assert!(out.status.success(), "C test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn offline_example_validates_a_hand_delivered_file() {
+    let env = Env::new();
+    let (_, key) = env.license(&env.node_locked());
+    let machine = env.client(&key, "airgap-c").activate().unwrap();
+    let (status, body) = env
+        .admin
+        .request(
+            "POST",
+            &format!("/v1/machines/{}/actions/check-out", machine.id),
+            Some(&serde_json::json!({"meta": {"include": ["license"], "encrypt": true}})),
+        )
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let dir = TempDir::new();
+    let file = dir.path.join("machine.lic");
+    std::fs::write(
+        &file,
+        body["data"]["attributes"]["certificate"].as_str().unwrap(),
+    )
+    .unwrap();
+    let exe = build_c(
+        &root().join("examples/c/offline.c"),
+        &dir.path.join("offline"),
+    );
+    let run = |fingerprint: &str| {
+        Command::new(&exe)
+            .arg(&file)
+            .env("LIC_ACCOUNT_ID", env.server.account_id())
+            .env("LIC_PUBLIC_KEY", env.server.public_key_hex())
+            .env("LIC_LICENSE_KEY", &key)
+            .env("LIC_FINGERPRINT", fingerprint)
+            .output()
+            .unwrap()
+    };
+    let out = run("airgap-c");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("verdict: VALID, valid=1"), "{stdout}");
+    // The same file on another machine is refused.
+    let out = run("another-machine");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fingerprint mismatch"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -261,3 +261,22 @@ fn one_client_many_threads() {
         assert!(h.join().unwrap().iter().all(|c| *c == Code::Valid));
     }
 }
+
+#[test]
+fn non_ascii_keys_work_and_never_leak() {
+    let env = Env::new();
+    let policy = env.node_locked();
+    let key = "clé-ünïcode-ключ-鍵";
+    let (_, created) = env.admin.create_license(&policy, json!({ "key": key }));
+    assert_eq!(created, key);
+    let c = env.client(key, "fp-unicode");
+    let v = c.validate(VALIDATE_AUTO_ACTIVATE).unwrap();
+    assert_eq!(v.code, Code::Valid);
+    assert!(v.machine_id.is_some());
+    c.deactivate(None).unwrap();
+    // An error message about a request that carried the key does not show it.
+    env.admin
+        .set_fault(json!({ "mode": "status", "status": 500, "path": "machines" }));
+    let e = c.activate().unwrap_err();
+    assert!(!e.message.contains(key), "{}", e.message);
+}

@@ -1,14 +1,19 @@
 //! A tiny blocking HTTP client for tests and examples, authenticated with the admin token.
 
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use serde_json::{json, Value};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
 pub struct Admin {
     pub(crate) addr: String,
     pub(crate) token: String,
+    /// For an HTTPS server: the `host:port` it is named by, and a configuration that trusts it.
+    pub(crate) tls: Option<(String, Arc<ClientConfig>)>,
 }
 
 /// A raw HTTP exchange result.
@@ -39,10 +44,52 @@ pub fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> io::Result<RawResponse> {
-    let mut stream = TcpStream::connect(addr)?;
+    let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    exchange(stream, addr, method, path, headers, body)
+}
+
+/// Like [`send`], over TLS: connects to `addr`, and names the server `authority` (`host:port`)
+/// in SNI, certificate verification (as `config` does it) and the Host header.
+pub fn send_tls(
+    addr: &str,
+    authority: &str,
+    config: Arc<ClientConfig>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<RawResponse> {
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => h,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let conn = ClientConnection::new(config, name).map_err(io::Error::other)?;
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    exchange(
+        StreamOwned::new(conn, tcp),
+        authority,
+        method,
+        path,
+        headers,
+        body,
+    )
+}
+
+fn exchange(
+    mut stream: impl Read + Write,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<RawResponse> {
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -52,6 +99,7 @@ pub fn send(
     let mut bytes = req.into_bytes();
     bytes.extend_from_slice(body);
     stream.write_all(&bytes)?;
+    stream.flush()?;
     read_response(&mut BufReader::new(stream))
 }
 
@@ -112,7 +160,18 @@ impl Admin {
             ("Accept", ct),
         ];
         let payload = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let resp = send(&self.addr, method, path, &headers, &payload)?;
+        let resp = match &self.tls {
+            Some((authority, config)) => send_tls(
+                &self.addr,
+                authority,
+                config.clone(),
+                method,
+                path,
+                &headers,
+                &payload,
+            )?,
+            None => send(&self.addr, method, path, &headers, &payload)?,
+        };
         let value = if resp.body.is_empty() {
             Value::Null
         } else {

@@ -36,12 +36,17 @@ impl ApiError {
         self.set("code", code.into())
     }
 
+    /// `source.pointer`, `source.parameter` or `source.header`.
+    pub fn source(self, kind: &str, value: &str) -> Self {
+        self.set("source", json!({ kind: value }))
+    }
+
     pub fn pointer(self, pointer: &str) -> Self {
-        self.set("source", json!({ "pointer": pointer }))
+        self.source("pointer", pointer)
     }
 
     pub fn parameter(self, parameter: &str) -> Self {
-        self.set("source", json!({ "parameter": parameter }))
+        self.source("parameter", parameter)
     }
 
     pub fn about(self, url: &str) -> Self {

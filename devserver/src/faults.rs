@@ -31,6 +31,8 @@ const MODES: [(&str, Mode); 11] = [
     ("replay", Mode::Replay),
 ];
 
+const MAX_SECONDS: i64 = 10 * 31_556_952;
+
 #[derive(Clone, Debug)]
 pub struct Fault {
     pub mode: Mode,
@@ -91,7 +93,10 @@ impl Fault {
         }
         let skew = match obj.get("skew_seconds") {
             None | Some(Value::Null) => 3600,
-            Some(v) => v.as_i64().ok_or("skew_seconds must be an integer")?,
+            Some(v) => v
+                .as_i64()
+                .filter(|s| s.abs() <= MAX_SECONDS)
+                .ok_or("skew_seconds must be an integer of at most 10 years")?,
         };
         Ok(Fault {
             mode,
@@ -100,7 +105,7 @@ impl Fault {
             method: string("method")?.map(|m| m.to_ascii_uppercase()),
             status: status as u16,
             delay_ms: uint("delay_ms", 2000)?.min(600_000),
-            retry_after: uint("retry_after", 2)?,
+            retry_after: uint("retry_after", 2)?.min(MAX_SECONDS as u64),
             skew_seconds: skew,
         })
     }

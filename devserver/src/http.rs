@@ -163,7 +163,7 @@ fn read_chunked(r: &mut impl BufRead) -> Result<Vec<u8>, ReadError> {
             while read_line(r)?.is_some_and(|l| !l.is_empty()) {}
             return Ok(body);
         }
-        if body.len() + size > MAX_BODY {
+        if size > MAX_BODY - body.len() {
             return Err(ReadError::TooLarge);
         }
         let start = body.len();

@@ -1,6 +1,8 @@
 //! `lic-devserver`: a local server that speaks the Keygen licensing API faithfully enough that a
 //! Keygen client cannot tell it apart for lic's flows. Usable as a binary or in-process:
 //!
+//! With `Options::tls` it serves HTTPS instead (rustls), the same API and faults over TLS.
+//!
 //! ```no_run
 //! let server = lic_devserver::DevServer::start(lic_devserver::Options::default()).unwrap();
 //! let admin = server.admin();
@@ -8,6 +10,8 @@
 //! # let _ = product;
 //! ```
 #![recursion_limit = "256"]
+// `Option::is_none_or` would need Rust 1.82; the workspace targets 1.75.
+#![allow(clippy::unnecessary_map_or)]
 
 mod api;
 mod client;
@@ -17,17 +21,20 @@ mod http;
 mod model;
 mod params;
 mod state;
+mod tls;
 mod util;
 mod views;
 
 pub use client::{Admin, RawResponse};
+pub use tls::TlsOptions;
 
 use api::{App, Identity, Outcome};
 use ed25519_dalek::SigningKey;
 use parking_lot::Mutex;
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -37,7 +44,7 @@ use std::time::{Duration, Instant};
 
 /// Client helpers shared by the tests, examples and benchmark (not part of the server).
 pub mod raw {
-    pub use crate::client::{read_response, send};
+    pub use crate::client::{read_response, send, send_tls};
 }
 
 pub struct Options {
@@ -50,6 +57,8 @@ pub struct Options {
     pub min_heartbeat_duration: Option<u64>,
     pub state_file: Option<PathBuf>,
     pub bootstrap: bool,
+    /// Serve HTTPS with this certificate instead of plain HTTP.
+    pub tls: Option<TlsOptions>,
 }
 
 impl Default for Options {
@@ -63,6 +72,7 @@ impl Default for Options {
             min_heartbeat_duration: None,
             state_file: None,
             bootstrap: false,
+            tls: None,
         }
     }
 }
@@ -80,6 +90,7 @@ const MAX_CONNECTIONS: usize = 512;
 const CULL_EVERY: Duration = Duration::from_secs(120);
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Shared {
     app: App,
@@ -88,17 +99,26 @@ struct Shared {
     state_file: Option<PathBuf>,
     seed: [u8; 32],
     bootstrap: Option<Bootstrap>,
+    tls: Option<Arc<ServerConfig>>,
 }
 
 /// A running server. Dropping it stops it (closes the listener, joins its threads, saves state).
 pub struct DevServer {
     shared: Arc<Shared>,
     addr: SocketAddr,
+    /// The host name in `base_url()` and the admin client's TLS configuration, when serving HTTPS.
+    tls: Option<(String, Arc<rustls::ClientConfig>)>,
     threads: Vec<JoinHandle<()>>,
 }
 
 impl DevServer {
     pub fn start(opts: Options) -> io::Result<DevServer> {
+        // An unusable certificate fails here, before any state is loaded or created.
+        let tls = opts
+            .tls
+            .as_ref()
+            .map(|t| tls::setup(t, &opts.host))
+            .transpose()?;
         let saved = match &opts.state_file {
             Some(path) => state::load(path)?,
             None => None,
@@ -146,6 +166,7 @@ impl DevServer {
             state_file: opts.state_file,
             seed,
             bootstrap,
+            tls: tls.as_ref().map(|t| t.server.clone()),
         });
         shared.save()?;
         let accept = {
@@ -163,12 +184,18 @@ impl DevServer {
         Ok(DevServer {
             shared,
             addr,
+            tls: tls.map(|t| (t.host, t.admin)),
             threads: vec![accept, housekeeping],
         })
     }
 
+    /// `http://127.0.0.1:PORT`, or with TLS `https://NAME:PORT` where NAME is a host name the
+    /// certificate is valid for (`localhost` when it is and the server listens on loopback).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        match &self.tls {
+            Some((host, _)) => format!("https://{host}:{}", self.addr.port()),
+            None => format!("http://{}", self.addr),
+        }
     }
 
     pub fn account_id(&self) -> String {
@@ -191,6 +218,10 @@ impl DevServer {
         Admin {
             addr: self.addr.to_string(),
             token: self.admin_token(),
+            tls: self
+                .tls
+                .as_ref()
+                .map(|(host, config)| (format!("{host}:{}", self.addr.port()), config.clone())),
         }
     }
 
@@ -263,7 +294,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let spawned = std::thread::Builder::new()
             .name("devserver-conn".into())
             .spawn(move || {
-                serve_connection(&worker.app, stream);
+                serve_connection(&worker.app, worker.tls.as_ref(), stream);
                 worker.conns.lock().remove(&id);
             });
         match spawned {
@@ -327,49 +358,124 @@ fn simple(status: u16, message: &str) -> http::Response {
     )
 }
 
-fn serve_connection(app: &App, stream: TcpStream) {
+/// A connection's byte stream, plain or TLS, with the socket under it for the faults that act on
+/// TCP itself (reset, abrupt close).
+trait Conn: Read + Write {
+    fn tcp(&self) -> &TcpStream;
+    /// Ends the stream cleanly before the socket closes (TLS: sends close_notify).
+    fn finish(&mut self) {}
+}
+
+impl Conn for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Conn for StreamOwned<ServerConnection, TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
+    }
+    fn finish(&mut self) {
+        self.conn.send_close_notify();
+        while self.conn.wants_write() {
+            if self.conn.write_tls(&mut self.sock).map_or(true, |n| n == 0) {
+                break;
+            }
+        }
+    }
+}
+
+fn serve_connection(app: &App, tls: Option<&Arc<ServerConfig>>, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
-    let Ok(read_half) = stream.try_clone() else {
-        return;
+    match tls {
+        None => serve(app, stream),
+        Some(config) => {
+            if let Some(stream) = handshake(app, config, stream) {
+                serve(app, stream)
+            }
+        }
+    }
+}
+
+/// Completes the TLS handshake; a failure closes this connection only (and is logged).
+fn handshake(
+    app: &App,
+    config: &Arc<ServerConfig>,
+    mut tcp: TcpStream,
+) -> Option<StreamOwned<ServerConnection, TcpStream>> {
+    let peer = tcp
+        .peer_addr()
+        .map_or_else(|_| "a client".to_string(), |a| a.to_string());
+    let mut conn = match ServerConnection::new(config.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lic-devserver: TLS setup for {peer} failed: {e}");
+            return None;
+        }
     };
-    let mut reader = BufReader::new(read_half);
-    let mut writer = stream;
+    let _ = tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut tcp) {
+            if !app.stopping.load(Ordering::Relaxed) {
+                eprintln!("lic-devserver: TLS handshake with {peer} failed: {e}");
+            }
+            return None;
+        }
+    }
+    let _ = tcp.set_read_timeout(Some(IDLE_TIMEOUT));
+    Some(StreamOwned::new(conn, tcp))
+}
+
+fn serve(app: &App, stream: impl Conn) {
+    let mut reader = BufReader::new(stream);
     loop {
         let req = match http::read_request(&mut reader) {
             Ok(req) => req,
             Err(http::ReadError::Closed) => return,
             Err(http::ReadError::Malformed(why)) => {
+                let writer = reader.get_mut();
                 let _ = simple(
                     400,
                     &format!("The request could not be completed because it was malformed ({why})"),
                 )
-                .write_to(&mut writer, false);
+                .write_to(writer, false);
+                writer.finish();
                 return;
             }
             Err(http::ReadError::TooLarge) => {
+                let writer = reader.get_mut();
                 let _ = simple(413, "The request body is too large (maximum 1 MiB)")
-                    .write_to(&mut writer, false);
+                    .write_to(writer, false);
+                writer.finish();
                 return;
             }
         };
         let keep_alive = req.keep_alive() && !app.stopping.load(Ordering::Relaxed);
+        let writer = reader.get_mut();
         match app.handle(&req) {
             Outcome::Reply(resp) => {
-                if resp.write_to(&mut writer, keep_alive).is_err() || !keep_alive {
+                if resp.write_to(writer, keep_alive).is_err() {
+                    return;
+                }
+                if !keep_alive {
+                    writer.finish();
                     return;
                 }
             }
             Outcome::Refuse => {
-                reset(&writer);
+                reset(writer.tcp());
                 return;
             }
             Outcome::Drop(resp) => {
+                // Half the body, then the socket closes: no TLS close_notify either, so a TLS
+                // client sees the same truncation a plain one does.
                 let mut bytes = resp.head(false);
                 bytes.extend_from_slice(&resp.body[..resp.body.len() / 2]);
                 let _ = writer.write_all(&bytes);
                 let _ = writer.flush();
-                let _ = writer.shutdown(Shutdown::Both);
+                let _ = writer.tcp().shutdown(Shutdown::Both);
                 return;
             }
         }

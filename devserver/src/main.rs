@@ -1,10 +1,14 @@
 //! `lic-devserver [--host 127.0.0.1] [--port 0] [--account-id UUID] [--admin-token TOKEN]
-//! [--signing-key-seed 64HEX] [--min-heartbeat-duration SECONDS] [--state FILE] [--bootstrap]`
+//! [--signing-key-seed 64HEX] [--min-heartbeat-duration SECONDS] [--state FILE] [--bootstrap]
+//! [--tls-cert FILE --tls-key FILE]`
+//!
+//! With `--tls-cert` (PEM chain, leaf first) and `--tls-key` (PEM private key) it serves HTTPS,
+//! and `base_url` names a host the certificate is valid for (`localhost` when it can).
 //!
 //! Prints one JSON line describing the server on stdout, logs to stderr, and runs until SIGINT
 //! or SIGTERM.
 
-use lic_devserver::{DevServer, Options};
+use lic_devserver::{DevServer, Options, TlsOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -16,10 +20,12 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 const USAGE: &str =
     "usage: lic-devserver [--host 127.0.0.1] [--port 0] [--account-id UUID] [--admin-token TOKEN] \
-[--signing-key-seed 64HEX] [--min-heartbeat-duration SECONDS] [--state FILE] [--bootstrap]";
+[--signing-key-seed 64HEX] [--min-heartbeat-duration SECONDS] [--state FILE] [--bootstrap] \
+[--tls-cert FILE --tls-key FILE]";
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut opts = Options::default();
+    let (mut tls_cert, mut tls_key) = (None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -69,10 +75,24 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 })?)
             }
             "--state" => opts.state_file = Some(value.into()),
+            "--tls-cert" => tls_cert = Some(read_pem("--tls-cert", &value)?),
+            "--tls-key" => tls_key = Some(read_pem("--tls-key", &value)?),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
+    opts.tls = match (tls_cert, tls_key) {
+        (Some(cert_chain_pem), Some(private_key_pem)) => Some(TlsOptions {
+            cert_chain_pem,
+            private_key_pem,
+        }),
+        (None, None) => None,
+        _ => return Err(format!("--tls-cert and --tls-key go together\n{USAGE}")),
+    };
     Ok(opts)
+}
+
+fn read_pem(flag: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{flag}: cannot read {path}: {e}"))
 }
 
 fn main() {

@@ -120,6 +120,14 @@ pub fn text<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
 
 pub const DEFAULT_HEARTBEAT: i64 = 600;
 
+/// The sum of an integer attribute over machines (saturating: memory and disk are 64-bit).
+pub fn total<'a>(machines: impl IntoIterator<Item = &'a Machine>, attr: &str) -> i64 {
+    machines
+        .into_iter()
+        .filter_map(|m| int(&m.attrs, attr))
+        .fold(0, i64::saturating_add)
+}
+
 pub fn policy_defaults() -> Attrs {
     let v = json!({
         "name": null, "duration": null, "strict": false, "floating": false, "scheme": null,

@@ -94,6 +94,10 @@ pub fn check(value: &Value, fields: &[F], pointer: &str) -> ApiResult<()> {
     check_obj(obj, fields, pointer)
 }
 
+/// Attributes stored as 64-bit integers; every other integer is a 32-bit column in Keygen,
+/// which answers larger values with 400 "integer is too large".
+const BIG_INTS: [&str; 6] = ["memory", "disk", "maxMemory", "maxDisk", "nonce", "ttl"];
+
 fn check_obj(obj: &Map<String, Value>, fields: &[F], pointer: &str) -> ApiResult<()> {
     for key in obj.keys() {
         if !fields.iter().any(|f| f.name == key) {
@@ -107,6 +111,12 @@ fn check_obj(obj: &Map<String, Value>, fields: &[F], pointer: &str) -> ApiResult
             None => {}
             Some(Value::Null) if field.nullable => {}
             Some(Value::Null) => return Err(bad("cannot be null", &p)),
+            Some(Value::Number(n))
+                if !BIG_INTS.contains(&field.name)
+                    && n.as_i64().is_some_and(|n| n.abs() > i32::MAX as i64) =>
+            {
+                return Err(bad("integer is too large", &p))
+            }
             Some(v) => check_value(v, &field.ty, &p)?,
         }
     }

@@ -86,7 +86,7 @@ pub fn load(path: &Path) -> io::Result<Option<State>> {
 
 /// Writes to a temporary file in the same directory, syncs it, then renames it into place.
 pub fn save(path: &Path, state: &State) -> io::Result<()> {
-    let bytes = serde_json::to_vec(state).map_err(|e| io::Error::new(io::ErrorKind::Other, e))?;
+    let bytes = serde_json::to_vec(state).map_err(io::Error::other)?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);

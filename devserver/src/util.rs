@@ -39,7 +39,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if s.len() & 1 == 1 || !s.is_ascii() {
         return None;
     }
     (0..s.len())
@@ -247,7 +247,10 @@ pub fn add_calendar_duration(ms: i64, seconds: i64) -> i64 {
     mo = (total_months.rem_euclid(12) + 1) as u32;
     let d = d.min(days_in_month(y, mo));
     // Weeks, days, hours, minutes and seconds are all fixed lengths once the months are applied.
-    days_from_civil(y, mo, d) * DAY_MS + ms_of_day + sign * rem * 1000
+    let ms = days_from_civil(y, mo, d) as i128 * DAY_MS as i128
+        + ms_of_day as i128
+        + (sign * rem) as i128 * 1000;
+    ms.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 #[cfg(test)]

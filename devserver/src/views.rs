@@ -124,12 +124,7 @@ impl<'a> View<'a> {
     pub fn license(&self, l: &License) -> Value {
         let policy = self.store.policy_of(l);
         let machines: Vec<&Machine> = self.store.machines_of(&l.id).collect();
-        let sum = |k: &str| {
-            machines
-                .iter()
-                .filter_map(|m| int(&m.attrs, k))
-                .sum::<i64>()
-        };
+        let sum = |k: &str| total(machines.iter().copied(), k);
         let limit = |k: &str| l.limit(policy, k).map_or(Value::Null, Value::from);
         let mut a = Map::new();
         a.insert(

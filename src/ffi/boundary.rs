@@ -94,6 +94,13 @@ pub(crate) fn infallible<T>(default: T, body: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Runs the body of a static-string function under the panic guard without
+/// touching the last error (so it can be called between a failure and
+/// reading its message).
+pub(crate) fn guarded<T>(default: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(default)
+}
+
 /// Borrows a required NUL-terminated UTF-8 argument.
 ///
 /// # Safety

@@ -123,7 +123,8 @@ pub unsafe extern "C" fn lic_client_fingerprint(
 /// NO_MACHINES, and FINGERPRINT_SCOPE_MISMATCH of a floating license,
 /// activate this machine and validate again; a node-locked mismatch comes
 /// back untouched for the app to handle), LIC_VALIDATE_ONLINE_ONLY (no
-/// offline fallback), LIC_VALIDATE_OFFLINE_ONLY (no network).
+/// offline fallback), LIC_VALIDATE_OFFLINE_ONLY (no network). ONLINE_ONLY
+/// with OFFLINE_ONLY, or an unknown bit, is LIC_STATUS_INVALID_ARGUMENT.
 ///
 /// On success `*out` is owned by the caller; free it with `lic_result_free`.
 /// `client` and `out` must not be NULL. Returns OK, or a failure such as

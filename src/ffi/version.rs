@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{infallible, last_error_ptr};
+use super::boundary::{guarded, last_error_ptr};
 use super::status::lic_status;
 use crate::model::ValidationCode;
 
@@ -37,7 +37,7 @@ pub extern "C" fn lic_status_str(status: i32) -> *const c_char {
 /// "UNKNOWN" for other values. Never NULL; do not free. Thread-safe.
 #[no_mangle]
 pub extern "C" fn lic_code_str(code: i32) -> *const c_char {
-    infallible(c"UNKNOWN".as_ptr(), || {
+    guarded(c"UNKNOWN".as_ptr(), || {
         match ValidationCode::from_i32(code) {
             Some(c) => code_cstr(c),
             None => c"UNKNOWN".as_ptr(),

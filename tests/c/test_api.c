@@ -143,10 +143,17 @@ static void test_static_and_null(void) {
   lic_result_free(NULL);
   lic_machine_free(NULL);
   lic_machine_list_free(NULL);
-  /* A successful call clears the message. */
+  /* Static-string calls leave the message alone; the next call clears it. */
   CHECK_STATUS(lic_config_set_timeout_ms(NULL, 1), LIC_STATUS_NULL_ARGUMENT);
   CHECK(strcmp(lic_code_str(LIC_CODE_VALID), "VALID") == 0);
-  CHECK(strcmp(lic_last_error_message(), "") == 0);
+  CHECK(strcmp(lic_status_str(LIC_STATUS_OK), "ok") == 0);
+  CHECK(strstr(lic_last_error_message(), "NULL") != NULL);
+  {
+    lic_config *cfg = NULL;
+    CHECK_STATUS(lic_config_new(&cfg), LIC_STATUS_OK);
+    CHECK(strcmp(lic_last_error_message(), "") == 0);
+    lic_config_free(cfg);
+  }
 }
 
 static void test_invalid_input(void) {

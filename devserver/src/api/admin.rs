@@ -10,30 +10,24 @@ use crate::util::{b64url, hex, is_uuid, parse_time, random_bytes, rfc3339_ms, uu
 use ed25519_dalek::Signer;
 use serde_json::{json, Map, Value};
 
-const PRODUCT_ATTRS: &[F] = &[
-    f("name", T::Str),
-    f("code", T::Str).null(),
-    f(
-        "distributionStrategy",
-        T::Enum(&["LICENSED", "OPEN", "CLOSED"], "distribution strategy"),
-    )
-    .null(),
-    f("url", T::Text).null(),
-    f("platforms", T::Arr(&T::Str)).null(),
-    f("metadata", T::Hash).null(),
-];
-const NEW_PRODUCT_ATTRS: &[F] = &[
-    f("name", T::Str).req(),
-    f("code", T::Str).null(),
-    f(
-        "distributionStrategy",
-        T::Enum(&["LICENSED", "OPEN", "CLOSED"], "distribution strategy"),
-    )
-    .null(),
-    f("url", T::Text).null(),
-    f("platforms", T::Arr(&T::Str)).null(),
-    f("metadata", T::Hash).null(),
-];
+macro_rules! product_attrs {
+    ($name:expr) => {
+        &[
+            $name,
+            f("code", T::Str).null(),
+            f(
+                "distributionStrategy",
+                T::Enum(&["LICENSED", "OPEN", "CLOSED"], "distribution strategy"),
+            )
+            .null(),
+            f("url", T::Text).null(),
+            f("platforms", T::Arr(&T::Str)).null(),
+            f("metadata", T::Hash).null(),
+        ]
+    };
+}
+const PRODUCT_ATTRS: &[F] = product_attrs!(f("name", T::Str));
+const NEW_PRODUCT_ATTRS: &[F] = product_attrs!(f("name", T::Str).req());
 const NEW_PRODUCT: &[F] = doc!(NEW_PRODUCT_ATTRS, true, &[], false);
 const UPDATE_PRODUCT: &[F] = doc!(PRODUCT_ATTRS, false, &[], false);
 

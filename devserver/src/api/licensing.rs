@@ -331,7 +331,6 @@ fn scope_checks(
     };
     match fingerprints {
         Some(mut fps) => {
-            fps.dedup();
             let mut seen = Vec::new();
             fps.retain(|f| {
                 if seen.contains(f) {
@@ -562,10 +561,7 @@ fn limit_checks(
     ];
     for (limit_key, attr, detail, code) in sums {
         if let Some(limit) = license.limit(policy, limit_key) {
-            let total: i64 = machines
-                .iter()
-                .filter_map(|m| crate::model::int(&m.attrs, attr))
-                .sum();
+            let total = crate::model::total(machines.iter().copied(), attr);
             if total > limit {
                 return verdict(policy.within_overage(total, limit), detail, code);
             }
@@ -625,70 +621,70 @@ fn process_usage(
 
 /// `POST /licenses/{id}/actions/{suspend|reinstate|renew|check-in}`; `None` for unknown actions.
 pub fn action(ctx: &Ctx, id: &str, action: &str) -> Option<ApiResult<Reply>> {
-    if !matches!(action, "suspend" | "reinstate" | "renew" | "check-in") {
-        return None;
-    }
-    Some((|| {
-        let mut store = ctx.app.store.lock();
-        let bearer = ctx.bearer(&store)?;
-        let license = ctx.license(&store, &bearer, id)?;
-        let policy = store.policy_of(license);
-        let license_id = license.id.clone();
-        let state_error =
-            |detail: &str, pointer: &str| Err(ApiError::unprocessable(detail).pointer(pointer));
-        let (expiry, suspended, check_in) = match action {
-            "suspend" | "reinstate" => {
-                bearer.admin_only()?;
-                let suspend = action == "suspend";
-                if license.suspended == suspend {
-                    let detail = if suspend {
-                        "is already suspended"
-                    } else {
-                        "is not suspended"
-                    };
-                    return state_error(detail, "/data/attributes/suspended");
-                }
-                (license.expiry, suspend, license.last_check_in)
-            }
-            "renew" => {
-                bearer.admin_only()?;
-                let Some(duration) = policy.int("duration") else {
-                    return state_error(
-                        "cannot be renewed because it does not expire",
-                        "/data/attributes/expiry",
-                    );
+    matches!(action, "suspend" | "reinstate" | "renew" | "check-in")
+        .then(|| license_action(ctx, id, action))
+}
+
+fn license_action(ctx: &Ctx, id: &str, action: &str) -> ApiResult<Reply> {
+    let mut store = ctx.app.store.lock();
+    let bearer = ctx.bearer(&store)?;
+    let license = ctx.license(&store, &bearer, id)?;
+    let policy = store.policy_of(license);
+    let license_id = license.id.clone();
+    let state_error =
+        |detail: &str, pointer: &str| Err(ApiError::unprocessable(detail).pointer(pointer));
+    let (expiry, suspended, check_in) = match action {
+        "suspend" | "reinstate" => {
+            bearer.admin_only()?;
+            let suspend = action == "suspend";
+            if license.suspended == suspend {
+                let detail = if suspend {
+                    "is already suspended"
+                } else {
+                    "is not suspended"
                 };
-                let from = match (policy.text("renewalBasis"), license.expiry) {
-                    (Some("FROM_NOW"), _) | (_, None) => ctx.now,
-                    (Some("FROM_NOW_IF_EXPIRED"), Some(e)) if e <= ctx.now => ctx.now,
-                    (_, Some(e)) => e,
-                };
-                (
-                    Some(from + duration * 1000),
-                    license.suspended,
-                    license.last_check_in,
-                )
+                return state_error(detail, "/data/attributes/suspended");
             }
-            _ => {
-                if !policy.flag("requireCheckIn") {
-                    return Err(ApiError::unprocessable(
-                        "cannot be checked in because the policy does not require it",
-                    ));
-                }
-                (license.expiry, license.suspended, Some(ctx.now))
+            (license.expiry, suspend, license.last_check_in)
+        }
+        "renew" => {
+            bearer.admin_only()?;
+            let Some(duration) = policy.int("duration") else {
+                return state_error(
+                    "cannot be renewed because it does not expire",
+                    "/data/attributes/expiry",
+                );
+            };
+            let from = match (policy.text("renewalBasis"), license.expiry) {
+                (Some("FROM_NOW"), _) | (_, None) => ctx.now,
+                (Some("FROM_NOW_IF_EXPIRED"), Some(e)) if e <= ctx.now => ctx.now,
+                (_, Some(e)) => e,
+            };
+            (
+                Some(from + duration * 1000),
+                license.suspended,
+                license.last_check_in,
+            )
+        }
+        _ => {
+            if !policy.flag("requireCheckIn") {
+                return Err(ApiError::unprocessable(
+                    "cannot be checked in because the policy does not require it",
+                ));
             }
-        };
-        let license = store
-            .license_mut(&license_id)
-            .ok_or_else(|| ApiError::not_found("license", id))?;
-        license.expiry = expiry;
-        license.suspended = suspended;
-        license.last_check_in = check_in;
-        license.updated = ctx.now;
-        ctx.touch();
-        let license = store
-            .license(&license_id)
-            .ok_or_else(|| ApiError::not_found("license", id))?;
-        Reply::ok(json!({ "data": ctx.view(&store).license(license) }))
-    })())
+            (license.expiry, license.suspended, Some(ctx.now))
+        }
+    };
+    let license = store
+        .license_mut(&license_id)
+        .ok_or_else(|| ApiError::not_found("license", id))?;
+    license.expiry = expiry;
+    license.suspended = suspended;
+    license.last_check_in = check_in;
+    license.updated = ctx.now;
+    ctx.touch();
+    let license = store
+        .license(&license_id)
+        .ok_or_else(|| ApiError::not_found("license", id))?;
+    Reply::ok(json!({ "data": ctx.view(&store).license(license) }))
 }

@@ -4,7 +4,7 @@ use super::{Bearer, Ctx, Reply};
 use crate::doc;
 use crate::errors::{ApiError, ApiResult};
 use crate::model::{
-    can_resurrect, int, Component, Heart, License, Machine, Policy, Process, Store,
+    can_resurrect, int, total, Component, Heart, License, Machine, Policy, Process, Store,
 };
 use crate::params::{check, f, validate_attrs, F, REL, T};
 use crate::util::{is_uuid, uuid_v4};
@@ -417,11 +417,8 @@ fn activation_errors(
         let Some(limit) = license.limit(policy, limit_key) else {
             continue;
         };
-        let next = machines
-            .iter()
-            .filter_map(|m| int(&m.attrs, attr))
-            .sum::<i64>()
-            + int(new.attrs, attr).unwrap_or(0);
+        let next =
+            total(machines.iter().copied(), attr).saturating_add(int(new.attrs, attr).unwrap_or(0));
         if next > limit && !policy.within_overage(next, limit) {
             errors.push(ApiError::invalid(
                 &format!("{what} has exceeded maximum allowed for license ({limit})"),

@@ -377,7 +377,7 @@ impl App {
         let real = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        real + self.clock_offset_ms.load(Ordering::Relaxed)
+        real.saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
     }
 
     pub fn handle(&self, req: &Request) -> Outcome {
@@ -611,6 +611,12 @@ impl App {
                 return (self.render(Err(e), &request_id, json_ct, "1.8"), true);
             }
         };
+        if let Err(e) = self
+            .check_accept_signature(req)
+            .and_then(|()| environment_unsupported(req))
+        {
+            return (self.render(Err(e), &request_id, json_ct, version), true);
+        }
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         let ctx = Ctx {
             app: self,
@@ -622,6 +628,45 @@ impl App {
             Some(result) => (self.render(result, &request_id, json_ct, version), true),
             None => unsigned(ApiError::no_route()),
         }
+    }
+
+    /// `Keygen-Accept-Signature: [keyid="<account>", ]algorithm="ed25519"`. Only Ed25519 keys
+    /// exist here, so the RSA algorithms Keygen also offers are refused as unsupported.
+    fn check_accept_signature(&self, req: &Request) -> ApiResult<()> {
+        let Some(header) = req
+            .header("keygen-accept-signature")
+            .filter(|h| !h.trim().is_empty())
+        else {
+            return Ok(());
+        };
+        let malformed = || ApiError::bad_request("invalid accept-signature header (malformed)");
+        let mut params = HashMap::new();
+        for part in header.trim().trim_end_matches(';').split(',') {
+            let (k, v) = part.trim().split_once('=').ok_or_else(malformed)?;
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .ok_or_else(malformed)?;
+            params.insert(k.to_ascii_lowercase(), v.to_string());
+        }
+        let algorithm = params.get("algorithm").ok_or_else(malformed)?;
+        if params.keys().any(|k| k != "algorithm" && k != "keyid") {
+            return Err(malformed());
+        }
+        if !algorithm.eq_ignore_ascii_case("ed25519") {
+            return Err(ApiError::bad_request(
+                "invalid accept-signature header (unsupported algorithm)",
+            ));
+        }
+        if params
+            .get("keyid")
+            .is_some_and(|k| *k != self.identity.account_id)
+        {
+            return Err(ApiError::bad_request(
+                "invalid accept-signature header (keyid not found)",
+            ));
+        }
+        Ok(())
     }
 
     fn render(
@@ -686,6 +731,21 @@ fn tamper(resp: &mut Response) {
         }
         n => resp.body[n / 2] ^= 0x01,
     }
+}
+
+/// Environments are a Keygen EE feature; CE (which this server mirrors) refuses them.
+fn environment_unsupported(req: &Request) -> ApiResult<()> {
+    let unsupported = || ApiError::bad_request("is unsupported").code("ENVIRONMENT_NOT_SUPPORTED");
+    if req
+        .header("keygen-environment")
+        .is_some_and(|h| !h.trim().is_empty())
+    {
+        return Err(unsupported().source("header", "Keygen-Environment"));
+    }
+    if req.query("environment").is_some_and(|q| !q.is_empty()) {
+        return Err(unsupported().parameter("environment"));
+    }
+    Ok(())
 }
 
 fn json_content_type(req: &Request) -> &'static str {

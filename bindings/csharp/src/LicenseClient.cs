@@ -1,0 +1,222 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+
+namespace Lic
+{
+    /// <summary>Client settings, named after lic_config_set_*; null keeps lic's default.</summary>
+    public sealed class LicenseClientOptions
+    {
+        public string AccountId { get; set; }
+        public string LicenseKey { get; set; }
+        public string PublicKey { get; set; }
+        public string ApiUrl { get; set; }
+        public string ProductId { get; set; }
+        public string LicenseToken { get; set; }
+        public string Fingerprint { get; set; }
+        public string AppId { get; set; }
+        public string CacheDir { get; set; }
+        public uint? TimeoutMs { get; set; }
+        public string ApiVersion { get; set; }
+        public string UserAgentSuffix { get; set; }
+        public bool? AllowInsecureHttp { get; set; }
+        public long? MaxResponseAgeSeconds { get; set; }
+        public long? ClockToleranceSeconds { get; set; }
+        public long? MaxOfflineAgeSeconds { get; set; }
+        public long? CheckoutTtlSeconds { get; set; }
+        public string CaBundle { get; set; }
+        public string Proxy { get; set; }
+        /// <summary>Receives lic's log messages (never keys or tokens), possibly on lic's own
+        /// threads and concurrently. Must not call back into lic. Exceptions are swallowed.</summary>
+        public Action<LogLevel, string> Log { get; set; }
+        public LogLevel LogLevel { get; set; } = LogLevel.Info;
+    }
+
+    /// <summary>A licensing client for one license key on this machine. Thread-safe;
+    /// Dispose frees it, after which every member throws ObjectDisposedException.</summary>
+    public sealed class LicenseClient : IDisposable
+    {
+        private readonly ClientHandle handle;
+
+        public LicenseClient(LicenseClientOptions options)
+        {
+            if (options == null) throw new ArgumentNullException("options");
+            Library.EnsureAbi();
+            IntPtr cfgPtr;
+            Ensure.Check(Native.lic_config_new(out cfgPtr));
+            var callbacks = new List<Delegate>();
+            using (var cfg = new ConfigHandle(cfgPtr))
+            {
+                SetString(cfg, Native.lic_config_set_account_id, options.AccountId, "AccountId");
+                SetString(cfg, Native.lic_config_set_product_id, options.ProductId, "ProductId");
+                SetString(cfg, Native.lic_config_set_api_url, options.ApiUrl, "ApiUrl");
+                SetString(cfg, Native.lic_config_set_license_key, options.LicenseKey, "LicenseKey");
+                SetString(cfg, Native.lic_config_set_license_token, options.LicenseToken, "LicenseToken");
+                SetString(cfg, Native.lic_config_set_public_key, options.PublicKey, "PublicKey");
+                SetString(cfg, Native.lic_config_set_api_version, options.ApiVersion, "ApiVersion");
+                SetString(cfg, Native.lic_config_set_cache_dir, options.CacheDir, "CacheDir");
+                SetString(cfg, Native.lic_config_set_fingerprint, options.Fingerprint, "Fingerprint");
+                SetString(cfg, Native.lic_config_set_app_id, options.AppId, "AppId");
+                SetString(cfg, Native.lic_config_set_user_agent_suffix, options.UserAgentSuffix, "UserAgentSuffix");
+                SetString(cfg, Native.lic_config_set_ca_bundle, options.CaBundle, "CaBundle");
+                SetString(cfg, Native.lic_config_set_proxy, options.Proxy, "Proxy");
+                if (options.TimeoutMs.HasValue) Ensure.Check(Native.lic_config_set_timeout_ms(cfg, options.TimeoutMs.Value));
+                if (options.AllowInsecureHttp.HasValue)
+                    Ensure.Check(Native.lic_config_set_allow_insecure_http(cfg, options.AllowInsecureHttp.Value ? 1 : 0));
+                SetInt64(cfg, Native.lic_config_set_max_response_age_seconds, options.MaxResponseAgeSeconds);
+                SetInt64(cfg, Native.lic_config_set_clock_tolerance_seconds, options.ClockToleranceSeconds);
+                SetInt64(cfg, Native.lic_config_set_max_offline_age_seconds, options.MaxOfflineAgeSeconds);
+                SetInt64(cfg, Native.lic_config_set_checkout_ttl_seconds, options.CheckoutTtlSeconds);
+                if (options.Log != null)
+                {
+                    LogCallback cb = MakeLogCallback(options.Log);
+                    callbacks.Add(cb);
+                    Ensure.Check(Native.lic_config_set_log_callback(cfg, cb, (int)options.LogLevel, IntPtr.Zero));
+                }
+                IntPtr clientPtr;
+                Ensure.Check(Native.lic_client_new(cfg, out clientPtr));
+                handle = new ClientHandle(clientPtr, callbacks.ToArray());
+            }
+        }
+
+        private delegate int StringSetter(ConfigHandle cfg, string value);
+        private delegate int Int64Setter(ConfigHandle cfg, long value);
+
+        private static void SetString(ConfigHandle cfg, StringSetter setter, string value, string name)
+        {
+            if (value != null) Ensure.Check(setter(cfg, Utf8.Arg(value, name)));
+        }
+
+        private static void SetInt64(ConfigHandle cfg, Int64Setter setter, long? value)
+        {
+            if (value.HasValue) Ensure.Check(setter(cfg, value.Value));
+        }
+
+        private static LogCallback MakeLogCallback(Action<LogLevel, string> log)
+        {
+            return (IntPtr userData, int level, IntPtr message) =>
+            {
+                try { log((LogLevel)level, Utf8.FromNative(message)); }
+                catch { } // an exception must not unwind into lic
+            };
+        }
+
+        internal ClientHandle Handle
+        {
+            get
+            {
+                if (handle.IsClosed) throw new ObjectDisposedException("LicenseClient");
+                return handle;
+            }
+        }
+
+        public bool IsDisposed { get { return handle.IsClosed; } }
+
+        /// <summary>Frees the native client (idempotent). A call in flight on another
+        /// thread finishes first: the handle is released when it returns.</summary>
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        /// <summary>Validates the license for this machine; the verdict is on the result.</summary>
+        public ValidationResult Validate(ValidateOptions options = ValidateOptions.None)
+        {
+            IntPtr r;
+            Ensure.Check(Native.lic_validate(Handle, (uint)options, out r));
+            return new ValidationResult(new ResultHandle(r));
+        }
+
+        /// <summary>Checks the license key as a signed key, with no server.</summary>
+        public ValidationResult CheckSignedKey()
+        {
+            IntPtr r;
+            Ensure.Check(Native.lic_client_check_signed_key(Handle, out r));
+            return new ValidationResult(new ResultHandle(r));
+        }
+
+        /// <summary>Activates this machine (success when it already is).</summary>
+        public Machine Activate()
+        {
+            IntPtr m;
+            Ensure.Check(Native.lic_activate(Handle, out m));
+            using (var h = new MachineHandle(m)) return new Machine(h);
+        }
+
+        /// <summary>Deactivates this machine (null) or the machine with that id.</summary>
+        public void Deactivate(string machineId = null)
+        {
+            Ensure.Check(Native.lic_deactivate(Handle, Utf8.Arg(machineId, "machineId")));
+        }
+
+        /// <summary>The machines activated for the license.</summary>
+        public IReadOnlyList<Machine> Machines()
+        {
+            IntPtr l;
+            Ensure.Check(Native.lic_client_machines(Handle, out l));
+            using (var list = new MachineListHandle(l))
+            {
+                ulong count = Native.lic_machine_list_count(list).ToUInt64();
+                var machines = new List<Machine>((int)count);
+                for (ulong i = 0; i < count; i++)
+                {
+                    IntPtr m;
+                    Ensure.Check(Native.lic_machine_list_get(list, (UIntPtr)i, out m));
+                    using (var h = new MachineHandle(m)) machines.Add(new Machine(h));
+                }
+                return machines;
+            }
+        }
+
+        /// <summary>Loads a license or machine file from its contents.</summary>
+        public void LoadFile(byte[] contents)
+        {
+            if (contents == null) throw new ArgumentNullException("contents");
+            Ensure.Check(Native.lic_client_load_file(Handle, contents, (UIntPtr)contents.Length));
+        }
+
+        /// <summary>Loads a license or machine file from a path.</summary>
+        public void LoadFile(string path)
+        {
+            if (path == null) throw new ArgumentNullException("path");
+            Ensure.Check(Native.lic_client_load_file_path(Handle, Utf8.Arg(path, "path")));
+        }
+
+        /// <summary>The fingerprint this client validates and activates with.</summary>
+        public string Fingerprint
+        {
+            get
+            {
+                ClientHandle h = Handle;
+                return Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_client_fingerprint(h, b, l, out n), false);
+            }
+        }
+
+        // Process slots (AcquireProcessSlot -> ProcessSlot : IDisposable) and
+        // events (PollEvent, an event callback kept in ClientHandle.Callbacks
+        // like the log callback) attach here.
+    }
+
+    /// <summary>One activation of a license (a copy; no native handle is kept).</summary>
+    public sealed class Machine
+    {
+        public string Id { get; private set; }
+        public string Fingerprint { get; private set; }
+        public string Hostname { get; private set; }
+        public string Platform { get; private set; }
+        public string Name { get; private set; }
+        public DateTimeOffset? Created { get; private set; }
+
+        internal Machine(MachineHandle h)
+        {
+            Id = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_machine_id(h, b, l, out n), false);
+            Fingerprint = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_machine_fingerprint(h, b, l, out n), false);
+            Hostname = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_machine_hostname(h, b, l, out n), true);
+            Platform = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_machine_platform(h, b, l, out n), true);
+            Name = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_machine_name(h, b, l, out n), true);
+            Created = Buffers.ToTime(Buffers.ReadInt64((out long v) => Native.lic_machine_created(h, out v)));
+        }
+
+        public override string ToString() { return "Machine " + Id + " (" + Fingerprint + ")"; }
+    }
+}

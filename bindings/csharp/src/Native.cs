@@ -1,0 +1,277 @@
+// Every function of include/lic.h, spelled exactly as in C. Conventions:
+//   * handles go in as their SafeHandle (the marshaller keeps the handle alive
+//     and unreleased during the call) and come out as `out IntPtr`, wrapped at
+//     once by the caller; the lic_*_free functions take the raw IntPtr;
+//   * `const char *` inputs are UTF-8 (LPUTF8Str, verified on mono 6.8);
+//   * static or thread-local `const char *` returns are IntPtr, decoded with
+//     Utf8.FromNative and never freed;
+//   * buffers are `byte[] buf, UIntPtr bufLen, out UIntPtr outLen`;
+//   * statuses, codes and flags are int; there is no bool in this ABI.
+// tests/bindings_coverage.rs fails when a function of lic.h is missing here.
+// Process slots and events: add their imports (and ProcessSlotHandle,
+// EventHandle in Handles.cs) when they land in lic.h.
+using System;
+using System.Runtime.InteropServices;
+
+namespace Lic
+{
+    /// <summary>lic_log_callback: (void *user_data, int32_t level, const char *message).</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void LogCallback(IntPtr userData, int level, IntPtr message);
+
+    internal static class Native
+    {
+        internal const string Lib = "lic";
+
+        /// <summary>LIC_ABI_VERSION this binding was written against.</summary>
+        internal const uint AbiVersion = 1;
+
+#if NETCOREAPP3_0_OR_GREATER
+        static Native()
+        {
+            NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, Resolve);
+        }
+
+        // LIC_LIBRARY, then a copy beside the assembly, then the default probing.
+        private static IntPtr Resolve(string name, System.Reflection.Assembly assembly, DllImportSearchPath? path)
+        {
+            if (name != Lib) return IntPtr.Zero;
+            IntPtr h;
+            string explicitPath = Environment.GetEnvironmentVariable("LIC_LIBRARY");
+            if (!string.IsNullOrEmpty(explicitPath) && NativeLibrary.TryLoad(explicitPath, out h)) return h;
+            string dir = System.IO.Path.GetDirectoryName(assembly.Location) ?? "";
+            foreach (string file in new[] { "liblic.so", "liblic.dylib", "lic.dll" })
+            {
+                string candidate = System.IO.Path.Combine(dir, file);
+                if (System.IO.File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out h)) return h;
+            }
+            return NativeLibrary.TryLoad(name, assembly, path, out h) ? h : IntPtr.Zero;
+        }
+#endif
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_new(ConfigHandle config, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_client_free(IntPtr client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_fingerprint([MarshalAs(UnmanagedType.LPUTF8Str)] string appId, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_fingerprint(ClientHandle client, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_validate(ClientHandle client, uint flags, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_activate(ClientHandle client, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_deactivate(ClientHandle client, [MarshalAs(UnmanagedType.LPUTF8Str)] string machineId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_machines(ClientHandle client, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern UIntPtr lic_machine_list_count(MachineListHandle list);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_machine_list_get(MachineListHandle list, UIntPtr index, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_machine_list_free(IntPtr list);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_machine_id(MachineHandle machine, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_machine_fingerprint(MachineHandle machine, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_machine_hostname(MachineHandle machine, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_machine_platform(MachineHandle machine, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_machine_name(MachineHandle machine, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_machine_created(MachineHandle machine, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_machine_free(IntPtr machine);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_new(out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_config_free(IntPtr config);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_account_id(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string accountId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_product_id(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string productId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_api_url(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string url);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_license_key(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string licenseKey);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_license_token(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string token);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_public_key(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string publicKeyHex);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_api_version(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string version);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_timeout_ms(ConfigHandle config, uint timeoutMs);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_cache_dir(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string path);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_fingerprint(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string fingerprint);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_app_id(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string appId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_user_agent_suffix(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string suffix);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_allow_insecure_http(ConfigHandle config, int allow);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_max_response_age_seconds(ConfigHandle config, long seconds);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_clock_tolerance_seconds(ConfigHandle config, long seconds);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_max_offline_age_seconds(ConfigHandle config, long seconds);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_checkout_ttl_seconds(ConfigHandle config, long seconds);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_ca_bundle(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string pemPath);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_proxy(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string proxyUrl);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_log_callback(ConfigHandle config, LogCallback callback, int maxLevel, IntPtr userData);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_load_file(ClientHandle client, byte[] data, UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_load_file_path(ClientHandle client, [MarshalAs(UnmanagedType.LPUTF8Str)] string path);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_check_signed_key(ClientHandle client, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_code(ResultHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_valid(ResultHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_code_text(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_detail(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_license_id(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_license_key(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_license_name(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_license_status(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_policy_id(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_license_expiry(ResultHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_max_machines(ResultHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_max_processes(ResultHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_metadata_json(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern UIntPtr lic_result_entitlement_count(ResultHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_entitlement(ResultHandle r, UIntPtr index, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_has_entitlement(ResultHandle r, [MarshalAs(UnmanagedType.LPUTF8Str)] string code, out int value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_machine_id(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_fingerprint(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_source(ResultHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_timestamp(ResultHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_verified(ResultHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_clock_state(ResultHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_file_issued(ResultHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_file_expiry(ResultHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_offline_reason(ResultHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_signed_part(ResultHandle r, int part, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_result_free(IntPtr r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr lic_version();
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern uint lic_abi_version();
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr lic_status_str(int status);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr lic_code_str(int code);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern IntPtr lic_last_error_message();
+    }
+}

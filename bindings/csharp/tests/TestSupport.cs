@@ -1,0 +1,174 @@
+// Shared by Tests.cs and BenchOffline.cs: a lic-devserver subprocess, its
+// admin API over HttpWebRequest (System.dll) and a tiny JSON field reader.
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Lic.Tests
+{
+    internal static class Json
+    {
+        /// <summary>The first string value of "name" in the text (JSON-unescaped), or null.</summary>
+        public static string Str(string json, string name)
+        {
+            var m = Regex.Match(json, "\"" + Regex.Escape(name) + "\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
+            return m.Success ? Unescape(m.Groups[1].Value) : null;
+        }
+
+        public static string Unescape(string s)
+        {
+            var sb = new StringBuilder(s.Length);
+            for (int i = 0; i < s.Length; i++)
+            {
+                char c = s[i];
+                if (c != '\\' || i + 1 >= s.Length) { sb.Append(c); continue; }
+                char e = s[++i];
+                switch (e)
+                {
+                    case 'n': sb.Append('\n'); break;
+                    case 'r': sb.Append('\r'); break;
+                    case 't': sb.Append('\t'); break;
+                    case 'b': sb.Append('\b'); break;
+                    case 'f': sb.Append('\f'); break;
+                    case 'u': sb.Append((char)Convert.ToInt32(s.Substring(i + 1, 4), 16)); i += 4; break;
+                    default: sb.Append(e); break;
+                }
+            }
+            return sb.ToString();
+        }
+
+        /// <summary>A JSON string literal.</summary>
+        public static string Q(string s)
+        {
+            var sb = new StringBuilder("\"");
+            foreach (char c in s)
+            {
+                if (c == '"' || c == '\\') sb.Append('\\').Append(c);
+                else if (c < 0x20) sb.AppendFormat("\\u{0:x4}", (int)c);
+                else sb.Append(c);
+            }
+            return sb.Append('"').ToString();
+        }
+    }
+
+    internal sealed class DevServer : IDisposable
+    {
+        public readonly string BaseUrl, AccountId, PublicKey, AdminToken, ProductId;
+        private readonly Process proc;
+
+        public DevServer(string exe)
+        {
+            var psi = new ProcessStartInfo(exe, "--bootstrap")
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            proc = Process.Start(psi);
+            proc.ErrorDataReceived += (s, e) => { }; // logs: drained, not shown
+            proc.BeginErrorReadLine();
+            string line = proc.StandardOutput.ReadLine();
+            if (line == null) throw new Exception("lic-devserver printed nothing");
+            BaseUrl = Json.Str(line, "base_url");
+            AccountId = Json.Str(line, "account_id");
+            PublicKey = Json.Str(line, "public_key");
+            AdminToken = Json.Str(line, "admin_token");
+            ProductId = Json.Str(line, "product_id");
+        }
+
+        public void Dispose()
+        {
+            try { if (!proc.HasExited) { proc.Kill(); proc.WaitForExit(10000); } } catch { }
+            proc.Dispose();
+        }
+
+        public int Request(string method, string path, string body, out string response)
+        {
+            string ct = path.StartsWith("/v1/dev/") ? "application/json" : "application/vnd.api+json";
+            var req = (HttpWebRequest)WebRequest.Create(BaseUrl + path);
+            req.Method = method;
+            req.Headers["Authorization"] = "Bearer " + AdminToken;
+            req.Accept = ct;
+            req.Timeout = 30000;
+            req.Proxy = null;
+            req.KeepAlive = false;
+            if (body != null)
+            {
+                byte[] bytes = Encoding.UTF8.GetBytes(body);
+                req.ContentType = ct;
+                req.ContentLength = bytes.Length;
+                using (var s = req.GetRequestStream()) s.Write(bytes, 0, bytes.Length);
+            }
+            HttpWebResponse resp;
+            try { resp = (HttpWebResponse)req.GetResponse(); }
+            catch (WebException e)
+            {
+                resp = e.Response as HttpWebResponse;
+                if (resp == null) throw;
+            }
+            using (resp)
+            using (var r = new StreamReader(resp.GetResponseStream(), Encoding.UTF8))
+            {
+                response = r.ReadToEnd();
+                return (int)resp.StatusCode;
+            }
+        }
+
+        public string Expect(string method, string path, string body, int status)
+        {
+            string resp;
+            int got = Request(method, path, body, out resp);
+            if (got != status) throw new Exception(method + " " + path + ": expected " + status + ", got " + got + ": " + resp);
+            return resp;
+        }
+
+        public string Policy(string extraAttrs)
+        {
+            string body = "{\"data\":{\"type\":\"policies\",\"attributes\":{\"name\":\"p\",\"authenticationStrategy\":\"LICENSE\"" +
+                          (extraAttrs.Length > 0 ? "," + extraAttrs : "") +
+                          "},\"relationships\":{\"product\":{\"data\":{\"type\":\"products\",\"id\":" + Json.Q(ProductId) + "}}}}}";
+            return Json.Str(Expect("POST", "/v1/policies", body, 201), "id");
+        }
+
+        public string NodeLockedPolicy()
+        {
+            return Policy("\"strict\":true,\"floating\":false,\"maxMachines\":1");
+        }
+
+        /// <summary>Creates a license; returns its key (id in licenseId).</summary>
+        public string License(string policyId, string extraAttrs, out string licenseId)
+        {
+            string body = "{\"data\":{\"type\":\"licenses\",\"attributes\":{" + extraAttrs +
+                          "},\"relationships\":{\"policy\":{\"data\":{\"type\":\"policies\",\"id\":" + Json.Q(policyId) + "}}}}}";
+            string resp = Expect("POST", "/v1/licenses", body, 201);
+            licenseId = Json.Str(resp, "id");
+            return Json.Str(resp, "key");
+        }
+
+        public string NodeLockedLicense()
+        {
+            string id;
+            return License(NodeLockedPolicy(), "", out id);
+        }
+
+        public string ActivateAsAdmin(string licenseId, string fingerprint)
+        {
+            string body = "{\"data\":{\"type\":\"machines\",\"attributes\":{\"fingerprint\":" + Json.Q(fingerprint) +
+                          "},\"relationships\":{\"license\":{\"data\":{\"type\":\"licenses\",\"id\":" + Json.Q(licenseId) + "}}}}}";
+            return Json.Str(Expect("POST", "/v1/machines", body, 201), "id");
+        }
+
+        public string CheckoutMachine(string machineId)
+        {
+            string resp = Expect("POST", "/v1/machines/" + machineId + "/actions/check-out",
+                "{\"meta\":{\"include\":[\"license\",\"license.entitlements\"],\"encrypt\":true}}", 200);
+            return Json.Str(resp, "certificate");
+        }
+
+        public void Fault(string json) { Expect("POST", "/v1/dev/faults", json, 201); }
+        public void ClearFaults() { Expect("DELETE", "/v1/dev/faults", null, 200); }
+    }
+}

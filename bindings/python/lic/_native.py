@@ -1,0 +1,225 @@
+"""Loading liblic and declaring every C function of ``include/lic.h``.
+
+Everything here is private. The library is found in this order:
+
+1. the ``LIC_LIBRARY`` environment variable (a full path),
+2. a copy beside this package (``lic/liblic.so``, ``liblic.dylib``, ``lic.dll``),
+3. ``ctypes.util.find_library("lic")`` (the system search path).
+
+Every symbol gets ``argtypes`` *and* ``restype`` from the one table
+``_SIGNATURES``; a symbol missing from the library is an ImportError, and the
+ABI version is checked at import. To bind a new function, add one line to the
+table (``tests/bindings_coverage.rs`` fails until every header function is
+listed here).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    c_char_p,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint32,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+#: The ABI this binding was written against (``LIC_ABI_VERSION`` in lic.h).
+ABI_VERSION = 1
+
+
+# Opaque handle types: one empty Structure each, so pointer types are distinct
+# and ctypes refuses to pass a result where a client is expected.
+class lic_config(ctypes.Structure):
+    pass
+
+
+class lic_client(ctypes.Structure):
+    pass
+
+
+class lic_result(ctypes.Structure):
+    pass
+
+
+class lic_machine(ctypes.Structure):
+    pass
+
+
+class lic_machine_list(ctypes.Structure):
+    pass
+
+
+ConfigP = POINTER(lic_config)
+ClientP = POINTER(lic_client)
+ResultP = POINTER(lic_result)
+MachineP = POINTER(lic_machine)
+MachineListP = POINTER(lic_machine_list)
+
+# typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *message);
+LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
+
+status = c_int32  # lic_status
+size_p = POINTER(c_size_t)
+i64_p = POINTER(c_int64)
+i32_p = POINTER(c_int32)
+# (char *buf, size_t buf_len, size_t *out_len); buf is written, so not c_char_p.
+BUF: Tuple[Any, ...] = (c_void_p, c_size_t, size_p)
+
+# name: (restype, argtypes). `None` restype is void.
+_SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
+    # library
+    "lic_version": (c_char_p, ()),
+    "lic_abi_version": (c_uint32, ()),
+    "lic_status_str": (c_char_p, (c_int32,)),
+    "lic_code_str": (c_char_p, (c_int32,)),
+    "lic_last_error_message": (c_char_p, ()),
+    "lic_fingerprint": (status, (c_char_p, *BUF)),
+    # config
+    "lic_config_new": (status, (POINTER(ConfigP),)),
+    "lic_config_free": (None, (ConfigP,)),
+    "lic_config_set_account_id": (status, (ConfigP, c_char_p)),
+    "lic_config_set_product_id": (status, (ConfigP, c_char_p)),
+    "lic_config_set_api_url": (status, (ConfigP, c_char_p)),
+    "lic_config_set_license_key": (status, (ConfigP, c_char_p)),
+    "lic_config_set_license_token": (status, (ConfigP, c_char_p)),
+    "lic_config_set_public_key": (status, (ConfigP, c_char_p)),
+    "lic_config_set_api_version": (status, (ConfigP, c_char_p)),
+    "lic_config_set_timeout_ms": (status, (ConfigP, c_uint32)),
+    "lic_config_set_cache_dir": (status, (ConfigP, c_char_p)),
+    "lic_config_set_fingerprint": (status, (ConfigP, c_char_p)),
+    "lic_config_set_app_id": (status, (ConfigP, c_char_p)),
+    "lic_config_set_user_agent_suffix": (status, (ConfigP, c_char_p)),
+    "lic_config_set_allow_insecure_http": (status, (ConfigP, c_int32)),
+    "lic_config_set_max_response_age_seconds": (status, (ConfigP, c_int64)),
+    "lic_config_set_clock_tolerance_seconds": (status, (ConfigP, c_int64)),
+    "lic_config_set_max_offline_age_seconds": (status, (ConfigP, c_int64)),
+    "lic_config_set_checkout_ttl_seconds": (status, (ConfigP, c_int64)),
+    "lic_config_set_ca_bundle": (status, (ConfigP, c_char_p)),
+    "lic_config_set_proxy": (status, (ConfigP, c_char_p)),
+    "lic_config_set_log_callback": (status, (ConfigP, LOG_CALLBACK, c_int32, c_void_p)),
+    # client
+    "lic_client_new": (status, (ConfigP, POINTER(ClientP))),
+    "lic_client_free": (None, (ClientP,)),
+    "lic_client_fingerprint": (status, (ClientP, *BUF)),
+    "lic_validate": (status, (ClientP, c_uint32, POINTER(ResultP))),
+    "lic_activate": (status, (ClientP, POINTER(MachineP))),
+    "lic_deactivate": (status, (ClientP, c_char_p)),
+    "lic_client_machines": (status, (ClientP, POINTER(MachineListP))),
+    "lic_client_load_file": (status, (ClientP, c_char_p, c_size_t)),
+    "lic_client_load_file_path": (status, (ClientP, c_char_p)),
+    "lic_client_check_signed_key": (status, (ClientP, POINTER(ResultP))),
+    # machines
+    "lic_machine_list_count": (c_size_t, (MachineListP,)),
+    "lic_machine_list_get": (status, (MachineListP, c_size_t, POINTER(MachineP))),
+    "lic_machine_list_free": (None, (MachineListP,)),
+    "lic_machine_id": (status, (MachineP, *BUF)),
+    "lic_machine_fingerprint": (status, (MachineP, *BUF)),
+    "lic_machine_hostname": (status, (MachineP, *BUF)),
+    "lic_machine_platform": (status, (MachineP, *BUF)),
+    "lic_machine_name": (status, (MachineP, *BUF)),
+    "lic_machine_created": (status, (MachineP, i64_p)),
+    "lic_machine_free": (None, (MachineP,)),
+    # results
+    "lic_result_code": (c_int32, (ResultP,)),
+    "lic_result_valid": (c_int32, (ResultP,)),
+    "lic_result_code_text": (status, (ResultP, *BUF)),
+    "lic_result_detail": (status, (ResultP, *BUF)),
+    "lic_result_license_id": (status, (ResultP, *BUF)),
+    "lic_result_license_key": (status, (ResultP, *BUF)),
+    "lic_result_license_name": (status, (ResultP, *BUF)),
+    "lic_result_license_status": (status, (ResultP, *BUF)),
+    "lic_result_policy_id": (status, (ResultP, *BUF)),
+    "lic_result_license_expiry": (status, (ResultP, i64_p)),
+    "lic_result_max_machines": (status, (ResultP, i64_p)),
+    "lic_result_max_processes": (status, (ResultP, i64_p)),
+    "lic_result_metadata_json": (status, (ResultP, *BUF)),
+    "lic_result_entitlement_count": (c_size_t, (ResultP,)),
+    "lic_result_entitlement": (status, (ResultP, c_size_t, *BUF)),
+    "lic_result_has_entitlement": (status, (ResultP, c_char_p, i32_p)),
+    "lic_result_machine_id": (status, (ResultP, *BUF)),
+    "lic_result_fingerprint": (status, (ResultP, *BUF)),
+    "lic_result_source": (c_int32, (ResultP,)),
+    "lic_result_timestamp": (status, (ResultP, i64_p)),
+    "lic_result_verified": (c_int32, (ResultP,)),
+    "lic_result_clock_state": (c_int32, (ResultP,)),
+    "lic_result_file_issued": (status, (ResultP, i64_p)),
+    "lic_result_file_expiry": (status, (ResultP, i64_p)),
+    "lic_result_offline_reason": (status, (ResultP, *BUF)),
+    "lic_result_signed_part": (status, (ResultP, c_int32, *BUF)),
+    "lic_result_free": (None, (ResultP,)),
+    # Process slots and events (lic_process_slot_*, lic_client_poll_event,
+    # lic_event_*, ...) go here when they land in lic.h.
+}
+
+
+def _library_names() -> List[str]:
+    if sys.platform == "win32":
+        return ["lic.dll"]
+    if sys.platform == "darwin":
+        return ["liblic.dylib"]
+    return ["liblic.so"]
+
+
+def _candidates() -> List[str]:
+    found: List[str] = []
+    explicit = os.environ.get("LIC_LIBRARY")
+    if explicit:
+        return [explicit]  # an explicit choice is never second-guessed
+    here = Path(__file__).resolve().parent
+    found.extend(str(here / name) for name in _library_names() if (here / name).exists())
+    system = ctypes.util.find_library("lic")
+    if system:
+        found.append(system)
+    return found
+
+
+def _load() -> ctypes.CDLL:
+    tried = _candidates()
+    errors: List[str] = []
+    for path in tried:
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            errors.append(f"{path}: {e}")
+    where = "; ".join(errors) if errors else "nothing found"
+    raise ImportError(
+        "lic: cannot load the native library liblic "
+        f"(tried LIC_LIBRARY, the package directory and the system search path: {where}). "
+        "Set LIC_LIBRARY to the full path of liblic.so / liblic.dylib / lic.dll."
+    )
+
+
+def _bind(dll: ctypes.CDLL) -> None:
+    missing = []
+    for name, (restype, argtypes) in _SIGNATURES.items():
+        try:
+            fn = getattr(dll, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        fn.restype = restype
+        fn.argtypes = list(argtypes)
+    if missing:
+        raise ImportError(f"lic: {dll._name} lacks {', '.join(missing)}")
+
+
+lib = _load()
+_bind(lib)
+
+_abi = lib.lic_abi_version()
+if _abi != ABI_VERSION:
+    raise ImportError(
+        f"lic: {lib._name} has ABI version {_abi}, this binding needs {ABI_VERSION}; "
+        "install matching versions of the library and the binding"
+    )
+
+library_path: Optional[str] = lib._name

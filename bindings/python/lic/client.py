@@ -1,0 +1,468 @@
+"""Client, ValidationResult and Machine over the C ABI."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Optional, Union
+
+from . import _native
+from ._enums import (
+    VALIDATE_AUTO_ACTIVATE,
+    VALIDATE_OFFLINE_ONLY,
+    VALIDATE_ONLINE_ONLY,
+    ClockState,
+    Code,
+    LogLevel,
+    Source,
+    SignedPart,
+)
+from ._handles import Owned, encode, read_bytes, read_i64, read_str, to_datetime
+from .errors import _check
+
+lib = _native.lib
+
+PathLike = Union[str, "os.PathLike[str]"]
+LogHandler = Union[Callable[[LogLevel, str], Any], logging.Logger]
+
+# Config settings, one row per lic_config_set_* taking one value. Adding a
+# setting to the ABI means adding a row here and a keyword to Client.
+_STRING_SETTINGS = {
+    "account_id": lib.lic_config_set_account_id,
+    "product_id": lib.lic_config_set_product_id,
+    "api_url": lib.lic_config_set_api_url,
+    "license_key": lib.lic_config_set_license_key,
+    "license_token": lib.lic_config_set_license_token,
+    "public_key": lib.lic_config_set_public_key,
+    "api_version": lib.lic_config_set_api_version,
+    "cache_dir": lib.lic_config_set_cache_dir,
+    "fingerprint": lib.lic_config_set_fingerprint,
+    "app_id": lib.lic_config_set_app_id,
+    "user_agent_suffix": lib.lic_config_set_user_agent_suffix,
+    "ca_bundle": lib.lic_config_set_ca_bundle,
+    "proxy": lib.lic_config_set_proxy,
+}
+_INT_SETTINGS = {
+    "timeout_ms": lib.lic_config_set_timeout_ms,
+    "allow_insecure_http": lib.lic_config_set_allow_insecure_http,
+    "max_response_age_seconds": lib.lic_config_set_max_response_age_seconds,
+    "clock_tolerance_seconds": lib.lic_config_set_clock_tolerance_seconds,
+    "max_offline_age_seconds": lib.lic_config_set_max_offline_age_seconds,
+    "checkout_ttl_seconds": lib.lic_config_set_checkout_ttl_seconds,
+}
+
+_PY_LOG_LEVELS = {
+    LogLevel.ERROR: logging.ERROR,
+    LogLevel.WARN: logging.WARNING,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.DEBUG: logging.DEBUG,
+}
+
+
+def _log_trampoline(log: LogHandler) -> Any:
+    """A C log callback calling ``log(level, message)``; exceptions never reach C."""
+    if isinstance(log, logging.Logger):
+        logger = log
+
+        def emit(level: LogLevel, message: str) -> None:
+            logger.log(_PY_LOG_LEVELS.get(level, logging.DEBUG), "%s", message)
+
+    else:
+        emit = log  # type: ignore[assignment]
+
+    def callback(_user_data: Any, level: int, message: Optional[bytes]) -> None:
+        try:
+            try:
+                lvl = LogLevel(level)
+            except ValueError:
+                lvl = LogLevel.DEBUG
+            emit(lvl, (message or b"").decode("utf-8", "replace"))
+        except BaseException:  # noqa: BLE001 - an exception must not unwind into lic
+            pass
+
+    return _native.LOG_CALLBACK(callback)
+
+
+# Enum lookups by value (a dict is ~20x faster than calling the IntEnum).
+_CODES = {int(c): c for c in Code}
+_SOURCES = {int(c): c for c in Source}
+_CLOCK_STATES = {int(c): c for c in ClockState}
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One activation of a license (a copy; no native handle is kept)."""
+
+    id: str
+    fingerprint: str
+    hostname: Optional[str]
+    platform: Optional[str]
+    name: Optional[str]
+    created: Optional[datetime]
+
+    @classmethod
+    def _take(cls, ptr: Any) -> "Machine":
+        """Copies a lic_machine and frees it."""
+        try:
+            return cls(
+                id=read_str(lib.lic_machine_id, ptr) or "",
+                fingerprint=read_str(lib.lic_machine_fingerprint, ptr) or "",
+                hostname=read_str(lib.lic_machine_hostname, ptr, optional=True),
+                platform=read_str(lib.lic_machine_platform, ptr, optional=True),
+                name=read_str(lib.lic_machine_name, ptr, optional=True),
+                created=to_datetime(read_i64(lib.lic_machine_created, ptr)),
+            )
+        finally:
+            lib.lic_machine_free(ptr)
+
+
+class ValidationResult(Owned):
+    """A validation answer. The verdict is data: check ``code`` and ``valid``.
+
+    Properties read the native result on demand; ``close()`` (or ``with``)
+    frees it early, otherwise it is freed when garbage-collected.
+    """
+
+    _free = staticmethod(lib.lic_result_free)
+
+    @property
+    def code(self) -> Code:
+        # A code appended after this binding reads UNKNOWN: see code_text.
+        return _CODES.get(self._int(lib.lic_result_code), Code.UNKNOWN)
+
+    @property
+    def code_text(self) -> str:
+        return self._str(lib.lic_result_code_text) or ""
+
+    @property
+    def valid(self) -> bool:
+        """The verdict's valid flag; can be True with EXPIRED (MAINTAIN_ACCESS): check ``code`` too."""
+        return self._int(lib.lic_result_valid) == 1
+
+    @property
+    def detail(self) -> str:
+        return self._str(lib.lic_result_detail) or ""
+
+    @property
+    def license_id(self) -> Optional[str]:
+        return self._str(lib.lic_result_license_id, optional=True)
+
+    @property
+    def license_key(self) -> Optional[str]:
+        return self._str(lib.lic_result_license_key, optional=True)
+
+    @property
+    def license_name(self) -> Optional[str]:
+        return self._str(lib.lic_result_license_name, optional=True)
+
+    @property
+    def license_status(self) -> Optional[str]:
+        return self._str(lib.lic_result_license_status, optional=True)
+
+    @property
+    def policy_id(self) -> Optional[str]:
+        return self._str(lib.lic_result_policy_id, optional=True)
+
+    @property
+    def expiry(self) -> Optional[datetime]:
+        """The license's expiry (UTC), None when it never expires."""
+        return to_datetime(self._i64(lib.lic_result_license_expiry))
+
+    @property
+    def max_machines(self) -> Optional[int]:
+        return self._i64(lib.lic_result_max_machines)
+
+    @property
+    def max_processes(self) -> Optional[int]:
+        return self._i64(lib.lic_result_max_processes)
+
+    @property
+    def metadata(self) -> Dict[str, Any]:
+        text = self._str(lib.lic_result_metadata_json, optional=True)
+        return {} if text is None else json.loads(text)
+
+    @property
+    def entitlements(self) -> List[str]:
+        ptr = self._enter()
+        try:
+            count = lib.lic_result_entitlement_count(ptr)
+            return [read_str(lib.lic_result_entitlement, ptr, i) or "" for i in range(count)]
+        finally:
+            self._leave()
+
+    def has_entitlement(self, code: str) -> bool:
+        out = ctypes.c_int32(0)
+        ptr = self._enter()
+        try:
+            _check(lib.lic_result_has_entitlement(ptr, encode(code, "code"), ctypes.byref(out)))
+        finally:
+            self._leave()
+        return out.value == 1
+
+    @property
+    def machine_id(self) -> Optional[str]:
+        return self._str(lib.lic_result_machine_id, optional=True)
+
+    @property
+    def fingerprint(self) -> Optional[str]:
+        return self._str(lib.lic_result_fingerprint, optional=True)
+
+    @property
+    def source(self) -> Source:
+        return _SOURCES.get(self._int(lib.lic_result_source), Source.UNKNOWN)
+
+    @property
+    def timestamp(self) -> Optional[datetime]:
+        return to_datetime(self._i64(lib.lic_result_timestamp))
+
+    @property
+    def verified(self) -> bool:
+        return self._int(lib.lic_result_verified) == 1
+
+    @property
+    def clock_state(self) -> ClockState:
+        return _CLOCK_STATES.get(self._int(lib.lic_result_clock_state), ClockState.UNKNOWN)
+
+    @property
+    def file_issued(self) -> Optional[datetime]:
+        return to_datetime(self._i64(lib.lic_result_file_issued))
+
+    @property
+    def file_expiry(self) -> Optional[datetime]:
+        return to_datetime(self._i64(lib.lic_result_file_expiry))
+
+    @property
+    def offline_reason(self) -> Optional[str]:
+        return self._str(lib.lic_result_offline_reason, optional=True)
+
+    def signed_part(self, part: Union[SignedPart, int]) -> Optional[bytes]:
+        """Raw bytes of the signed material behind the answer; None when absent."""
+        ptr = self._enter()
+        try:
+            return read_bytes(lib.lic_result_signed_part, ptr, int(part), optional=True)
+        finally:
+            self._leave()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<lic.ValidationResult closed>"
+        return f"<lic.ValidationResult {self.code_text} valid={self.valid} source={self.source.name}>"
+
+
+class Client:
+    """A licensing client for one license key on this machine.
+
+    Settings are keywords named after ``lic_config_set_*``; unset ones keep
+    lic's defaults. Safe to share between threads. ``close()`` (or ``with``)
+    frees it; using it afterwards raises ``ValueError``.
+    """
+
+    def __init__(
+        self,
+        *,
+        account_id: Optional[str] = None,
+        license_key: Optional[str] = None,
+        public_key: Optional[str] = None,
+        api_url: Optional[str] = None,
+        product_id: Optional[str] = None,
+        license_token: Optional[str] = None,
+        fingerprint: Optional[str] = None,
+        app_id: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
+        timeout_ms: Optional[int] = None,
+        api_version: Optional[str] = None,
+        user_agent_suffix: Optional[str] = None,
+        allow_insecure_http: Optional[bool] = None,
+        max_response_age_seconds: Optional[int] = None,
+        clock_tolerance_seconds: Optional[int] = None,
+        max_offline_age_seconds: Optional[int] = None,
+        checkout_ttl_seconds: Optional[int] = None,
+        ca_bundle: Optional[PathLike] = None,
+        proxy: Optional[str] = None,
+        log: Optional[LogHandler] = None,
+        log_level: Union[LogLevel, int] = LogLevel.INFO,
+    ) -> None:
+        settings = dict(locals())
+        self._handle: Optional[_ClientHandle] = None
+        # Callbacks handed to C, kept alive until the native client is freed.
+        keepalive: List[Any] = []
+        cfg = _native.ConfigP()
+        _check(lib.lic_config_new(ctypes.byref(cfg)))
+        try:
+            for name, setter in _STRING_SETTINGS.items():
+                if settings[name] is not None:
+                    _check(setter(cfg, encode(settings[name], name)))
+            for name, setter in _INT_SETTINGS.items():
+                value = settings[name]
+                if value is not None:
+                    _check(setter(cfg, int(value)))
+            if log is not None:
+                cb = _log_trampoline(log)
+                keepalive.append(cb)
+                _check(lib.lic_config_set_log_callback(cfg, cb, int(log_level), None))
+            out = _native.ClientP()
+            _check(lib.lic_client_new(cfg, ctypes.byref(out)))
+        finally:
+            lib.lic_config_free(cfg)
+        self._handle = _ClientHandle(out, keepalive)
+
+    # -- lifetime ---------------------------------------------------------
+    def close(self) -> None:
+        """Frees the native client (idempotent)."""
+        if self._handle is not None:
+            self._handle.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None or self._handle.closed
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except BaseException:
+            pass
+
+    def _enter(self) -> Any:
+        if self._handle is None:
+            raise ValueError("Client is closed")
+        try:
+            return self._handle._enter()
+        except ValueError:
+            raise ValueError("Client is closed") from None
+
+    def _leave(self) -> None:
+        assert self._handle is not None
+        self._handle._leave()
+
+    # -- licensing --------------------------------------------------------
+    def validate(
+        self,
+        *,
+        auto_activate: bool = False,
+        online_only: bool = False,
+        offline_only: bool = False,
+    ) -> ValidationResult:
+        """Validates the license for this machine; the verdict is on the result."""
+        flags = (
+            (VALIDATE_AUTO_ACTIVATE if auto_activate else 0)
+            | (VALIDATE_ONLINE_ONLY if online_only else 0)
+            | (VALIDATE_OFFLINE_ONLY if offline_only else 0)
+        )
+        return self._result(lib.lic_validate, flags)
+
+    def check_signed_key(self) -> ValidationResult:
+        """Checks the license key as a signed key, with no server."""
+        return self._result(lib.lic_client_check_signed_key)
+
+    def _result(self, fn: Callable[..., int], *args: Any) -> ValidationResult:
+        out = _native.ResultP()
+        ptr = self._enter()
+        try:
+            rc = fn(ptr, *args, ctypes.byref(out))
+            _check(rc)
+        finally:
+            self._leave()
+        return ValidationResult(out)
+
+    def activate(self) -> Machine:
+        """Activates this machine (success when already activated)."""
+        out = _native.MachineP()
+        ptr = self._enter()
+        try:
+            rc = lib.lic_activate(ptr, ctypes.byref(out))
+            _check(rc)
+        finally:
+            self._leave()
+        return Machine._take(out)
+
+    def deactivate(self, machine_id: Union[str, Machine, None] = None) -> None:
+        """Deactivates this machine, or the machine with that id (or that Machine)."""
+        if isinstance(machine_id, Machine):
+            machine_id = machine_id.id
+        arg = encode(machine_id, "machine_id")
+        ptr = self._enter()
+        try:
+            rc = lib.lic_deactivate(ptr, arg)
+            _check(rc)
+        finally:
+            self._leave()
+
+    def machines(self) -> List[Machine]:
+        """The machines activated for the license."""
+        out = _native.MachineListP()
+        ptr = self._enter()
+        try:
+            rc = lib.lic_client_machines(ptr, ctypes.byref(out))
+            _check(rc)
+        finally:
+            self._leave()
+        try:
+            machines = []
+            for i in range(lib.lic_machine_list_count(out)):
+                m = _native.MachineP()
+                _check(lib.lic_machine_list_get(out, i, ctypes.byref(m)))
+                machines.append(Machine._take(m))
+            return machines
+        finally:
+            lib.lic_machine_list_free(out)
+
+    def load_file(self, path_or_bytes: Union[bytes, bytearray, memoryview, PathLike]) -> None:
+        """Loads a license or machine file: bytes are its contents, str/Path its path."""
+        if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+            data = bytes(path_or_bytes)
+            ptr = self._enter()
+            try:
+                rc = lib.lic_client_load_file(ptr, data, len(data))
+                _check(rc)
+            finally:
+                self._leave()
+        else:
+            path = encode(path_or_bytes, "path")
+            ptr = self._enter()
+            try:
+                rc = lib.lic_client_load_file_path(ptr, path)
+                _check(rc)
+            finally:
+                self._leave()
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint this client validates and activates with."""
+        ptr = self._enter()
+        try:
+            return read_str(lib.lic_client_fingerprint, ptr) or ""
+        finally:
+            self._leave()
+
+    # Process slots (acquire_process_slot -> ProcessSlot context manager) and
+    # events (poll_event / events() iterator, event callback kept alive like
+    # the log callback in _ClientHandle.keepalive) attach here.
+
+    def __repr__(self) -> str:
+        return "<lic.Client closed>" if self.closed else "<lic.Client>"
+
+
+class _ClientHandle(Owned):
+    _free = staticmethod(lib.lic_client_free)
+
+    def __init__(self, ptr: Any, keepalive: List[Any]) -> None:
+        super().__init__(ptr)
+        self.keepalive = keepalive
+
+    def _released(self) -> None:
+        self.keepalive = []  # lic_client_free has returned: no more callbacks
+
+
+def fingerprint(app_id: Optional[str] = None) -> str:
+    """This machine's built-in fingerprint for ``app_id`` (default "lic")."""
+    return read_str(lib.lic_fingerprint, encode(app_id, "app_id")) or ""
