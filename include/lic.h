@@ -41,6 +41,13 @@
  * Functions taking a non-const pointer (lic_config *) need exclusive access.
  * Handles may move between threads. There is no global init or shutdown.
  * Network calls block the calling thread up to the configured timeout.
+ *
+ * Background work: a client that holds process slots (or runs the machine
+ * heartbeat monitor) owns one background thread, "lic-heartbeat", started
+ * with the first slot and stopped by lic_client_free. It sleeps between
+ * pings, never keeps the process alive, and reports what happens as events
+ * (lic_client_poll_event, or the event callback, which runs on that thread).
+ * Log and event callbacks must not call back into lic.
  * No panic crosses this boundary: a bug in lic is reported as
  * LIC_STATUS_INTERNAL_PANIC.
  */
