@@ -195,7 +195,7 @@ impl Client {
     fn note_verdict(&self, v: &Validation) {
         let online = v.source == Source::Online;
         let before = self.inner.last_verdict.lock().replace((online, v.code));
-        let was_online = before.map_or(true, |(o, _)| o);
+        let was_online = before.is_none_or(|(o, _)| o);
         let mut events = Vec::new();
         if was_online && !online {
             let why = v

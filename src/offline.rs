@@ -226,7 +226,7 @@ impl Client {
             Some(stale) => stale,
             None => self
                 .cached_evidence(fingerprint)
-                .map_or(true, |ev| half_life_passed(&ev.dataset, now_ms())),
+                .is_none_or(|ev| half_life_passed(&ev.dataset, now_ms())),
         }
     }
 

@@ -21,7 +21,7 @@ fn calls(text: &str, skip_line: impl Fn(&str) -> bool) -> BTreeSet<String> {
     for line in text.lines().filter(|l| !skip_line(l.trim_start())) {
         let mut rest = line;
         while let Some(i) = rest.find("lic_") {
-            let boundary = rest[..i].chars().last().map_or(true, |c| !is_ident(c));
+            let boundary = rest[..i].chars().last().is_none_or(|c| !is_ident(c));
             let tail = &rest[i..];
             let end = tail.find(|c: char| !is_ident(c)).unwrap_or(tail.len());
             if boundary && tail[end..].starts_with('(') {

@@ -70,7 +70,8 @@ pub unsafe extern "C" fn lic_config_set_account_id(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.account_id = text_setting(account_id, "account_id", 256)?)
+            c.account_id = text_setting(account_id, "account_id", 256)?;
+            Ok(())
         })
     }
 }
@@ -86,7 +87,8 @@ pub unsafe extern "C" fn lic_config_set_product_id(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.product_id = text_setting(product_id, "product_id", 256)?)
+            c.product_id = text_setting(product_id, "product_id", 256)?;
+            Ok(())
         })
     }
 }
@@ -106,8 +108,9 @@ pub unsafe extern "C" fn lic_config_set_api_url(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.base_url =
-                text_setting(url, "url", 2048)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()))
+            c.base_url =
+                text_setting(url, "url", 2048)?.unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+            Ok(())
         })
     }
 }
@@ -123,7 +126,8 @@ pub unsafe extern "C" fn lic_config_set_license_key(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.license_key = text_setting(license_key, "license_key", 16384)?)
+            c.license_key = text_setting(license_key, "license_key", 16384)?;
+            Ok(())
         })
     }
 }
@@ -140,7 +144,8 @@ pub unsafe extern "C" fn lic_config_set_license_token(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.license_token = text_setting(token, "token", 4096)?)
+            c.license_token = text_setting(token, "token", 4096)?;
+            Ok(())
         })
     }
 }
@@ -179,8 +184,9 @@ pub unsafe extern "C" fn lic_config_set_api_version(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.api_version = text_setting(version, "version", 16)?
-                .unwrap_or_else(|| DEFAULT_API_VERSION.to_string()))
+            c.api_version = text_setting(version, "version", 16)?
+                .unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+            Ok(())
         })
     }
 }
@@ -222,7 +228,8 @@ pub unsafe extern "C" fn lic_config_set_cache_dir(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.cache_dir = text_setting(path, "path", 4096)?.map(PathBuf::from))
+            c.cache_dir = text_setting(path, "path", 4096)?.map(PathBuf::from);
+            Ok(())
         })
     }
 }
@@ -239,7 +246,8 @@ pub unsafe extern "C" fn lic_config_set_fingerprint(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.fingerprint = text_setting(fingerprint, "fingerprint", 4096)?)
+            c.fingerprint = text_setting(fingerprint, "fingerprint", 4096)?;
+            Ok(())
         })
     }
 }
@@ -255,10 +263,12 @@ pub unsafe extern "C" fn lic_config_set_app_id(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(
-                c.app_id =
-                    text_setting(app_id, "app_id", 256)?.unwrap_or_else(|| "lic".to_string()),
-            )
+            let _: () = c.app_id =
+                text_setting(app_id, "app_id", 256)?.unwrap_or_else(|| "lic".to_string());
+            let _: () = c.app_id =
+                text_setting(app_id, "app_id", 256)?.unwrap_or_else(|| "lic".to_string());
+            c.app_id = text_setting(app_id, "app_id", 256)?.unwrap_or_else(|| "lic".to_string());
+            Ok(())
         })
     }
 }
@@ -273,7 +283,8 @@ pub unsafe extern "C" fn lic_config_set_user_agent_suffix(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.user_agent_suffix = text_setting(suffix, "suffix", 256)?)
+            c.user_agent_suffix = text_setting(suffix, "suffix", 256)?;
+            Ok(())
         })
     }
 }
@@ -328,7 +339,8 @@ pub unsafe extern "C" fn lic_config_set_max_response_age_seconds(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.max_response_age = positive_secs(seconds, "seconds")?)
+            c.max_response_age = positive_secs(seconds, "seconds")?;
+            Ok(())
         })
     }
 }
@@ -344,7 +356,8 @@ pub unsafe extern "C" fn lic_config_set_clock_tolerance_seconds(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.clock_tolerance = positive_secs(seconds, "seconds")?)
+            c.clock_tolerance = positive_secs(seconds, "seconds")?;
+            Ok(())
         })
     }
 }
@@ -360,11 +373,12 @@ pub unsafe extern "C" fn lic_config_set_max_offline_age_seconds(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.max_offline_age = if seconds == 0 {
+            c.max_offline_age = if seconds == 0 {
                 None
             } else {
                 Some(positive_secs(seconds, "seconds")?)
-            })
+            };
+            Ok(())
         })
     }
 }
@@ -408,7 +422,8 @@ pub unsafe extern "C" fn lic_config_set_ca_bundle(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.ca_bundle = text_setting(pem_path, "pem_path", 4096)?.map(PathBuf::from))
+            c.ca_bundle = text_setting(pem_path, "pem_path", 4096)?.map(PathBuf::from);
+            Ok(())
         })
     }
 }
@@ -425,7 +440,8 @@ pub unsafe extern "C" fn lic_config_set_proxy(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            Ok(c.proxy = text_setting(proxy_url, "proxy_url", 2048)?)
+            c.proxy = text_setting(proxy_url, "proxy_url", 2048)?;
+            Ok(())
         })
     }
 }
