@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use once_cell::sync::OnceCell;
 use parking_lot::Mutex;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::config::{check_text, Config, LogLevel};
@@ -16,7 +17,7 @@ use crate::error::{err, Error, ErrorKind, Result};
 use crate::events::{Event, EventKind, Events};
 use crate::fingerprint::machine_fingerprint;
 use crate::http::{Auth, Call, Reply, Transport};
-use crate::model::{LicenseInfo, MachineInfo, Source, ValidationCode};
+use crate::model::{LicenseInfo, LicenseResource, MachineInfo, Source, ValidationCode};
 use crate::signature::SignedMaterial;
 use crate::slots::Monitor;
 use crate::time::{parse_rfc3339, Millis};
@@ -283,39 +284,32 @@ impl Client {
             auth: Auth::None,
             retry_safe: true,
         })?;
-        let meta = reply
-            .json
-            .get("meta")
+        let doc: ValidationDoc = reply.parse()?;
+        let meta = doc
+            .meta
             .ok_or_else(|| Error::new(ErrorKind::BadResponse, "validation answer has no meta"))?;
-        if meta.get("nonce").and_then(Value::as_u64) != Some(nonce) {
+        if meta.nonce != Some(nonce) {
             return err(
                 ErrorKind::ResponseMismatch,
                 "validation answer does not echo this request's nonce: replayed or substituted",
             );
         }
-        if meta.pointer("/scope/fingerprint").and_then(Value::as_str) != Some(fingerprint) {
+        let scope = meta.scope.unwrap_or_default();
+        if scope.fingerprint.as_deref() != Some(fingerprint) {
             return err(
                 ErrorKind::ResponseMismatch,
                 "validation answer is about another fingerprint",
             );
         }
         if let Some(p) = &self.inner.cfg.product_id {
-            if meta.pointer("/scope/product").and_then(Value::as_str) != Some(p.as_str()) {
+            if scope.product.as_deref() != Some(p.as_str()) {
                 return err(
                     ErrorKind::ResponseMismatch,
                     "validation answer is about another product",
                 );
             }
         }
-        let license = match reply.json.get("data") {
-            Some(Value::Null) | None => None,
-            Some(d) => Some(LicenseInfo::from_resource(d).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::BadResponse,
-                    "validation answer has a malformed license",
-                )
-            })?),
-        };
+        let license = doc.data.map(LicenseInfo::from);
         if let Some(l) = &license {
             if l.key.as_deref().is_some_and(|k| k != key) {
                 return err(
@@ -325,38 +319,25 @@ impl Client {
             }
         }
         // API <= 1.1 names the code `constant`.
-        let code_text = meta
-            .get("code")
-            .or_else(|| meta.get("constant"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let code_text = meta.code.or(meta.constant).unwrap_or_default();
         if code_text.is_empty() {
             return err(ErrorKind::BadResponse, "validation answer has no code");
         }
         let code = ValidationCode::from_text(&code_text);
-        let valid = meta.get("valid").and_then(Value::as_bool).ok_or_else(|| {
+        let valid = meta.valid.ok_or_else(|| {
             Error::new(
                 ErrorKind::BadResponse,
                 "validation answer has no valid flag",
             )
         })?;
-        let timestamp = meta
-            .get("ts")
-            .and_then(Value::as_str)
-            .and_then(parse_rfc3339)
-            .or(reply.date_ms);
+        let timestamp = meta.ts.as_deref().and_then(parse_rfc3339).or(reply.date_ms);
         let verified = reply.signed.is_some();
 
         let mut v = Validation {
             code,
             code_text,
             valid,
-            detail: meta
-                .get("detail")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            detail: meta.detail.unwrap_or_default(),
             license,
             entitlements: Vec::new(),
             machine_id: None,
@@ -476,7 +457,7 @@ impl Client {
                 retry_safe: true,
             })?;
             let items = reply
-                .json
+                .json()?
                 .get("data")
                 .and_then(Value::as_array)
                 .cloned()
@@ -503,13 +484,11 @@ impl Client {
             auth: self.auth()?,
             retry_safe: true,
         })?;
-        let id = reply
-            .json
+        let doc = reply.json()?;
+        let id = doc
             .pointer("/data/id")
             .and_then(Value::as_str)
-            .filter(|_| {
-                reply.json.pointer("/data/type").and_then(Value::as_str) == Some("licenses")
-            })
+            .filter(|_| doc.pointer("/data/type").and_then(Value::as_str) == Some("licenses"))
             .ok_or_else(|| Error::new(ErrorKind::BadResponse, "GET me did not return a license"))?
             .to_string();
         self.inner.state.lock().license_id = Some(id.clone());
@@ -541,10 +520,12 @@ impl Client {
             auth: self.auth()?,
             retry_safe: true,
         }) {
-            Ok(reply) => MachineInfo::from_resource(reply.json.get("data").unwrap_or(&Value::Null))
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::BadResponse, "activation answer has no machine")
-                })?,
+            Ok(reply) => {
+                MachineInfo::from_resource(reply.json()?.get("data").unwrap_or(&Value::Null))
+                    .ok_or_else(|| {
+                        Error::new(ErrorKind::BadResponse, "activation answer has no machine")
+                    })?
+            }
             // Taken within this license means this machine is already activated.
             Err(e)
                 if e.kind == ErrorKind::FingerprintTaken
@@ -572,7 +553,7 @@ impl Client {
             auth: self.auth()?,
             retry_safe: true,
         })?;
-        MachineInfo::from_resource(reply.json.get("data").unwrap_or(&Value::Null))
+        MachineInfo::from_resource(reply.json()?.get("data").unwrap_or(&Value::Null))
             .ok_or_else(|| Error::new(ErrorKind::BadResponse, "answer has no machine"))
     }
 
@@ -638,6 +619,31 @@ impl Client {
             })
             .collect()
     }
+}
+
+/// A validate-key answer, read straight from the body (the hot path builds no
+/// JSON tree).
+#[derive(Deserialize)]
+struct ValidationDoc {
+    data: Option<LicenseResource>,
+    meta: Option<ValidationMeta>,
+}
+
+#[derive(Deserialize)]
+struct ValidationMeta {
+    code: Option<String>,
+    constant: Option<String>,
+    valid: Option<bool>,
+    detail: Option<String>,
+    nonce: Option<u64>,
+    ts: Option<String>,
+    scope: Option<EchoedScope>,
+}
+
+#[derive(Default, Deserialize)]
+struct EchoedScope {
+    fingerprint: Option<String>,
+    product: Option<String>,
 }
 
 fn needs_activation(v: &Validation) -> bool {

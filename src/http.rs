@@ -41,11 +41,35 @@ pub struct Call<'a> {
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
-    pub json: Value,
+    /// The exact body bytes (already checked to be JSON for 2xx answers
+    /// only when read; see `json` and `parse`).
+    pub body: Vec<u8>,
     /// The signed material, when a public key is configured (always verified then).
     pub signed: Option<SignedMaterial>,
     /// The response `Date`, trusted only when `signed` is set.
     pub date_ms: Option<Millis>,
+}
+
+impl Reply {
+    /// The body as a JSON document (`Null` for an empty body).
+    pub fn json(&self) -> Result<Value> {
+        self.parse()
+    }
+
+    /// The body deserialized into `T` (for the hot path: no DOM is built).
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        let body: &[u8] = if self.body.is_empty() {
+            b"null"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).map_err(|e| {
+            Error::new(
+                ErrorKind::BadResponse,
+                format!("response is not the JSON expected: {e}"),
+            )
+        })
+    }
 }
 
 pub struct Transport {
@@ -317,25 +341,17 @@ impl Transport {
             signed = Some(material);
         }
 
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).map_err(|e| {
-                Failure::final_(Error::new(
-                    ErrorKind::BadResponse,
-                    format!("response is not JSON: {e}"),
-                ))
-            })?
-        };
-        if !(200..300).contains(&status) {
-            return Err(Failure::final_(map_error_document(status, &json)));
-        }
-        Ok(Reply {
+        let reply = Reply {
             status,
-            json,
+            body: bytes,
             signed,
             date_ms,
-        })
+        };
+        if !(200..300).contains(&status) {
+            let json = reply.json().map_err(Failure::final_)?;
+            return Err(Failure::final_(map_error_document(status, &json)));
+        }
+        Ok(reply)
     }
 
     fn transport_failure(&self, t: ureq::Transport) -> Failure {

@@ -1,6 +1,7 @@
 //! What a validation tells the app: Keygen's validation code, the server's
 //! `valid` flag, and the license as the (signed) answer describes it.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::time::{parse_rfc3339, Millis};
@@ -218,35 +219,76 @@ pub struct LicenseInfo {
 impl LicenseInfo {
     /// Reads a JSON:API `licenses` resource object.
     pub fn from_resource(data: &Value) -> Option<LicenseInfo> {
-        let id = data.get("id")?.as_str()?.to_string();
-        let a = data.get("attributes").unwrap_or(&Value::Null);
-        let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
-        let rel = |k: &str| {
-            data.pointer(&format!("/relationships/{k}/data/id"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        Some(LicenseInfo {
-            id,
-            key: s("key"),
-            name: s("name"),
-            expiry: a
-                .get("expiry")
-                .and_then(Value::as_str)
-                .and_then(parse_rfc3339),
-            status: s("status"),
-            policy_id: rel("policy"),
-            product_id: rel("product"),
-            max_machines: a.get("maxMachines").and_then(Value::as_i64),
-            max_processes: a.get("maxProcesses").and_then(Value::as_i64),
-            strict: a.get("strict").and_then(Value::as_bool),
-            floating: a.get("floating").and_then(Value::as_bool),
-            suspended: a.get("suspended").and_then(Value::as_bool).unwrap_or(false),
+        LicenseResource::deserialize(data)
+            .ok()
+            .map(LicenseInfo::from)
+    }
+}
+
+/// The parts of a JSON:API `licenses` resource lic reads. Deserialized
+/// straight from the response bytes on the validation path (no JSON tree is
+/// built), or from a `Value` for files.
+#[derive(Deserialize)]
+pub struct LicenseResource {
+    id: String,
+    #[serde(default)]
+    attributes: LicenseAttributes,
+    #[serde(default)]
+    relationships: LicenseRelationships,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LicenseAttributes {
+    key: Option<String>,
+    name: Option<String>,
+    expiry: Option<String>,
+    status: Option<String>,
+    max_machines: Option<i64>,
+    max_processes: Option<i64>,
+    strict: Option<bool>,
+    floating: Option<bool>,
+    suspended: Option<bool>,
+    metadata: Option<Value>,
+}
+
+#[derive(Default, Deserialize)]
+struct LicenseRelationships {
+    policy: Option<Relationship>,
+    product: Option<Relationship>,
+}
+
+#[derive(Deserialize)]
+struct Relationship {
+    data: Option<Linkage>,
+}
+
+#[derive(Deserialize)]
+struct Linkage {
+    id: String,
+}
+
+impl From<LicenseResource> for LicenseInfo {
+    fn from(r: LicenseResource) -> LicenseInfo {
+        let a = r.attributes;
+        let linked = |rel: Option<Relationship>| rel.and_then(|r| r.data).map(|d| d.id);
+        LicenseInfo {
+            id: r.id,
+            key: a.key,
+            name: a.name,
+            expiry: a.expiry.as_deref().and_then(parse_rfc3339),
+            status: a.status,
+            policy_id: linked(r.relationships.policy),
+            product_id: linked(r.relationships.product),
+            max_machines: a.max_machines,
+            max_processes: a.max_processes,
+            strict: a.strict,
+            floating: a.floating,
+            suspended: a.suspended.unwrap_or(false),
             metadata: a
-                .get("metadata")
-                .cloned()
-                .unwrap_or(Value::Object(Default::default())),
-        })
+                .metadata
+                .unwrap_or_else(|| Value::Object(Default::default())),
+        }
     }
 }
 

@@ -156,8 +156,8 @@ impl Client {
             auth: self.auth()?,
             retry_safe: true,
         })?;
-        let certificate = reply
-            .json
+        let doc = reply.json()?;
+        let certificate = doc
             .pointer("/data/attributes/certificate")
             .and_then(Value::as_str)
             .ok_or_else(|| {

@@ -216,8 +216,10 @@ fn classify(e: Error) -> Outcome {
 
 fn seconds(reply: &Reply, attribute: &str) -> Duration {
     reply
-        .json
-        .pointer(&format!("/data/attributes/{attribute}"))
+        .json()
+        .ok()
+        .as_ref()
+        .and_then(|doc| doc.pointer(&format!("/data/attributes/{attribute}")))
         .and_then(Value::as_u64)
         .filter(|s| *s > 0)
         .map_or(DEFAULT_INTERVAL, Duration::from_secs)
@@ -284,7 +286,7 @@ impl Monitor {
         }});
         let reply = self.call("POST", "processes".into(), Some(body))?;
         let id = reply
-            .json
+            .json()?
             .pointer("/data/id")
             .and_then(Value::as_str)
             .ok_or_else(|| Error::new(ErrorKind::BadResponse, "spawn answer has no process id"))?
