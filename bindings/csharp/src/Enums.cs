@@ -125,6 +125,26 @@ namespace Lic
         Certificate = 7,
     }
 
+    /// <summary>enum lic_event_kind: what a <see cref="LicenseEvent"/> reports.</summary>
+    public enum LicenseEventKind
+    {
+        None = 0,
+        /// <summary>A heartbeat reached the server (SlotId set for slots).</summary>
+        HeartbeatSent = 1,
+        /// <summary>A heartbeat got no answer; lic retries within the window (Attempt, TimeLeft).</summary>
+        HeartbeatFailed = 2,
+        /// <summary>A slot is no longer held; lic tries to get it back.</summary>
+        SlotLost = 3,
+        /// <summary>A lost slot is held again; its id may have changed.</summary>
+        SlotRecovered = 4,
+        /// <summary>The machine heartbeat monitor stopped (the message says why).</summary>
+        MachineHeartbeatDead = 5,
+        OfflineEntered = 6,
+        OfflineLeft = 7,
+        /// <summary>Validate's code differs from the previous call's ("OLD -> NEW").</summary>
+        LicenseStateChanged = 8,
+    }
+
     /// <summary>Levels of the log callback.</summary>
     public enum LogLevel
     {

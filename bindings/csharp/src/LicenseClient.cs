@@ -30,10 +30,17 @@ namespace Lic
         /// threads and concurrently. Must not call back into lic. Exceptions are swallowed.</summary>
         public Action<LogLevel, string> Log { get; set; }
         public LogLevel LogLevel { get; set; } = LogLevel.Info;
+        /// <summary>Receives the client's events (heartbeats, slot losses and recoveries,
+        /// offline fallback, license state changes) instead of <see cref="LicenseClient.PollEvents"/>.
+        /// Called on lic's heartbeat thread or the thread calling Validate, possibly
+        /// concurrently; must be quick and must not call back into the client. An
+        /// exception it throws is caught (and reported to <see cref="Log"/> when set).</summary>
+        public Action<LicenseEvent> OnEvent { get; set; }
     }
 
     /// <summary>A licensing client for one license key on this machine. Thread-safe;
-    /// Dispose frees it, after which every member throws ObjectDisposedException.</summary>
+    /// Dispose frees it (releasing the process slots it still holds), after which
+    /// every member throws ObjectDisposedException.</summary>
     public sealed class LicenseClient : IDisposable
     {
         private readonly ClientHandle handle;
@@ -73,9 +80,23 @@ namespace Lic
                     callbacks.Add(cb);
                     Ensure.Check(Native.lic_config_set_log_callback(cfg, cb, (int)options.LogLevel, IntPtr.Zero));
                 }
-                IntPtr clientPtr;
-                Ensure.Check(Native.lic_client_new(cfg, out clientPtr));
-                handle = new ClientHandle(clientPtr, callbacks.ToArray());
+                var eventTarget = default(GCHandle);
+                try
+                {
+                    if (options.OnEvent != null)
+                    {
+                        eventTarget = GCHandle.Alloc(new EventDispatcher(options.OnEvent, options.Log));
+                        Ensure.Check(Native.lic_config_set_event_callback(cfg, EventDispatcher.Trampoline, GCHandle.ToIntPtr(eventTarget)));
+                    }
+                    IntPtr clientPtr;
+                    Ensure.Check(Native.lic_client_new(cfg, out clientPtr));
+                    handle = new ClientHandle(clientPtr, callbacks.ToArray(), eventTarget);
+                }
+                catch
+                {
+                    if (eventTarget.IsAllocated) eventTarget.Free();
+                    throw;
+                }
             }
         }
 
@@ -192,9 +213,52 @@ namespace Lic
             }
         }
 
-        // Process slots (AcquireProcessSlot -> ProcessSlot : IDisposable) and
-        // events (PollEvent, an event callback kept in ClientHandle.Callbacks
-        // like the log callback) attach here.
+        /// <summary>Takes a process slot for this (activated) machine; lic keeps it alive
+        /// from its heartbeat thread until it is released or this client is disposed.
+        /// A full license throws <see cref="NoProcessSlotAvailableException"/>.</summary>
+        public ProcessSlot AcquireProcessSlot(string label = null)
+        {
+            IntPtr slot;
+            Ensure.Check(Native.lic_process_slot_acquire(Handle, Utf8.Arg(label, "label"), out slot));
+            return new ProcessSlot(new ProcessSlotHandle(slot), this);
+        }
+
+        /// <summary>Starts the machine heartbeat monitor (requireHeartbeat policies); already running is fine.</summary>
+        public void StartMachineHeartbeat()
+        {
+            Ensure.Check(Native.lic_client_start_machine_heartbeat(Handle));
+        }
+
+        /// <summary>Stops the machine heartbeat monitor; not running is fine.</summary>
+        public void StopMachineHeartbeat()
+        {
+            Ensure.Check(Native.lic_client_stop_machine_heartbeat(Handle));
+        }
+
+        /// <summary>The oldest queued event, or null when there is none (never blocks).</summary>
+        public LicenseEvent PollEvent()
+        {
+            IntPtr ev;
+            Ensure.Check(Native.lic_client_poll_event(Handle, out ev));
+            if (ev == IntPtr.Zero) return null;
+            try { return LicenseEvent.Read(ev); }
+            finally { Native.lic_event_free(ev); }
+        }
+
+        /// <summary>Drains the queued events, oldest first (never blocks). Always empty
+        /// when <see cref="LicenseClientOptions.OnEvent"/> is set: it receives them instead.</summary>
+        public IReadOnlyList<LicenseEvent> PollEvents()
+        {
+            var events = new List<LicenseEvent>();
+            for (LicenseEvent e = PollEvent(); e != null; e = PollEvent()) events.Add(e);
+            return events;
+        }
+
+        /// <summary>How many events the full queue (1024) has dropped, oldest first.</summary>
+        public long DroppedEvents
+        {
+            get { return (long)Native.lic_client_dropped_events(Handle); }
+        }
     }
 
     /// <summary>One activation of a license (a copy; no native handle is kept).</summary>

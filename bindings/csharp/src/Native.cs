@@ -7,9 +7,9 @@
 //     Utf8.FromNative and never freed;
 //   * buffers are `byte[] buf, UIntPtr bufLen, out UIntPtr outLen`;
 //   * statuses, codes and flags are int; there is no bool in this ABI.
+//   * a lic_event is a borrowed IntPtr (the callback's belongs to lic; a
+//     polled one is copied into a LicenseEvent and freed at once).
 // tests/bindings_coverage.rs fails when a function of lic.h is missing here.
-// Process slots and events: add their imports (and ProcessSlotHandle,
-// EventHandle in Handles.cs) when they land in lic.h.
 using System;
 using System.Runtime.InteropServices;
 
@@ -18,6 +18,10 @@ namespace Lic
     /// <summary>lic_log_callback: (void *user_data, int32_t level, const char *message).</summary>
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     internal delegate void LogCallback(IntPtr userData, int level, IntPtr message);
+
+    /// <summary>lic_event_callback: (void *user_data, const lic_event *event).</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void EventCallback(IntPtr userData, IntPtr ev);
 
     internal static class Native
     {
@@ -257,7 +261,58 @@ namespace Lic
         internal static extern int lic_result_signed_part(ResultHandle r, int part, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern UIntPtr lic_result_process_slots(ResultHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void lic_result_free(IntPtr r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_event_callback(ConfigHandle config, EventCallback callback, IntPtr userData);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_poll_event(ClientHandle client, out IntPtr ev);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern ulong lic_client_dropped_events(ClientHandle client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_event_get_kind(IntPtr ev);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_event_slot_id(IntPtr ev, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_event_message(IntPtr ev, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern uint lic_event_attempt(IntPtr ev);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern long lic_event_time_left_ms(IntPtr ev);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_event_free(IntPtr ev);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_process_slot_acquire(ClientHandle client, [MarshalAs(UnmanagedType.LPUTF8Str)] string label, out IntPtr slot);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_process_slot_release(ProcessSlotHandle slot);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_process_slot_id(ProcessSlotHandle slot, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_process_slot_is_held(ProcessSlotHandle slot);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_process_slot_free(IntPtr slot);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_start_machine_heartbeat(ClientHandle client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_stop_machine_heartbeat(ClientHandle client);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr lic_version();

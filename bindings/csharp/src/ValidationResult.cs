@@ -96,6 +96,12 @@ namespace Lic
             get { return I64(h => (out long v) => Native.lic_result_max_processes(h, out v)); }
         }
 
+        /// <summary>How many process slots the client held when it produced this result.</summary>
+        public int ProcessSlots
+        {
+            get { return (int)Native.lic_result_process_slots(H).ToUInt64(); }
+        }
+
         /// <summary>The license metadata as a JSON object text; null without a license.</summary>
         public string MetadataJson
         {

@@ -61,7 +61,8 @@ namespace Lic.Tests
 
         public DevServer(string exe)
         {
-            var psi = new ProcessStartInfo(exe, "--bootstrap")
+            // Heartbeat durations down to 1 s (Keygen's minimum is 60) keep the slot tests short.
+            var psi = new ProcessStartInfo(exe, "--bootstrap --min-heartbeat-duration 1")
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,
@@ -166,6 +167,13 @@ namespace Lic.Tests
             string resp = Expect("POST", "/v1/machines/" + machineId + "/actions/check-out",
                 "{\"meta\":{\"include\":[\"license\",\"license.entitlements\"],\"encrypt\":true}}", 200);
             return Json.Str(resp, "certificate");
+        }
+
+        /// <summary>A process's status (ALIVE, DEAD, ...); null when the server has no such process.</summary>
+        public string ProcessStatus(string processId)
+        {
+            string resp;
+            return Request("GET", "/v1/processes/" + processId, null, out resp) == 200 ? Json.Str(resp, "status") : null;
         }
 
         public void Fault(string json) { Expect("POST", "/v1/dev/faults", json, 201); }

@@ -110,6 +110,12 @@ namespace Lic.Tests
                 Run("threads share one client", Threads);
                 Run("log callback", LogCallback);
                 Run("finalizers free what was not disposed", Finalizers);
+                Run("process slots up to the limit", ProcessSlotsUpToTheLimit);
+                Run("ProcessSlot Dispose releases, client Dispose releases", SlotDispose);
+                Run("events through PollEvents", PolledEvents);
+                Run("an outage longer than the heartbeat window", Outage);
+                Run("OnEvent callback", EventCallbackOption);
+                Run("machine heartbeat", MachineHeartbeat);
                 Run("examples/csharp/NodeLocked", Example);
                 foreach (var c in made) c.Dispose();
             }
@@ -182,6 +188,7 @@ namespace Lic.Tests
             EnumMirrors(typeof(LicenseSource), "LIC_SOURCE");
             EnumMirrors(typeof(ClockState), "LIC_CLOCK_STATE");
             EnumMirrors(typeof(SignedPart), "LIC_SIGNED_PART");
+            EnumMirrors(typeof(LicenseEventKind), "LIC_EVENT_KIND");
         }
 
         private static void ExceptionMapping()
@@ -510,6 +517,215 @@ namespace Lic.Tests
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
+        }
+
+        private static bool Eventually(Func<bool> cond, int withinMs = 6000)
+        {
+            var sw = Stopwatch.StartNew();
+            while (true)
+            {
+                if (cond()) return true;
+                if (sw.ElapsedMilliseconds >= withinMs) return false;
+                Thread.Sleep(50);
+            }
+        }
+
+        /// <summary>A floating license with a process limit and a heartbeat window; its key.</summary>
+        private static string SlotLicense(int maxProcesses, int heartbeat = 2, string extra = "")
+        {
+            string id;
+            return server.License(server.Policy("\"strict\":true,\"floating\":true,\"maxMachines\":10,\"maxProcesses\":" + maxProcesses +
+                                                ",\"heartbeatDuration\":" + heartbeat + extra), "", out id);
+        }
+
+        private static void ProcessSlotsUpToTheLimit()
+        {
+            var c = Client(SlotLicense(2), Unique("cs-slots"));
+            Equal(LicStatus.MachineNotActivated, Throws<LicenseRefusedException>(() => c.AcquireProcessSlot(), "not activated").Status, "status");
+            c.Activate();
+            var first = c.AcquireProcessSlot("render 1");
+            var second = c.AcquireProcessSlot();
+            Assert(first.Id != second.Id && first.Id.Length == 36, "two ids");
+            Assert(first.IsHeld && second.IsHeld, "held");
+            string resp;
+            server.Request("GET", "/v1/processes/" + first.Id, null, out resp);
+            Equal("render 1", Json.Str(resp, "label"), "label in the metadata");
+            var e = Throws<NoProcessSlotAvailableException>(() => c.AcquireProcessSlot(), "third slot");
+            Assert(e is LicenseRefusedException, "a refusal");
+            Equal(LicStatus.ProcessLimitExceeded, e.Status, "status");
+            Assert(e.NativeMessage.Contains("MACHINE_PROCESS_LIMIT_EXCEEDED") && e.NativeMessage.Contains("(2)"), "message: " + e.NativeMessage);
+            using (var r = c.Validate())
+            {
+                Equal(ValidationCode.Valid, r.Code, "code");
+                Equal(2, r.ProcessSlots, "slots held");
+                Equal((long?)2, r.MaxProcesses, "max processes");
+            }
+            first.Release();
+            first.Release(); // idempotent
+            Assert(!first.IsHeld, "released");
+            Equal(null, server.ProcessStatus(first.Id), "deleted on the server");
+            var third = c.AcquireProcessSlot();
+            Equal("ALIVE", server.ProcessStatus(third.Id), "the seat is free again");
+            using (var r = c.Validate()) Equal(2, r.ProcessSlots, "slots held");
+            first.Dispose(); second.Dispose(); third.Dispose();
+        }
+
+        private static void SlotDispose()
+        {
+            string key = SlotLicense(1);
+            string fp = Unique("cs-slot-dispose");
+            var c = Client(key, fp);
+            c.Activate();
+            ProcessSlot slot = null;
+            for (int i = 0; i < 3; i++) // one seat: each using block must give it back
+            {
+                string id;
+                using (slot = c.AcquireProcessSlot()) { id = slot.Id; Equal("ALIVE", server.ProcessStatus(id), "alive"); }
+                Assert(slot.IsDisposed, "disposed");
+                Equal(null, server.ProcessStatus(id), "released by Dispose");
+            }
+            slot.Dispose(); // idempotent
+            Throws<ObjectDisposedException>(() => { var x = slot.Id; }, "Id");
+            Throws<ObjectDisposedException>(() => { var x = slot.IsHeld; }, "IsHeld");
+            Throws<ObjectDisposedException>(() => slot.Release(), "Release");
+            Assert(slot.ToString().Contains("disposed"), "ToString");
+
+            // Disposing the client releases what it still holds; the slot handle stays usable.
+            var s2 = c.AcquireProcessSlot();
+            string id2 = s2.Id;
+            c.Dispose();
+            Equal(null, server.ProcessStatus(id2), "released by the client");
+            Assert(!s2.IsHeld, "not held");
+            s2.Release(); // its client is gone: still fine
+            s2.Dispose();
+            Throws<ObjectDisposedException>(() => c.AcquireProcessSlot(), "acquire after dispose");
+            Throws<ObjectDisposedException>(() => c.PollEvents(), "poll after dispose");
+            Throws<ObjectDisposedException>(() => { var x = c.DroppedEvents; }, "dropped after dispose");
+            Throws<ObjectDisposedException>(() => c.StartMachineHeartbeat(), "start after dispose");
+            Throws<ObjectDisposedException>(() => c.StopMachineHeartbeat(), "stop after dispose");
+
+            // A slot keeps its client from being finalized (which would release it).
+            var held = AcquireWithUnreferencedClient(key, fp);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Thread.Sleep(200);
+            Assert(held.IsHeld && server.ProcessStatus(held.Id) == "ALIVE", "still held");
+            held.Dispose();
+        }
+
+        private static ProcessSlot AcquireWithUnreferencedClient(string key, string fp)
+        {
+            var c = new LicenseClient(new LicenseClientOptions
+            {
+                AccountId = server.AccountId, ApiUrl = server.BaseUrl, PublicKey = server.PublicKey,
+                LicenseKey = key, Fingerprint = fp, CacheDir = Path.Combine(tmp, "cache"), TimeoutMs = 3000,
+            });
+            return c.AcquireProcessSlot();
+        }
+
+        private static void PolledEvents()
+        {
+            var c = Client(SlotLicense(2), Unique("cs-poll"));
+            using (var r = c.Validate()) Equal(ValidationCode.NoMachines, r.Code, "floating, not activated");
+            c.Activate();
+            using (var r = c.Validate()) Equal(ValidationCode.Valid, r.Code, "valid");
+            var seen = new List<LicenseEvent>(c.PollEvents());
+            Equal(1, seen.Count, "one event so far");
+            Equal(LicenseEventKind.LicenseStateChanged, seen[0].Kind, "kind");
+            Equal("NO_MACHINES -> VALID", seen[0].Message, "message");
+            Assert(seen[0].SlotId == null && seen[0].TimeLeft == null && seen[0].Attempt == 0, "no slot fields");
+            using (var slot = c.AcquireProcessSlot())
+            {
+                Assert(Eventually(() => { seen.AddRange(c.PollEvents()); return seen.Count(e => e.Kind == LicenseEventKind.HeartbeatSent) >= 2; }), "heartbeats");
+                var sent = seen.First(e => e.Kind == LicenseEventKind.HeartbeatSent);
+                Equal(slot.Id, sent.SlotId, "slot id");
+                Assert(sent.Attempt == 0 && sent.TimeLeft == null && sent.Message.Length > 0, "fields: " + sent);
+                Assert(!seen.Any(e => e.Kind == LicenseEventKind.SlotLost), "nothing lost");
+            }
+            Equal(0L, c.DroppedEvents, "dropped");
+            Assert(c.PollEvent() == null, "PollEvent on an empty queue");
+        }
+
+        private static void Outage()
+        {
+            // A ping may retry a failed connection until the client's timeout; kept
+            // well inside the 2 s window, the first failure leaves time to retry.
+            var c = Client(SlotLicense(1), Unique("cs-outage"), o => o.TimeoutMs = 400);
+            c.Activate();
+            using (var slot = c.AcquireProcessSlot())
+            {
+                string old = slot.Id;
+                var seen = new List<LicenseEvent>();
+                server.Fault("{\"mode\":\"offline\",\"path\":\"/v1/processes\"}");
+                Assert(Eventually(() => { seen.AddRange(c.PollEvents()); return seen.Any(e => e.Kind == LicenseEventKind.SlotLost); }, 8000), "lost");
+                Assert(!slot.IsHeld, "not held while lost");
+                var failed = seen.Where(e => e.Kind == LicenseEventKind.HeartbeatFailed).ToList();
+                Assert(failed.Count > 0 && failed[0].Attempt == 1 && failed[0].SlotId == old, "failures: " + string.Join("; ", seen));
+                Assert(failed.All(e => e.TimeLeft.HasValue && e.TimeLeft.Value < TimeSpan.FromSeconds(3)), "time left");
+                server.ClearFaults();
+                Assert(Eventually(() => { seen.AddRange(c.PollEvents()); return seen.Any(e => e.Kind == LicenseEventKind.SlotRecovered); }, 8000), "recovered");
+                Assert(slot.IsHeld && slot.Id != old, "held again under a new id");
+                Equal(slot.Id, seen.First(e => e.Kind == LicenseEventKind.SlotRecovered).SlotId, "recovered id");
+                Equal("ALIVE", server.ProcessStatus(slot.Id), "alive");
+            }
+        }
+
+        private static void EventCallbackOption()
+        {
+            string key = SlotLicense(2);
+            var got = new List<LicenseEvent>();
+            var threads = new HashSet<int>();
+            var c = Client(key, Unique("cs-callback"), o => o.OnEvent = e => { lock (got) { got.Add(e); threads.Add(Thread.CurrentThread.ManagedThreadId); } });
+            GC.Collect();
+            GC.WaitForPendingFinalizers(); // the dispatcher must survive: the client keeps it
+            c.Activate();
+            using (var slot = c.AcquireProcessSlot())
+            {
+                Assert(Eventually(() => { lock (got) return got.Any(e => e.Kind == LicenseEventKind.HeartbeatSent); }), "heartbeat via the callback");
+                lock (got) Equal(slot.Id, got.First(e => e.Kind == LicenseEventKind.HeartbeatSent).SlotId, "slot id");
+            }
+            lock (got) Assert(!threads.Contains(Thread.CurrentThread.ManagedThreadId), "called on lic's thread");
+            Equal(0, c.PollEvents().Count, "the queue stays empty");
+            c.Dispose(); // joins the heartbeat thread: no callback after this
+            int n;
+            lock (got) n = got.Count;
+            Thread.Sleep(1200);
+            lock (got) Equal(n, got.Count, "no events after Dispose");
+
+            // A throwing handler is contained and reported to Log.
+            int calls = 0;
+            var logged = new List<string>();
+            var noisy = Client(SlotLicense(2), Unique("cs-boom-events"), o =>
+            {
+                o.OnEvent = e => { Interlocked.Increment(ref calls); throw new InvalidOperationException("handler failure"); };
+                o.Log = (l, m) => { if (l == LogLevel.Error) lock (logged) logged.Add(m); };
+            });
+            using (var r = noisy.Validate()) Equal(ValidationCode.NoMachines, r.Code, "not activated");
+            noisy.Activate();
+            using (var r = noisy.Validate()) Equal(ValidationCode.Valid, r.Code, "state change raised on this thread");
+            using (var slot = noisy.AcquireProcessSlot())
+            {
+                Assert(Eventually(() => Volatile.Read(ref calls) >= 3), "handler called again after throwing");
+                Assert(slot.IsHeld, "held");
+            }
+            lock (logged) Assert(logged.Any(m => m.Contains("handler failure")), "reported to Log");
+        }
+
+        private static void MachineHeartbeat()
+        {
+            string id;
+            string key = server.License(server.Policy("\"strict\":true,\"floating\":true,\"maxMachines\":5,\"requireHeartbeat\":true,\"heartbeatDuration\":2"), "", out id);
+            var c = Client(key, Unique("cs-machine-hb"));
+            Equal(LicStatus.MachineNotActivated, Throws<LicenseRefusedException>(() => c.StartMachineHeartbeat(), "not activated").Status, "status");
+            c.Activate();
+            c.StartMachineHeartbeat();
+            c.StartMachineHeartbeat(); // already running
+            var seen = new List<LicenseEvent>();
+            Assert(Eventually(() => { seen.AddRange(c.PollEvents()); return seen.Any(e => e.Kind == LicenseEventKind.HeartbeatSent); }), "machine heartbeat");
+            Equal(null, seen.First(e => e.Kind == LicenseEventKind.HeartbeatSent).SlotId, "no slot id");
+            using (var r = c.Validate(ValidateOptions.OnlineOnly)) Equal(ValidationCode.Valid, r.Code, "valid while beating");
+            c.StopMachineHeartbeat();
+            c.StopMachineHeartbeat(); // not running
         }
 
         private static void Example()

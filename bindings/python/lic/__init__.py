@@ -14,8 +14,8 @@ semantics of every call. Failures raise :class:`lic.LicError` subclasses.
 from __future__ import annotations
 
 from . import _native
-from ._enums import ClockState, Code, LogLevel, SignedPart, Source
-from .client import Client, Machine, ValidationResult, fingerprint
+from ._enums import ClockState, Code, EventKind, LogLevel, SignedPart, Source
+from .client import Client, Event, Machine, ProcessSlot, ValidationResult, fingerprint
 from .errors import (
     ConfigError,
     InternalError,
@@ -53,6 +53,8 @@ __all__ = [
     "ClockState",
     "Code",
     "ConfigError",
+    "Event",
+    "EventKind",
     "InternalError",
     "InvalidArgumentError",
     "LicError",
@@ -63,6 +65,7 @@ __all__ = [
     "NetworkError",
     "NoProcessSlotAvailableError",
     "OfflineFileError",
+    "ProcessSlot",
     "ServerError",
     "SignatureError",
     "SignedPart",

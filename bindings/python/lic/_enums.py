@@ -81,6 +81,20 @@ class SignedPart(enum.IntEnum):
     CERTIFICATE = 7
 
 
+class EventKind(enum.IntEnum):
+    """Mirrors ``enum lic_event_kind``: what an :class:`lic.Event` reports."""
+
+    NONE = 0
+    HEARTBEAT_SENT = 1
+    HEARTBEAT_FAILED = 2
+    SLOT_LOST = 3
+    SLOT_RECOVERED = 4
+    MACHINE_HEARTBEAT_DEAD = 5
+    OFFLINE_ENTERED = 6
+    OFFLINE_LEFT = 7
+    LICENSE_STATE_CHANGED = 8
+
+
 class LogLevel(enum.IntEnum):
     """Levels of the log callback (``lic_log_callback``)."""
 

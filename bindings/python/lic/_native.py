@@ -27,6 +27,7 @@ from ctypes import (
     c_int64,
     c_size_t,
     c_uint32,
+    c_uint64,
     c_void_p,
 )
 from pathlib import Path
@@ -58,14 +59,26 @@ class lic_machine_list(ctypes.Structure):
     pass
 
 
+class lic_process_slot(ctypes.Structure):
+    pass
+
+
+class lic_event(ctypes.Structure):
+    pass
+
+
 ConfigP = POINTER(lic_config)
 ClientP = POINTER(lic_client)
 ResultP = POINTER(lic_result)
 MachineP = POINTER(lic_machine)
 MachineListP = POINTER(lic_machine_list)
+SlotP = POINTER(lic_process_slot)
+EventP = POINTER(lic_event)
 
 # typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *message);
 LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
+# typedef void (*lic_event_callback)(void *user_data, const struct lic_event *event);
+EVENT_CALLBACK = CFUNCTYPE(None, c_void_p, EventP)
 
 status = c_int32  # lic_status
 size_p = POINTER(c_size_t)
@@ -106,6 +119,7 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_config_set_ca_bundle": (status, (ConfigP, c_char_p)),
     "lic_config_set_proxy": (status, (ConfigP, c_char_p)),
     "lic_config_set_log_callback": (status, (ConfigP, LOG_CALLBACK, c_int32, c_void_p)),
+    "lic_config_set_event_callback": (status, (ConfigP, EVENT_CALLBACK, c_void_p)),
     # client
     "lic_client_new": (status, (ConfigP, POINTER(ClientP))),
     "lic_client_free": (None, (ClientP,)),
@@ -155,9 +169,25 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_result_file_expiry": (status, (ResultP, i64_p)),
     "lic_result_offline_reason": (status, (ResultP, *BUF)),
     "lic_result_signed_part": (status, (ResultP, c_int32, *BUF)),
+    "lic_result_process_slots": (c_size_t, (ResultP,)),
     "lic_result_free": (None, (ResultP,)),
-    # Process slots and events (lic_process_slot_*, lic_client_poll_event,
-    # lic_event_*, ...) go here when they land in lic.h.
+    # process slots and the machine heartbeat
+    "lic_process_slot_acquire": (status, (ClientP, c_char_p, POINTER(SlotP))),
+    "lic_process_slot_release": (status, (SlotP,)),
+    "lic_process_slot_id": (status, (SlotP, *BUF)),
+    "lic_process_slot_is_held": (c_int32, (SlotP,)),
+    "lic_process_slot_free": (None, (SlotP,)),
+    "lic_client_start_machine_heartbeat": (status, (ClientP,)),
+    "lic_client_stop_machine_heartbeat": (status, (ClientP,)),
+    # events
+    "lic_client_poll_event": (status, (ClientP, POINTER(EventP))),
+    "lic_client_dropped_events": (c_uint64, (ClientP,)),
+    "lic_event_get_kind": (c_int32, (EventP,)),
+    "lic_event_slot_id": (status, (EventP, *BUF)),
+    "lic_event_message": (status, (EventP, *BUF)),
+    "lic_event_attempt": (c_uint32, (EventP,)),
+    "lic_event_time_left_ms": (c_int64, (EventP,)),
+    "lic_event_free": (None, (EventP,)),
 }
 
 

@@ -1,14 +1,17 @@
-"""Client, ValidationResult and Machine over the C ABI."""
+"""Client, ValidationResult, Machine, ProcessSlot and Event over the C ABI."""
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import logging
 import os
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 from . import _native
 from ._enums import (
@@ -17,14 +20,16 @@ from ._enums import (
     VALIDATE_ONLINE_ONLY,
     ClockState,
     Code,
+    EventKind,
     LogLevel,
     Source,
     SignedPart,
 )
 from ._handles import Owned, encode, read_bytes, read_i64, read_str, to_datetime
-from .errors import _check
+from .errors import LicError, _check
 
 lib = _native.lib
+_logger = logging.getLogger("lic")
 
 PathLike = Union[str, "os.PathLike[str]"]
 LogHandler = Union[Callable[[LogLevel, str], Any], logging.Logger]
@@ -91,6 +96,68 @@ def _log_trampoline(log: LogHandler) -> Any:
 _CODES = {int(c): c for c in Code}
 _SOURCES = {int(c): c for c in Source}
 _CLOCK_STATES = {int(c): c for c in ClockState}
+_EVENT_KINDS = {int(k): k for k in EventKind}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a client (a copy; no native handle is kept).
+
+    ``kind`` is an :class:`EventKind` (the raw int for a kind newer than this
+    binding); ``slot_id`` is the slot's current process id for slot events,
+    else None; ``attempt`` and ``time_left_ms`` are set for HEARTBEAT_FAILED
+    (0 and None otherwise).
+    """
+
+    kind: Union[EventKind, int]
+    message: str
+    slot_id: Optional[str] = None
+    attempt: int = 0
+    time_left_ms: Optional[int] = None
+
+    @classmethod
+    def _read(cls, ptr: Any) -> "Event":
+        """Copies a lic_event (polled, or lent to the callback for the call)."""
+        raw = int(lib.lic_event_get_kind(ptr))
+        left = int(lib.lic_event_time_left_ms(ptr))
+        return cls(
+            kind=_EVENT_KINDS.get(raw, raw),
+            message=read_str(lib.lic_event_message, ptr) or "",
+            slot_id=read_str(lib.lic_event_slot_id, ptr, optional=True),
+            attempt=int(lib.lic_event_attempt(ptr)),
+            time_left_ms=None if left < 0 else left,
+        )
+
+    @classmethod
+    def _take(cls, ptr: Any) -> "Event":
+        """Copies a polled lic_event and frees it."""
+        try:
+            return cls._read(ptr)
+        finally:
+            lib.lic_event_free(ptr)
+
+
+EventHandler = Callable[[Event], Any]
+
+
+def _event_trampoline(handler: EventHandler) -> Any:
+    """A C event callback calling ``handler(Event)`` on lic's thread.
+
+    The event is copied before the handler runs (lic's event is only valid
+    during the call). Exceptions never reach C: they are logged on the
+    "lic" logger and dropped.
+    """
+
+    def callback(_user_data: Any, ptr: Any) -> None:
+        try:
+            handler(Event._read(ptr))
+        except BaseException:  # noqa: BLE001 - an exception must not unwind into lic
+            try:
+                _logger.exception("lic: the on_event callback raised; the exception was ignored")
+            except BaseException:
+                pass
+
+    return _native.EVENT_CALLBACK(callback)
 
 
 @dataclass(frozen=True)
@@ -239,6 +306,11 @@ class ValidationResult(Owned):
     def offline_reason(self) -> Optional[str]:
         return self._str(lib.lic_result_offline_reason, optional=True)
 
+    @property
+    def process_slots(self) -> int:
+        """How many process slots the client held when it produced this result."""
+        return self._int(lib.lic_result_process_slots)
+
     def signed_part(self, part: Union[SignedPart, int]) -> Optional[bytes]:
         """Raw bytes of the signed material behind the answer; None when absent."""
         ptr = self._enter()
@@ -258,7 +330,12 @@ class Client:
 
     Settings are keywords named after ``lic_config_set_*``; unset ones keep
     lic's defaults. Safe to share between threads. ``close()`` (or ``with``)
-    frees it; using it afterwards raises ``ValueError``.
+    frees it (releasing the process slots it still holds); using it
+    afterwards raises ``ValueError``.
+
+    ``log`` and ``on_event`` run on whichever thread does the work, often
+    lic's "lic-heartbeat" thread, and must not call this client. With
+    ``on_event`` set, events go to it instead of :meth:`poll_events`.
     """
 
     def __init__(
@@ -285,6 +362,7 @@ class Client:
         proxy: Optional[str] = None,
         log: Optional[LogHandler] = None,
         log_level: Union[LogLevel, int] = LogLevel.INFO,
+        on_event: Optional[EventHandler] = None,
     ) -> None:
         settings = dict(locals())
         self._handle: Optional[_ClientHandle] = None
@@ -304,6 +382,12 @@ class Client:
                 cb = _log_trampoline(log)
                 keepalive.append(cb)
                 _check(lib.lic_config_set_log_callback(cfg, cb, int(log_level), None))
+            if on_event is not None:
+                if not callable(on_event):
+                    raise TypeError("on_event must be callable")
+                ecb = _event_trampoline(on_event)
+                keepalive.append(ecb)
+                _check(lib.lic_config_set_event_callback(cfg, ecb, None))
             out = _native.ClientP()
             _check(lib.lic_client_new(cfg, ctypes.byref(out)))
         finally:
@@ -444,12 +528,183 @@ class Client:
         finally:
             self._leave()
 
-    # Process slots (acquire_process_slot -> ProcessSlot context manager) and
-    # events (poll_event / events() iterator, event callback kept alive like
-    # the log callback in _ClientHandle.keepalive) attach here.
+    # -- process slots and heartbeats -------------------------------------
+    def acquire_process_slot(self, label: Optional[str] = None) -> "ProcessSlot":
+        """Takes a process slot for this (activated) machine.
+
+        lic keeps it alive from its heartbeat thread until it is released
+        (``with``, :meth:`ProcessSlot.release` or closing this client). A
+        full license raises :class:`lic.NoProcessSlotAvailableError`.
+        """
+        arg = encode(label, "label")
+        out = _native.SlotP()
+        ptr = self._enter()
+        try:
+            rc = lib.lic_process_slot_acquire(ptr, arg, ctypes.byref(out))
+            _check(rc)
+        finally:
+            self._leave()
+        return ProcessSlot(out, self)
+
+    def start_machine_heartbeat(self) -> None:
+        """Starts the machine heartbeat monitor (requireHeartbeat policies); OK when running."""
+        self._call(lib.lic_client_start_machine_heartbeat)
+
+    def stop_machine_heartbeat(self) -> None:
+        """Stops the machine heartbeat monitor; OK when not running."""
+        self._call(lib.lic_client_stop_machine_heartbeat)
+
+    # -- events -----------------------------------------------------------
+    def poll_event(self) -> Optional[Event]:
+        """The oldest queued event, or None when the queue is empty (never blocks)."""
+        out = _native.EventP()
+        ptr = self._enter()
+        try:
+            rc = lib.lic_client_poll_event(ptr, ctypes.byref(out))
+            _check(rc)
+        finally:
+            self._leave()
+        return Event._take(out) if out else None
+
+    def poll_events(self) -> Iterator[Event]:
+        """An iterator over the queued events, oldest first, ending when the
+        queue is empty (events arriving meanwhile are included; it never
+        blocks). Empty when an ``on_event`` callback is set (it receives
+        them instead).
+        """
+        if self.closed:
+            raise ValueError("Client is closed")
+        return self._drain()
+
+    def _drain(self) -> Iterator[Event]:
+        while True:
+            event = self.poll_event()
+            if event is None:
+                return
+            yield event
+
+    @property
+    def dropped_events(self) -> int:
+        """How many events the full queue (1024) has dropped, oldest first."""
+        ptr = self._enter()
+        try:
+            return int(lib.lic_client_dropped_events(ptr))
+        finally:
+            self._leave()
+
+    def _call(self, fn: Callable[..., int], *args: Any) -> None:
+        ptr = self._enter()
+        try:
+            rc = fn(ptr, *args)
+            _check(rc)
+        finally:
+            self._leave()
 
     def __repr__(self) -> str:
         return "<lic.Client closed>" if self.closed else "<lic.Client>"
+
+
+class ProcessSlot(Owned):
+    """A held process slot (from :meth:`Client.acquire_process_slot`).
+
+    ``with`` releases it, then frees the handle; a release failure then
+    raises (it is logged instead when the block is already raising).
+    ``release()`` gives it back at once and may be called again (and
+    retried after a transport failure). ``close()`` releases and frees like
+    ``with``. A slot that is garbage-collected without either stays held
+    and heartbeated until its client is closed. The slot keeps its client
+    open while referenced.
+    """
+
+    _free = staticmethod(lib.lic_process_slot_free)
+
+    def __init__(self, ptr: Any, client: "Client") -> None:
+        super().__init__(ptr)
+        self._client: Optional[Client] = client
+        # lic_process_slot_release needs exclusive access to the slot.
+        self._exclusive = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        """The id of the Keygen process holding the slot (changes when a lost slot is recovered)."""
+        ptr = self._enter()
+        try:
+            with self._exclusive:
+                return read_str(lib.lic_process_slot_id, ptr) or ""
+        finally:
+            self._leave()
+
+    @property
+    def held(self) -> bool:
+        """True while the slot is held (not lost, refused for good, or released)."""
+        ptr = self._enter()
+        try:
+            with self._exclusive:
+                return lib.lic_process_slot_is_held(ptr) == 1
+        finally:
+            self._leave()
+
+    def release(self) -> None:
+        """Gives the slot back to the server now. Idempotent; on a transport
+        failure it raises, the slot stays held, and release may be retried."""
+        ptr = self._enter()
+        try:
+            with self._exclusive:
+                rc = lib.lic_process_slot_release(ptr)
+                _check(rc)
+        finally:
+            self._leave()
+
+    def close(self) -> None:
+        """Releases the slot (if not closed yet), then frees the handle."""
+        self._close(raise_errors=True)
+
+    def _close(self, raise_errors: bool) -> None:
+        try:
+            if not self.closed:
+                try:
+                    self.release()
+                except ValueError:
+                    pass  # closed meanwhile by another thread
+                except LicError:
+                    if raise_errors:
+                        raise
+                    _logger.warning("lic: could not release a process slot", exc_info=True)
+        finally:
+            super().close()
+            self._client = None
+
+    def __enter__(self) -> "ProcessSlot":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self._close(raise_errors=exc_type is None)
+
+    def __del__(self) -> None:
+        try:
+            super().close()  # no network from the garbage collector: free only
+        except BaseException:
+            pass
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<lic.ProcessSlot closed>"
+        return f"<lic.ProcessSlot {self.id} held={self.held}>"
+
+
+# Clients with callbacks, closed at interpreter exit while Python can still
+# run them (lic's own at-exit release would otherwise run after finalization,
+# with its heartbeat thread possibly inside a Python callback).
+_WITH_CALLBACKS: "weakref.WeakSet[_ClientHandle]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_clients_with_callbacks() -> None:
+    for handle in list(_WITH_CALLBACKS):
+        try:
+            handle.close()
+        except BaseException:
+            pass
 
 
 class _ClientHandle(Owned):
@@ -458,6 +713,8 @@ class _ClientHandle(Owned):
     def __init__(self, ptr: Any, keepalive: List[Any]) -> None:
         super().__init__(ptr)
         self.keepalive = keepalive
+        if keepalive:
+            _WITH_CALLBACKS.add(self)
 
     def _released(self) -> None:
         self.keepalive = []  # lic_client_free has returned: no more callbacks

@@ -119,6 +119,14 @@ class Admin:
         v = self.expect("POST", f"/v1/machines/{machine_id}/actions/check-out", body, 200)
         return v["data"]["attributes"]["certificate"]
 
+    def process_status(self, process_id: str) -> Optional[str]:
+        """A process's status (ALIVE, DEAD, ...), None when the server has no such process."""
+        got, value = self.request("GET", f"/v1/processes/{process_id}")
+        return value["data"]["attributes"]["status"] if got == 200 else None
+
+    def process(self, process_id: str) -> Dict[str, Any]:
+        return self.expect("GET", f"/v1/processes/{process_id}", None, 200)["data"]
+
     def fault(self, mode: str, **kw: Any) -> None:
         self.expect("POST", "/v1/dev/faults", {"mode": mode, **kw}, 201)
 
@@ -130,7 +138,11 @@ class DevServer:
     def __init__(self, log_path: Path) -> None:
         self.log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [str(DEVSERVER), "--bootstrap"], stdout=subprocess.PIPE, stderr=self.log
+            # Heartbeat durations down to 1 s (Keygen's minimum is 60) keep
+            # the slot and event tests short.
+            [str(DEVSERVER), "--bootstrap", "--min-heartbeat-duration", "1"],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

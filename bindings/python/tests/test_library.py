@@ -52,6 +52,7 @@ def test_every_header_function_is_bound_with_types() -> None:
         (lic.Source, "LIC_SOURCE"),
         (lic.ClockState, "LIC_CLOCK_STATE"),
         (lic.SignedPart, "LIC_SIGNED_PART"),
+        (lic.EventKind, "LIC_EVENT_KIND"),
     ],
 )
 def test_enums_mirror_the_header(enum, prefix) -> None:
