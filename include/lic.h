@@ -37,7 +37,9 @@
  * THREAD SAFETY
  *
  * Functions taking a const pointer (const lic_client *, const lic_result *,
- * const lic_machine *) may be called from any number of threads at once.
+ * const lic_machine *) may be called from any number of threads at once,
+ * except the _free functions, which need every other use of the handle to
+ * have returned.
  * Functions taking a non-const pointer (lic_config *) need exclusive access.
  * Handles may move between threads. There is no global init or shutdown.
  * Network calls block the calling thread up to the configured timeout.
@@ -47,7 +49,13 @@
  * with the first slot and stopped by lic_client_free. It sleeps between
  * pings, never keeps the process alive, and reports what happens as events
  * (lic_client_poll_event, or the event callback, which runs on that thread).
- * Log and event callbacks must not call back into lic.
+ * Log and event callbacks must not call lic, except the lic_event_*
+ * accessors on the event they were given.
+ *
+ * At a normal process exit, an atexit handler releases the slots of
+ * clients that were not freed. Runtimes that shut down before C atexit
+ * handlers run (Python, .NET) should free their clients first; the Python
+ * and C# bindings do.
  * No panic crosses this boundary: a bug in lic is reported as
  * LIC_STATUS_INTERNAL_PANIC.
  */

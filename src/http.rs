@@ -157,7 +157,16 @@ impl Transport {
     /// Sends a call within one overall deadline (the configured timeout),
     /// retrying where it is safe. `Ok` only for a verified 2xx answer.
     pub fn send(&self, call: &Call<'_>) -> Result<Reply> {
-        let deadline = Instant::now() + self.timeout;
+        self.send_until(call, None)
+    }
+
+    /// As `send`, with the deadline brought forward to `limit` when that is
+    /// sooner than the configured timeout.
+    pub fn send_until(&self, call: &Call<'_>, limit: Option<Instant>) -> Result<Reply> {
+        let mut deadline = Instant::now() + self.timeout;
+        if let Some(limit) = limit {
+            deadline = deadline.min(limit);
+        }
         let target = self.target(&call.path, call.query.as_deref());
         let url = format!("{}{}", self.base.origin(), target);
         let body = call.body.as_ref().map(|b| b.to_string());

@@ -148,6 +148,10 @@ struct Job {
     key: u64,
     target: Target,
     state: State,
+    /// When the server's heartbeat window closes (for a held slot): a ping
+    /// that has not been answered by then is a failure to report, not to
+    /// wait out.
+    window_end: Option<Instant>,
 }
 
 enum Outcome {
@@ -256,16 +260,30 @@ impl Monitor {
     }
 
     fn call(&self, method: &'static str, path: String, body: Option<Value>) -> Result<Reply> {
-        self.transport.send(&Call {
-            method,
-            path,
-            query: None,
-            // Pings and kills may be repeated; a spawn, the only call with a
-            // body, may not (it could hold a second slot).
-            retry_safe: body.is_none(),
-            body,
-            auth: self.auth(),
-        })
+        self.call_until(method, path, body, None)
+    }
+
+    /// As `call`, giving up at `limit` when that comes before the timeout.
+    fn call_until(
+        &self,
+        method: &'static str,
+        path: String,
+        body: Option<Value>,
+        limit: Option<Instant>,
+    ) -> Result<Reply> {
+        self.transport.send_until(
+            &Call {
+                method,
+                path,
+                query: None,
+                // Pings and kills may be repeated; a spawn, the only call with a
+                // body, may not (it could hold a second slot).
+                retry_safe: body.is_none(),
+                body,
+                auth: self.auth(),
+            },
+            limit,
+        )
     }
 
     fn spawn(&self, machine_id: &str, label: Option<&str>) -> Result<(String, Duration)> {
@@ -294,17 +312,20 @@ impl Monitor {
         Ok((id, seconds(&reply, "interval")))
     }
 
-    fn ping(&self, target: &Target) -> Result<Duration> {
+    fn ping(&self, target: &Target, limit: Option<Instant>) -> Result<Duration> {
         self.pings.fetch_add(1, Ordering::Relaxed);
         match target {
             Target::Slot { process_id, .. } => {
                 let path = format!("processes/{}/actions/ping", pct(process_id));
-                Ok(seconds(&self.call("POST", path, None)?, "interval"))
+                Ok(seconds(
+                    &self.call_until("POST", path, None, limit)?,
+                    "interval",
+                ))
             }
             Target::Machine { machine_id } => {
                 let path = format!("machines/{}/actions/ping", pct(machine_id));
                 Ok(seconds(
-                    &self.call("POST", path, None)?,
+                    &self.call_until("POST", path, None, limit)?,
                     "heartbeatDuration",
                 ))
             }
@@ -422,6 +443,8 @@ impl Monitor {
                                 key: b.key,
                                 target: b.target.clone(),
                                 state: b.state,
+                                window_end: (b.state == State::Alive)
+                                    .then(|| b.last_ok + b.interval),
                             }
                         })
                         .collect();
@@ -438,7 +461,13 @@ impl Monitor {
 
     fn work(&self, job: &Job) -> Outcome {
         let sent_at = Instant::now();
-        let revived = match self.ping(&job.target) {
+        // Leave at least a moment for the request even when the window is
+        // about to close; past it, the client's whole timeout applies.
+        let limit = job
+            .window_end
+            .filter(|end| *end > sent_at)
+            .map(|end| end.max(sent_at + MIN_RETRY));
+        let revived = match self.ping(&job.target, limit) {
             Ok(interval) => {
                 return Outcome::Alive {
                     target: job.target.clone(),
@@ -864,7 +893,7 @@ impl Client {
         }
         let target = Target::Machine { machine_id };
         let sent_at = Instant::now();
-        let interval = monitor.ping(&target)?;
+        let interval = monitor.ping(&target, None)?;
         monitor.register(target, interval, sent_at)?;
         Ok(())
     }
