@@ -1,3 +1,13 @@
+//! lic: Keygen licensing for native apps, through a C ABI.
+//!
+//! The core is pure Rust: `client` (validate, activate, deactivate),
+//! `http` and `signature` (transport and response signatures), `offline`,
+//! `files`, `signed_key` and `clockmark` (signed files, signed keys, the
+//! trusted-time mark), `slots` and `events` (process slots and heartbeats),
+//! `cache`, `fingerprint`, `model`, `config`, `crypto`, `time`, `error`.
+//! `ffi` translates it to the C API in `include/lic.h`; it is the only module
+//! with raw pointers (tests/core_boundary.rs keeps it that way).
+
 pub mod cache;
 pub mod client;
 pub mod clockmark;
