@@ -17,7 +17,7 @@ def pip_install(target: Path) -> None:
     # From a copy, so the build leaves nothing in the source tree; --no-build-isolation
     # builds with the installed setuptools and wheel, so no package index is needed.
     src = target.parent / "src"
-    shutil.copytree(PY_BINDING, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".*"))
+    shutil.copytree(PY_BINDING, src, ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".*"))
     out = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
          "--disable-pip-version-check", "--target", str(target), str(src)],
