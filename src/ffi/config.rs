@@ -263,10 +263,6 @@ pub unsafe extern "C" fn lic_config_set_app_id(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            let _: () = c.app_id =
-                text_setting(app_id, "app_id", 256)?.unwrap_or_else(|| "lic".to_string());
-            let _: () = c.app_id =
-                text_setting(app_id, "app_id", 256)?.unwrap_or_else(|| "lic".to_string());
             c.app_id = text_setting(app_id, "app_id", 256)?.unwrap_or_else(|| "lic".to_string());
             Ok(())
         })
