@@ -47,7 +47,7 @@ fn main() {
 
     // The floor: the two cryptographic operations no verifier can skip.
     let key = cfg.public_key.clone().unwrap();
-    let cert = lic::files::parse_certificate(&certificate).unwrap();
+    let cert = lic::evidence::files::parse_certificate(&certificate).unwrap();
     let aes_key = sha256(format!("{}{}", demo.license_key, "bench-offline").as_bytes());
     let parts: Vec<Vec<u8>> = cert
         .enc

@@ -71,7 +71,7 @@
 /**
  * Events kept for polling; beyond this the oldest are dropped (and counted).
  */
-#define EVENT_QUEUE_CAPACITY 1024
+#define LIC_EVENT_QUEUE_CAPACITY 1024
 
 /**
  * `lic_validate` flag: activate this machine when the license has none

@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::client::Client;
-
 /// Events kept for polling; beyond this the oldest are dropped (and counted).
 pub const EVENT_QUEUE_CAPACITY: usize = 1024;
 
@@ -68,7 +66,7 @@ impl Event {
 pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// A client's event delivery: the sink when one is configured, else the queue.
-pub(crate) struct Events {
+pub struct Events {
     sink: Option<EventSink>,
     queue: Mutex<VecDeque<Event>>,
     dropped: AtomicU64,
@@ -106,18 +104,6 @@ impl Events {
 
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-impl Client {
-    /// The oldest queued event, if any (none are queued when a sink is set).
-    pub fn poll_event(&self) -> Option<Event> {
-        self.inner.events.poll()
-    }
-
-    /// How many events the full queue has dropped (oldest first).
-    pub fn dropped_events(&self) -> u64 {
-        self.inner.events.dropped()
     }
 }
 

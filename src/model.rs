@@ -1,5 +1,6 @@
-//! What a validation tells the app: Keygen's validation code, the server's
-//! `valid` flag, and the license as the (signed) answer describes it.
+//! The vocabulary every subsystem shares: Keygen's validation codes, where an
+//! answer came from, the license and machine as a (signed) answer describes
+//! them, the state of the clock, and [`Validation`], the answer itself.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -196,6 +197,107 @@ pub enum Source {
     LoadedFile = 3,
     /// A signed license key checked with no server.
     SignedKey = 4,
+}
+
+/// What the mark says about the local clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockState {
+    /// No trusted time has been recorded yet.
+    Unknown,
+    Ok,
+    /// The clock reads `behind_ms` earlier than the newest trusted time seen.
+    Tampered {
+        behind_ms: i64,
+    },
+}
+
+/// Everything an app needs to re-check an answer with its own Ed25519 code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignedMaterial {
+    pub body: Vec<u8>,
+    pub date: String,
+    pub digest: String,
+    pub signature_header: String,
+    /// The exact bytes the signature covers, as lic rebuilt them.
+    pub signing_string: String,
+    pub signature: Vec<u8>,
+}
+
+/// One validation answer, online or offline.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    pub code: ValidationCode,
+    /// The code exactly as the server (or lic) named it; kept for codes newer
+    /// than this library.
+    pub code_text: String,
+    pub valid: bool,
+    pub detail: String,
+    pub license: Option<LicenseInfo>,
+    pub entitlements: Vec<String>,
+    pub machine_id: Option<String>,
+    pub fingerprint: String,
+    pub source: Source,
+    /// When the answer was produced: the server's signed `meta.ts` (or `Date`)
+    /// online, the file's `issued` offline.
+    pub timestamp: Option<Millis>,
+    /// The answer's signature was verified with the configured public key.
+    pub verified: bool,
+    pub clock: ClockState,
+    pub file_issued: Option<Millis>,
+    pub file_expiry: Option<Millis>,
+    /// What the answer was signed with: the response (online) …
+    pub signed: Option<SignedMaterial>,
+    /// … or the certificate of the file in use (offline).
+    pub certificate: Option<String>,
+    /// Why an offline answer was used: the error of the online attempt.
+    pub offline_reason: Option<String>,
+    /// Process slots this client held when the answer was made.
+    pub process_slots: usize,
+}
+
+impl Validation {
+    /// An answer with `code`, its own text for `code_text`, and nothing else
+    /// known yet: the caller fills in what its source knows.
+    pub fn new(
+        code: ValidationCode,
+        valid: bool,
+        detail: String,
+        fingerprint: &str,
+        source: Source,
+    ) -> Validation {
+        Validation {
+            code,
+            code_text: code.as_text().to_string(),
+            valid,
+            detail,
+            license: None,
+            entitlements: Vec::new(),
+            machine_id: None,
+            fingerprint: fingerprint.to_string(),
+            source,
+            timestamp: None,
+            verified: false,
+            clock: ClockState::Unknown,
+            file_issued: None,
+            file_expiry: None,
+            signed: None,
+            certificate: None,
+            offline_reason: None,
+            process_slots: 0,
+        }
+    }
+
+    /// Turns the answer into CLOCK_TAMPERED (valid = 0): the system clock is
+    /// `behind_ms` behind the latest trusted time.
+    pub fn mark_clock_tampered(&mut self, behind_ms: i64) {
+        self.code = ValidationCode::ClockTampered;
+        self.code_text = self.code.as_text().to_string();
+        self.valid = false;
+        self.detail = format!(
+            "the system clock is {} s behind the latest trusted time lic has seen: it was set back",
+            behind_ms / 1000
+        );
+    }
 }
 
 /// The license as an answer (or a signed file) describes it.

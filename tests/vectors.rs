@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use lic::crypto::PublicKey;
 use lic::error::{ErrorKind, Result};
-use lic::files::{self, Certificate, Dataset, FileKind};
-use lic::signed_key::verify_signed_key;
+use lic::evidence::files::{self, Certificate, Dataset, FileKind};
+use lic::evidence::signed_key::verify_signed_key;
 use lic::time::{now_ms, parse_rfc3339, Millis};
 use serde::Deserialize;
 use serde_json::Value;

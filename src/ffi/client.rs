@@ -8,13 +8,12 @@ use std::ffi::c_char;
 use super::boundary::{
     boundary, check_out, infallible, opt_str, write_opt_str, write_out, write_str,
 };
-use super::config::lic_config;
-use super::handles::{castable, free_handle, handle_ref, into_handle};
-use super::result::lic_result;
+use super::handles::{free_handle, handle_ref, into_handle, lic_config, lic_result};
+/// The handle types this part of the API hands out (declared with the others in `handles`).
+pub use super::handles::{lic_client, lic_machine, lic_machine_list};
 use super::status::lic_status;
 use crate::client::Client;
-use crate::fingerprint::machine_fingerprint;
-use crate::model::MachineInfo;
+use crate::machine::machine_fingerprint;
 
 /// `lic_validate` flag: activate this machine when the license has none
 /// for it (NO_MACHINE, NO_MACHINES, or a floating license's
@@ -25,23 +24,6 @@ pub const LIC_VALIDATE_ONLINE_ONLY: u32 = 2;
 /// `lic_validate` flag: answer only from offline evidence (cached or loaded
 /// file, or a signed key); no network.
 pub const LIC_VALIDATE_OFFLINE_ONLY: u32 = 4;
-
-/// A licensing client: immutable settings plus connection pool, cache and
-/// background work. Create with `lic_client_new`, free with `lic_client_free`.
-pub struct lic_client {
-    _private: [u8; 0],
-}
-castable!(lic_client => Client);
-/// One machine (activation) of a license. Free with `lic_machine_free`.
-pub struct lic_machine {
-    _private: [u8; 0],
-}
-castable!(lic_machine => MachineInfo);
-/// The machines of a license. Free with `lic_machine_list_free`.
-pub struct lic_machine_list {
-    _private: [u8; 0],
-}
-castable!(lic_machine_list => Vec<MachineInfo>);
 
 /// Builds a client from a copy of `config` (the config stays the caller's
 /// and may be freed or reused at once). Checks the settings: the account id

@@ -10,18 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::boundary::{boundary, check_out, fail, opt_str, FfiResult};
-use super::events::lic_event;
-use super::handles::{castable, free_handle, handle_mut, into_handle};
+/// The handle type this part of the API hands out (declared with the others in `handles`).
+pub use super::handles::lic_config;
+use super::handles::{free_handle, handle_mut, into_handle, lic_event};
 use super::status::lic_status;
 use crate::config::{check_text, Config, LogLevel, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
 use crate::crypto::PublicKey;
 use crate::events::{Event, EventSink};
-
-/// Client settings. Create with `lic_config_new`, free with `lic_config_free`.
-pub struct lic_config {
-    _private: [u8; 0],
-}
-castable!(lic_config => Config);
 
 /// Creates a config with every setting at its default.
 ///

@@ -6,17 +6,11 @@
 use std::ffi::c_char;
 
 use super::boundary::{boundary, check_out, infallible, write_opt_str, write_str};
-use super::client::lic_client;
-use super::handles::{castable, free_handle, handle_ref, into_handle};
+/// The handle type this part of the API hands out (declared with the others in `handles`).
+pub use super::handles::lic_event;
+use super::handles::{free_handle, handle_ref, into_handle, lic_client};
 use super::status::lic_status;
-use crate::events::{Event, EventKind};
-
-/// One event. Free a polled event with `lic_event_free`; an event passed to
-/// the callback belongs to lic and is valid only during the call.
-pub struct lic_event {
-    _private: [u8; 0],
-}
-castable!(lic_event => Event);
+use crate::events::EventKind;
 
 /// What an event reports. Values are stable: new kinds are appended.
 #[repr(i32)]

@@ -1,9 +1,16 @@
-//! Opaque handles. Each C-visible type is a zero-sized marker tied to the
-//! Rust value it stands for (rustls-ffi's Castable idea); every handle is a
-//! `Box` of that value, created by `into_handle` and destroyed by `free`.
+//! Opaque handles: every C-visible handle type, each a zero-sized marker
+//! tied to the Rust value it stands for (rustls-ffi's Castable idea). Every
+//! handle is a `Box` of that value, created by `into_handle` and destroyed
+//! by `free_handle`. The types live here, below the modules that use them,
+//! so no two of those modules need each other.
 
 use super::boundary::{fail, FfiResult};
 use super::status::lic_status;
+use crate::client::Client;
+use crate::config::Config;
+use crate::events::Event;
+use crate::model::{MachineInfo, Validation};
+use crate::slots::ProcessSlot;
 
 pub(crate) trait Castable {
     type Rust;
@@ -46,8 +53,7 @@ pub(crate) unsafe fn free_handle<T: Castable>(p: *const T) {
     }
 }
 
-/// Ties an opaque C type (declared in full where it is used, so cbindgen
-/// sees it) to its Rust counterpart.
+/// Ties an opaque C type to its Rust counterpart.
 macro_rules! castable {
     ($name:ident => $rust:ty) => {
         impl $crate::ffi::handles::Castable for $name {
@@ -56,4 +62,48 @@ macro_rules! castable {
         }
     };
 }
-pub(crate) use castable;
+
+/// A licensing client: immutable settings plus connection pool, cache and
+/// background work. Create with `lic_client_new`, free with `lic_client_free`.
+pub struct lic_client {
+    _private: [u8; 0],
+}
+castable!(lic_client => Client);
+
+/// Client settings. Create with `lic_config_new`, free with `lic_config_free`.
+pub struct lic_config {
+    _private: [u8; 0],
+}
+castable!(lic_config => Config);
+
+/// One event. Free a polled event with `lic_event_free`; an event passed to
+/// the callback belongs to lic and is valid only during the call.
+pub struct lic_event {
+    _private: [u8; 0],
+}
+castable!(lic_event => Event);
+
+/// One machine (activation) of a license. Free with `lic_machine_free`.
+pub struct lic_machine {
+    _private: [u8; 0],
+}
+castable!(lic_machine => MachineInfo);
+
+/// The machines of a license. Free with `lic_machine_list_free`.
+pub struct lic_machine_list {
+    _private: [u8; 0],
+}
+castable!(lic_machine_list => Vec<MachineInfo>);
+
+/// A held process slot. Create with `lic_process_slot_acquire`, give back
+/// with `lic_process_slot_release`, free with `lic_process_slot_free`.
+pub struct lic_process_slot {
+    _private: [u8; 0],
+}
+castable!(lic_process_slot => ProcessSlot);
+
+/// A validation result. Free with `lic_result_free`.
+pub struct lic_result {
+    _private: [u8; 0],
+}
+castable!(lic_result => Validation);

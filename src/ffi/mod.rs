@@ -1,5 +1,9 @@
-//! The C ABI. Only this module has raw pointers and `extern "C"`; it
-//! translates, and every licensing decision lives in the core modules.
+//! The C ABI in `include/lic.h`, mirroring the core: `config`, `client`,
+//! `events`, `evidence`, `slots` and `result` (a `model::Validation`), over
+//! shared infrastructure (`boundary`: panics, arguments, buffers and the
+//! last error; `handles`: the opaque types; `status`: `lic_status`).
+//! Only this module has raw pointers and `extern "C"`; it translates, and
+//! every licensing decision lives in the core.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -7,8 +11,8 @@ pub(crate) mod boundary;
 pub mod client;
 pub mod config;
 pub mod events;
-pub(crate) mod handles;
-pub mod offline;
+pub mod evidence;
+pub mod handles;
 pub mod result;
 pub mod slots;
 pub mod status;

@@ -7,17 +7,13 @@ use std::ffi::c_char;
 use super::boundary::{
     arg_str, boundary, fail, infallible, write_buf, write_opt_str, write_out, write_str, FfiResult,
 };
-use super::handles::{castable, free_handle, handle_ref};
+/// The handle type this part of the API hands out (declared with the others in `handles`).
+pub use super::handles::lic_result;
+use super::handles::{free_handle, handle_ref};
 use super::status::lic_status;
-use crate::client::{ClockState, Validation};
+use crate::model::{ClockState, Validation};
 use crate::model::{LicenseInfo, Source, ValidationCode};
 use crate::time::Millis;
-
-/// A validation result. Free with `lic_result_free`.
-pub struct lic_result {
-    _private: [u8; 0],
-}
-castable!(lic_result => Validation);
 
 /// The trust state of the system clock when a result was produced.
 #[repr(i32)]

@@ -6,17 +6,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
 use super::boundary::{boundary, check_out, infallible, opt_str, write_str};
-use super::client::lic_client;
-use super::handles::{castable, free_handle, handle_mut, handle_ref, into_handle};
+/// The handle type this part of the API hands out (declared with the others in `handles`).
+pub use super::handles::lic_process_slot;
+use super::handles::{free_handle, handle_mut, handle_ref, into_handle, lic_client};
 use super::status::lic_status;
-use crate::slots::{release_all_at_exit, ProcessSlot};
-
-/// A held process slot. Create with `lic_process_slot_acquire`, give back
-/// with `lic_process_slot_release`, free with `lic_process_slot_free`.
-pub struct lic_process_slot {
-    _private: [u8; 0],
-}
-castable!(lic_process_slot => ProcessSlot);
+use crate::slots::release_all_at_exit;
 
 static EXIT_HOOK: Once = Once::new();
 

@@ -200,7 +200,7 @@ fn buffer_protocol() {
 }
 
 fn lic_fingerprint_status_for_this_machine(query: bool) -> lic_status {
-    match crate::fingerprint::machine_fingerprint("app") {
+    match crate::machine::machine_fingerprint("app") {
         Ok(_) if query => LIC_STATUS_BUFFER_TOO_SMALL,
         Ok(_) => LIC_STATUS_OK,
         Err(_) => LIC_STATUS_FINGERPRINT_UNAVAILABLE,

@@ -1,55 +1,29 @@
-// Mirrors of the enums in lic.h. Numbers are stable ABI: lic appends, never renumbers.
+// Generated from include/lic.h by tests/bindings_enums.rs; do not edit. Run `LIC_BLESS=1 cargo test
+// --test bindings_enums` after changing the header. Numbers are stable ABI: lic appends, never
+// renumbers.
 using System;
 
 namespace Lic
 {
-    /// <summary>enum lic_status.</summary>
-    public enum LicStatus
+    /// <summary>enum lic_source: Where a validation answer came from.</summary>
+    public enum LicenseSource
     {
-        Ok = 0,
-        NullArgument = 1,
-        InvalidArgument = 2,
-        InvalidUtf8 = 3,
-        BufferTooSmall = 4,
-        NotFound = 5,
-        ConfigIncomplete = 6,
-        InsecureUrl = 7,
-        LicenseInvalid = 20,
-        LicenseNotAllowed = 21,
-        LicenseSuspended = 22,
-        LicenseExpired = 23,
-        LicenseBanned = 24,
-        TokenInvalid = 25,
-        TokenNotAllowed = 26,
-        AccessDenied = 27,
-        MachineLimitExceeded = 28,
-        MachineNotActivated = 29,
-        FingerprintTaken = 30,
-        ProcessLimitExceeded = 31,
-        HeartbeatDead = 32,
-        ResourceLimitExceeded = 33,
-        ServerRejected = 34,
-        NetworkError = 40,
-        Timeout = 41,
-        TlsError = 42,
-        ServerError = 43,
-        RateLimited = 44,
-        BadResponse = 45,
-        IoError = 60,
-        FileMalformed = 61,
-        SignatureInvalid = 62,
-        UnsupportedAlgorithm = 63,
-        DecryptionFailed = 64,
-        FingerprintMismatch = 65,
-        NoPublicKey = 66,
-        NoOfflineData = 67,
-        FingerprintUnavailable = 68,
-        ResponseMismatch = 69,
-        KeyNotSigned = 70,
-        InternalPanic = 99,
+        /// <summary>Not an answer (only returned for a NULL or broken handle).</summary>
+        Unknown = 0,
+        Online = 1,
+        /// <summary>The machine file lic cached after activation.</summary>
+        CachedFile = 2,
+        /// <summary>A file the app loaded (air-gapped delivery).</summary>
+        LoadedFile = 3,
+        /// <summary>A signed license key checked with no server.</summary>
+        SignedKey = 4,
     }
 
-    /// <summary>enum lic_code: Keygen's validation codes plus lic's offline verdicts.</summary>
+    /// <summary>
+    /// enum lic_code: Every validation code Keygen defines (keygen-api
+    /// `license_validation_service.rb`), plus lic's own offline verdicts. Numbers are stable ABI:
+    /// append, never renumber. `Unknown` is zero so a zeroed or missing value never reads as valid.
+    /// </summary>
     public enum ValidationCode
     {
         Unknown = 0,
@@ -95,57 +69,191 @@ namespace Lic
         ClockTampered = 101,
     }
 
-    /// <summary>enum lic_source: where a validation answer came from.</summary>
-    public enum LicenseSource
-    {
-        Unknown = 0,
-        Online = 1,
-        CachedFile = 2,
-        LoadedFile = 3,
-        SignedKey = 4,
-    }
-
-    /// <summary>enum lic_clock_state.</summary>
+    /// <summary>
+    /// enum lic_clock_state: The trust state of the system clock when a result was produced.
+    /// </summary>
     public enum ClockState
     {
+        /// <summary>No trusted time has been seen yet on this machine.</summary>
         Unknown = 0,
+        /// <summary>The clock is not behind the latest trusted time.</summary>
         Ok = 1,
+        /// <summary>
+        /// The clock is behind the latest trusted time by more than the tolerance.
+        /// </summary>
         Tampered = 2,
     }
 
-    /// <summary>enum lic_signed_part.</summary>
-    public enum SignedPart
-    {
-        Body = 1,
-        Date = 2,
-        Digest = 3,
-        Signature = 4,
-        SigningString = 5,
-        SignatureHeader = 6,
-        Certificate = 7,
-    }
-
-    /// <summary>enum lic_event_kind: what a <see cref="LicenseEvent"/> reports.</summary>
+    /// <summary>
+    /// enum lic_event_kind: What an event reports. Values are stable: new kinds are appended.
+    /// </summary>
     public enum LicenseEventKind
     {
+        /// <summary>Not an event (only returned for NULL).</summary>
         None = 0,
-        /// <summary>A heartbeat reached the server (SlotId set for slots).</summary>
+        /// <summary>
+        /// A heartbeat reached the server (slot id set for slots; the message names the machine for
+        /// the machine heartbeat).
+        /// </summary>
         HeartbeatSent = 1,
-        /// <summary>A heartbeat got no answer; lic retries within the window (Attempt, TimeLeft).</summary>
+        /// <summary>
+        /// A heartbeat got no answer; lic retries within the window. See `lic_event_attempt` and
+        /// `lic_event_time_left_ms`.
+        /// </summary>
         HeartbeatFailed = 2,
-        /// <summary>A slot is no longer held; lic tries to get it back.</summary>
+        /// <summary>
+        /// A slot is no longer held: the server declared it dead or removed it, or its window
+        /// passed with no heartbeat. lic tries to get it back.
+        /// </summary>
         SlotLost = 3,
-        /// <summary>A lost slot is held again; its id may have changed.</summary>
+        /// <summary>
+        /// A lost slot is held again; its id may have changed (`lic_event_slot_id`).
+        /// </summary>
         SlotRecovered = 4,
-        /// <summary>The machine heartbeat monitor stopped (the message says why).</summary>
+        /// <summary>
+        /// The machine heartbeat monitor stopped: the server declared the machine dead, or refused
+        /// its ping for good (the message says why).
+        /// </summary>
         MachineHeartbeatDead = 5,
+        /// <summary>`lic_validate` answered from offline evidence after online answers.</summary>
         OfflineEntered = 6,
+        /// <summary>`lic_validate` answered online again after offline answers.</summary>
         OfflineLeft = 7,
-        /// <summary>Validate's code differs from the previous call's ("OLD -> NEW").</summary>
+        /// <summary>
+        /// `lic_validate`'s code differs from the previous call's (the message says "OLD -&gt;
+        /// NEW").
+        /// </summary>
         LicenseStateChanged = 8,
     }
 
-    /// <summary>Levels of the log callback.</summary>
+    /// <summary>
+    /// enum lic_signed_part: Parts of the signed material behind a result, for
+    /// `lic_result_signed_part`.
+    /// </summary>
+    public enum SignedPart
+    {
+        /// <summary>The exact response body bytes.</summary>
+        Body = 1,
+        /// <summary>The response `Date` header.</summary>
+        Date = 2,
+        /// <summary>The response `Digest` header (`sha-256=&lt;base64&gt;`).</summary>
+        Digest = 3,
+        /// <summary>The raw 64-byte Ed25519 signature.</summary>
+        Signature = 4,
+        /// <summary>The signing string the signature covers, as lic rebuilt it.</summary>
+        SigningString = 5,
+        /// <summary>The full `Keygen-Signature` header.</summary>
+        SignatureHeader = 6,
+        /// <summary>
+        /// The certificate text of the license or machine file an offline answer used.
+        /// </summary>
+        Certificate = 7,
+    }
+
+    /// <summary>
+    /// enum lic_status: The status of a call. `LIC_STATUS_OK` (0) is success; anything else is a
+    /// failure whose detail is in `lic_last_error_message()`. Ranges: 1–19 usage, 20–39 refused
+    /// by the server, 40–59 transport, 60–79 offline and cryptography, 99 a bug in lic.
+    /// </summary>
+    public enum LicStatus
+    {
+        Ok = 0,
+        /// <summary>A required pointer argument was NULL.</summary>
+        NullArgument = 1,
+        /// <summary>An argument was out of range or malformed.</summary>
+        InvalidArgument = 2,
+        /// <summary>A string argument was not valid UTF-8.</summary>
+        InvalidUtf8 = 3,
+        /// <summary>The output buffer was too small; `*out_len` holds the length needed.</summary>
+        BufferTooSmall = 4,
+        /// <summary>
+        /// The requested value is absent (for example a perpetual license's expiry).
+        /// </summary>
+        NotFound = 5,
+        /// <summary>A required setting (account id, license key) is missing.</summary>
+        ConfigIncomplete = 6,
+        /// <summary>Plain http:// to a host that is not loopback, without opting in.</summary>
+        InsecureUrl = 7,
+        /// <summary>The license key does not exist (401 LICENSE_INVALID).</summary>
+        LicenseInvalid = 20,
+        /// <summary>
+        /// The policy does not allow license-key authentication: a setup mistake.
+        /// </summary>
+        LicenseNotAllowed = 21,
+        LicenseSuspended = 22,
+        /// <summary>
+        /// Expired under a REVOKE_ACCESS policy: the key no longer authenticates.
+        /// </summary>
+        LicenseExpired = 23,
+        LicenseBanned = 24,
+        /// <summary>The license token is unknown, expired or malformed.</summary>
+        TokenInvalid = 25,
+        TokenNotAllowed = 26,
+        /// <summary>Refused for lack of permission (403).</summary>
+        AccessDenied = 27,
+        /// <summary>
+        /// The license has no room for another machine; deactivate one to free a slot.
+        /// </summary>
+        MachineLimitExceeded = 28,
+        /// <summary>
+        /// The machine to deactivate (or act on) is not activated for this license.
+        /// </summary>
+        MachineNotActivated = 29,
+        /// <summary>
+        /// The fingerprint is activated for another license in the same uniqueness scope.
+        /// </summary>
+        FingerprintTaken = 30,
+        /// <summary>No process slot is free (MACHINE_PROCESS_LIMIT_EXCEEDED).</summary>
+        ProcessLimitExceeded = 31,
+        /// <summary>The machine or process heartbeat is dead.</summary>
+        HeartbeatDead = 32,
+        /// <summary>A core, memory or disk limit would be exceeded.</summary>
+        ResourceLimitExceeded = 33,
+        /// <summary>
+        /// The server refused the request for another reason (message has its code).
+        /// </summary>
+        ServerRejected = 34,
+        /// <summary>The server could not be reached (DNS, connect, reset).</summary>
+        NetworkError = 40,
+        /// <summary>No answer within the configured timeout.</summary>
+        Timeout = 41,
+        /// <summary>TLS failed (certificate not trusted, handshake error).</summary>
+        TlsError = 42,
+        /// <summary>The server answered 5xx.</summary>
+        ServerError = 43,
+        /// <summary>The server answered 429 and its Retry-After did not fit the deadline.</summary>
+        RateLimited = 44,
+        /// <summary>The answer was not a well-formed Keygen response.</summary>
+        BadResponse = 45,
+        /// <summary>A file could not be read or written.</summary>
+        IoError = 60,
+        /// <summary>A license/machine file or signed key is malformed.</summary>
+        FileMalformed = 61,
+        /// <summary>A signature (response, file or key) is missing, malformed or wrong.</summary>
+        SignatureInvalid = 62,
+        /// <summary>The file uses an algorithm lic does not verify (RSA, ECDSA).</summary>
+        UnsupportedAlgorithm = 63,
+        /// <summary>Decryption failed: wrong license key.</summary>
+        DecryptionFailed = 64,
+        /// <summary>The file belongs to another machine.</summary>
+        FingerprintMismatch = 65,
+        /// <summary>Offline evidence needs a public key and none is configured.</summary>
+        NoPublicKey = 66,
+        /// <summary>The server could not answer and there is no usable offline file.</summary>
+        NoOfflineData = 67,
+        /// <summary>This machine has no readable machine id; set a fingerprint.</summary>
+        FingerprintUnavailable = 68,
+        /// <summary>
+        /// A signed answer is not about this request (nonce, scope, license, stale Date).
+        /// </summary>
+        ResponseMismatch = 69,
+        /// <summary>The license key is not a signed (ED25519_SIGN) key.</summary>
+        KeyNotSigned = 70,
+        /// <summary>A bug in lic was caught at the boundary; the message says where.</summary>
+        InternalPanic = 99,
+    }
+
+    /// <summary>Levels of the log callback (lic_log_callback).</summary>
     public enum LogLevel
     {
         Error = 1,
@@ -159,8 +267,19 @@ namespace Lic
     public enum ValidateOptions
     {
         None = 0,
+        /// <summary>
+        /// `lic_validate` flag: activate this machine when the license has none for it (NO_MACHINE,
+        /// NO_MACHINES, or a floating license's FINGERPRINT_SCOPE_MISMATCH), then validate again.
+        /// </summary>
         AutoActivate = 1,
+        /// <summary>
+        /// `lic_validate` flag: answer only from the server; no offline fallback.
+        /// </summary>
         OnlineOnly = 2,
+        /// <summary>
+        /// `lic_validate` flag: answer only from offline evidence (cached or loaded file, or a
+        /// signed key); no network.
+        /// </summary>
         OfflineOnly = 4,
     }
 }

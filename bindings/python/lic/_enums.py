@@ -1,12 +1,39 @@
-"""Enums mirroring lic.h. Numbers are stable ABI: lic appends, never renumbers."""
+"""Enums and constants of lic.h.
+
+Generated from include/lic.h by tests/bindings_enums.rs; do not edit. Run
+`LIC_BLESS=1 cargo test --test bindings_enums` after changing the header.
+Numbers are stable ABI: lic appends, never renumbers.
+"""
 
 from __future__ import annotations
 
 import enum
 
 
+class Source(enum.IntEnum):
+    """``enum lic_source``: Where a validation answer came from."""
+
+    #: Not an answer (only returned for a NULL or broken handle).
+    UNKNOWN = 0
+
+    ONLINE = 1
+
+    #: The machine file lic cached after activation.
+    CACHED_FILE = 2
+
+    #: A file the app loaded (air-gapped delivery).
+    LOADED_FILE = 3
+
+    #: A signed license key checked with no server.
+    SIGNED_KEY = 4
+
+
 class Code(enum.IntEnum):
-    """Mirrors ``enum lic_code``: Keygen's validation codes plus lic's offline verdicts."""
+    """``enum lic_code``: Every validation code Keygen defines (keygen-api
+    `license_validation_service.rb`), plus lic's own offline verdicts.
+    Numbers are stable ABI: append, never renumber. `Unknown` is zero so
+    a zeroed or missing value never reads as valid.
+    """
 
     UNKNOWN = 0
     VALID = 1
@@ -51,48 +78,226 @@ class Code(enum.IntEnum):
     CLOCK_TAMPERED = 101
 
 
-class Source(enum.IntEnum):
-    """Mirrors ``enum lic_source``: where a validation answer came from."""
-
-    UNKNOWN = 0
-    ONLINE = 1
-    CACHED_FILE = 2
-    LOADED_FILE = 3
-    SIGNED_KEY = 4
-
-
 class ClockState(enum.IntEnum):
-    """Mirrors ``enum lic_clock_state``."""
+    """``enum lic_clock_state``: The trust state of the system clock when a
+    result was produced.
+    """
 
+    #: No trusted time has been seen yet on this machine.
     UNKNOWN = 0
+
+    #: The clock is not behind the latest trusted time.
     OK = 1
+
+    #: The clock is behind the latest trusted time by more than the tolerance.
     TAMPERED = 2
 
 
-class SignedPart(enum.IntEnum):
-    """Mirrors ``enum lic_signed_part`` (for :meth:`ValidationResult.signed_part`)."""
+class EventKind(enum.IntEnum):
+    """``enum lic_event_kind``: What an event reports. Values are stable:
+    new kinds are appended.
+    """
 
+    #: Not an event (only returned for NULL).
+    NONE = 0
+
+    #: A heartbeat reached the server (slot id set for slots; the message names
+    #: the machine for the machine heartbeat).
+    HEARTBEAT_SENT = 1
+
+    #: A heartbeat got no answer; lic retries within the window. See
+    #: `lic_event_attempt` and `lic_event_time_left_ms`.
+    HEARTBEAT_FAILED = 2
+
+    #: A slot is no longer held: the server declared it dead or removed it, or
+    #: its window passed with no heartbeat. lic tries to get it back.
+    SLOT_LOST = 3
+
+    #: A lost slot is held again; its id may have changed
+    #: (`lic_event_slot_id`).
+    SLOT_RECOVERED = 4
+
+    #: The machine heartbeat monitor stopped: the server declared the machine
+    #: dead, or refused its ping for good (the message says why).
+    MACHINE_HEARTBEAT_DEAD = 5
+
+    #: `lic_validate` answered from offline evidence after online answers.
+    OFFLINE_ENTERED = 6
+
+    #: `lic_validate` answered online again after offline answers.
+    OFFLINE_LEFT = 7
+
+    #: `lic_validate`'s code differs from the previous call's (the message says
+    #: "OLD -> NEW").
+    LICENSE_STATE_CHANGED = 8
+
+
+class SignedPart(enum.IntEnum):
+    """``enum lic_signed_part``: Parts of the signed material behind a
+    result, for `lic_result_signed_part`.
+    """
+
+    #: The exact response body bytes.
     BODY = 1
+
+    #: The response `Date` header.
     DATE = 2
+
+    #: The response `Digest` header (`sha-256=<base64>`).
     DIGEST = 3
+
+    #: The raw 64-byte Ed25519 signature.
     SIGNATURE = 4
+
+    #: The signing string the signature covers, as lic rebuilt it.
     SIGNING_STRING = 5
+
+    #: The full `Keygen-Signature` header.
     SIGNATURE_HEADER = 6
+
+    #: The certificate text of the license or machine file an offline answer
+    #: used.
     CERTIFICATE = 7
 
 
-class EventKind(enum.IntEnum):
-    """Mirrors ``enum lic_event_kind``: what an :class:`lic.Event` reports."""
+class Status(enum.IntEnum):
+    """``enum lic_status``: The status of a call. `LIC_STATUS_OK` (0) is
+    success; anything else is a failure whose detail is in
+    `lic_last_error_message()`. Ranges: 1–19 usage, 20–39 refused by
+    the server, 40–59 transport, 60–79 offline and cryptography, 99
+    a bug in lic.
+    """
 
-    NONE = 0
-    HEARTBEAT_SENT = 1
-    HEARTBEAT_FAILED = 2
-    SLOT_LOST = 3
-    SLOT_RECOVERED = 4
-    MACHINE_HEARTBEAT_DEAD = 5
-    OFFLINE_ENTERED = 6
-    OFFLINE_LEFT = 7
-    LICENSE_STATE_CHANGED = 8
+    OK = 0
+
+    #: A required pointer argument was NULL.
+    NULL_ARGUMENT = 1
+
+    #: An argument was out of range or malformed.
+    INVALID_ARGUMENT = 2
+
+    #: A string argument was not valid UTF-8.
+    INVALID_UTF8 = 3
+
+    #: The output buffer was too small; `*out_len` holds the length needed.
+    BUFFER_TOO_SMALL = 4
+
+    #: The requested value is absent (for example a perpetual license's
+    #: expiry).
+    NOT_FOUND = 5
+
+    #: A required setting (account id, license key) is missing.
+    CONFIG_INCOMPLETE = 6
+
+    #: Plain http:// to a host that is not loopback, without opting in.
+    INSECURE_URL = 7
+
+    #: The license key does not exist (401 LICENSE_INVALID).
+    LICENSE_INVALID = 20
+
+    #: The policy does not allow license-key authentication: a setup mistake.
+    LICENSE_NOT_ALLOWED = 21
+
+    LICENSE_SUSPENDED = 22
+
+    #: Expired under a REVOKE_ACCESS policy: the key no longer authenticates.
+    LICENSE_EXPIRED = 23
+
+    LICENSE_BANNED = 24
+
+    #: The license token is unknown, expired or malformed.
+    TOKEN_INVALID = 25
+
+    TOKEN_NOT_ALLOWED = 26
+
+    #: Refused for lack of permission (403).
+    ACCESS_DENIED = 27
+
+    #: The license has no room for another machine; deactivate one to free a
+    #: slot.
+    MACHINE_LIMIT_EXCEEDED = 28
+
+    #: The machine to deactivate (or act on) is not activated for this license.
+    MACHINE_NOT_ACTIVATED = 29
+
+    #: The fingerprint is activated for another license in the same uniqueness
+    #: scope.
+    FINGERPRINT_TAKEN = 30
+
+    #: No process slot is free (MACHINE_PROCESS_LIMIT_EXCEEDED).
+    PROCESS_LIMIT_EXCEEDED = 31
+
+    #: The machine or process heartbeat is dead.
+    HEARTBEAT_DEAD = 32
+
+    #: A core, memory or disk limit would be exceeded.
+    RESOURCE_LIMIT_EXCEEDED = 33
+
+    #: The server refused the request for another reason (message has its
+    #: code).
+    SERVER_REJECTED = 34
+
+    #: The server could not be reached (DNS, connect, reset).
+    NETWORK_ERROR = 40
+
+    #: No answer within the configured timeout.
+    TIMEOUT = 41
+
+    #: TLS failed (certificate not trusted, handshake error).
+    TLS_ERROR = 42
+
+    #: The server answered 5xx.
+    SERVER_ERROR = 43
+
+    #: The server answered 429 and its Retry-After did not fit the deadline.
+    RATE_LIMITED = 44
+
+    #: The answer was not a well-formed Keygen response.
+    BAD_RESPONSE = 45
+
+    #: A file could not be read or written.
+    IO_ERROR = 60
+
+    #: A license/machine file or signed key is malformed.
+    FILE_MALFORMED = 61
+
+    #: A signature (response, file or key) is missing, malformed or wrong.
+    SIGNATURE_INVALID = 62
+
+    #: The file uses an algorithm lic does not verify (RSA, ECDSA).
+    UNSUPPORTED_ALGORITHM = 63
+
+    #: Decryption failed: wrong license key.
+    DECRYPTION_FAILED = 64
+
+    #: The file belongs to another machine.
+    FINGERPRINT_MISMATCH = 65
+
+    #: Offline evidence needs a public key and none is configured.
+    NO_PUBLIC_KEY = 66
+
+    #: The server could not answer and there is no usable offline file.
+    NO_OFFLINE_DATA = 67
+
+    #: This machine has no readable machine id; set a fingerprint.
+    FINGERPRINT_UNAVAILABLE = 68
+
+    #: A signed answer is not about this request (nonce, scope, license, stale
+    #: Date).
+    RESPONSE_MISMATCH = 69
+
+    #: The license key is not a signed (ED25519_SIGN) key.
+    KEY_NOT_SIGNED = 70
+
+    #: A bug in lic was caught at the boundary; the message says where.
+    INTERNAL_PANIC = 99
+
+    @property
+    def text(self) -> str:
+        """lic's English text for the status (``lic_status_str``)."""
+        from . import _native
+
+        return _native.lib.lic_status_str(int(self)).decode("utf-8")
 
 
 class LogLevel(enum.IntEnum):
@@ -104,7 +309,14 @@ class LogLevel(enum.IntEnum):
     DEBUG = 4
 
 
-# lic_validate flags (LIC_VALIDATE_*).
+#: `lic_validate` flag: activate this machine when the license has none for it
+#: (NO_MACHINE, NO_MACHINES, or a floating license's
+#: FINGERPRINT_SCOPE_MISMATCH), then validate again.
 VALIDATE_AUTO_ACTIVATE = 1
+
+#: `lic_validate` flag: answer only from the server; no offline fallback.
 VALIDATE_ONLINE_ONLY = 2
+
+#: `lic_validate` flag: answer only from offline evidence (cached or loaded
+#: file, or a signed key); no network.
 VALIDATE_OFFLINE_ONLY = 4

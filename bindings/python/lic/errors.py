@@ -8,10 +8,10 @@ right after the failing call on the same thread).
 
 from __future__ import annotations
 
-import enum
 from typing import Dict, Type, Union
 
 from . import _native
+from ._enums import Status
 
 __all__ = [
     "Status",
@@ -27,57 +27,6 @@ __all__ = [
     "OfflineFileError",
     "InternalError",
 ]
-
-
-class Status(enum.IntEnum):
-    """Mirrors ``enum lic_status``."""
-
-    OK = 0
-    NULL_ARGUMENT = 1
-    INVALID_ARGUMENT = 2
-    INVALID_UTF8 = 3
-    BUFFER_TOO_SMALL = 4
-    NOT_FOUND = 5
-    CONFIG_INCOMPLETE = 6
-    INSECURE_URL = 7
-    LICENSE_INVALID = 20
-    LICENSE_NOT_ALLOWED = 21
-    LICENSE_SUSPENDED = 22
-    LICENSE_EXPIRED = 23
-    LICENSE_BANNED = 24
-    TOKEN_INVALID = 25
-    TOKEN_NOT_ALLOWED = 26
-    ACCESS_DENIED = 27
-    MACHINE_LIMIT_EXCEEDED = 28
-    MACHINE_NOT_ACTIVATED = 29
-    FINGERPRINT_TAKEN = 30
-    PROCESS_LIMIT_EXCEEDED = 31
-    HEARTBEAT_DEAD = 32
-    RESOURCE_LIMIT_EXCEEDED = 33
-    SERVER_REJECTED = 34
-    NETWORK_ERROR = 40
-    TIMEOUT = 41
-    TLS_ERROR = 42
-    SERVER_ERROR = 43
-    RATE_LIMITED = 44
-    BAD_RESPONSE = 45
-    IO_ERROR = 60
-    FILE_MALFORMED = 61
-    SIGNATURE_INVALID = 62
-    UNSUPPORTED_ALGORITHM = 63
-    DECRYPTION_FAILED = 64
-    FINGERPRINT_MISMATCH = 65
-    NO_PUBLIC_KEY = 66
-    NO_OFFLINE_DATA = 67
-    FINGERPRINT_UNAVAILABLE = 68
-    RESPONSE_MISMATCH = 69
-    KEY_NOT_SIGNED = 70
-    INTERNAL_PANIC = 99
-
-    @property
-    def text(self) -> str:
-        """lic's English text for the status (``lic_status_str``)."""
-        return _native.lib.lic_status_str(int(self)).decode("utf-8")
 
 
 class LicError(Exception):

@@ -5,19 +5,8 @@
 
 use crate::crypto::{b64_std, b64_std_decode, sha256, PublicKey};
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::model::SignedMaterial;
 use crate::time::{parse_http_date, Millis};
-
-/// Everything an app needs to re-check an answer with its own Ed25519 code.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SignedMaterial {
-    pub body: Vec<u8>,
-    pub date: String,
-    pub digest: String,
-    pub signature_header: String,
-    /// The exact bytes the signature covers, as lic rebuilt them.
-    pub signing_string: String,
-    pub signature: Vec<u8>,
-}
 
 /// The parameters of a `Keygen-Signature` header.
 #[derive(Debug, PartialEq, Eq)]

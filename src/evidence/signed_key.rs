@@ -91,7 +91,7 @@ impl SignedKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::files::tests::account;
+    use crate::evidence::files::tests::account;
     use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
     use base64::Engine;
     use ed25519_dalek::Signer;

@@ -1,56 +1,17 @@
-//! Small cryptographic helpers shared by the online and offline paths:
-//! Ed25519 verification, SHA-256, HMAC-SHA256, AES-256-GCM opening, base64
-//! and OS randomness.
+//! The cryptography both the online and offline paths use: the account's
+//! public keys and signature verification (`keys`), SHA-256, HMAC-SHA256,
+//! AES-256-GCM opening, base64 and hex, and OS randomness.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::error::{err, ErrorKind, Result};
 
-/// An account's Ed25519 public key, parsed once from its 64 hex characters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PublicKey(VerifyingKey);
-
-impl PublicKey {
-    pub fn from_hex(hex: &str) -> Result<PublicKey> {
-        let hex = hex.trim();
-        let bytes = decode_hex(hex)
-            .filter(|b| b.len() == 32)
-            .ok_or_else(|| {
-                crate::error::Error::new(
-                    ErrorKind::InvalidArgument,
-                    "public key must be 64 hex characters (the account's Ed25519 key as Keygen shows it)",
-                )
-            })?;
-        let mut raw = [0u8; 32];
-        raw.copy_from_slice(&bytes);
-        match VerifyingKey::from_bytes(&raw) {
-            Ok(k) => Ok(PublicKey(k)),
-            Err(_) => err(
-                ErrorKind::InvalidArgument,
-                "public key is not a valid Ed25519 point",
-            ),
-        }
-    }
-
-    /// Verifies a 64-byte signature over `message`. Uses strict verification
-    /// (rejects malleable and small-order signatures).
-    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        let Ok(sig) = <[u8; 64]>::try_from(signature) else {
-            return false;
-        };
-        let sig = Signature::from_bytes(&sig);
-        self.0.verify_strict(message, &sig).is_ok()
-    }
-
-    pub fn to_hex(&self) -> String {
-        encode_hex(self.0.as_bytes())
-    }
-}
+mod keys;
+pub use keys::PublicKey;
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()

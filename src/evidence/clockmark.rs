@@ -8,25 +8,14 @@ use std::path::PathBuf;
 
 use parking_lot::Mutex;
 
-use crate::cache;
+use super::cache;
 use crate::crypto::{ct_eq, decode_hex, encode_hex, hmac_sha256, sha256};
 use crate::error::Result;
+use crate::model::ClockState;
 use crate::time::Millis;
 
 const TAG: &str = "lic-clockmark-v1";
 const MAX_FILE: usize = 256;
-
-/// What the mark says about the local clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClockState {
-    /// No trusted time has been recorded yet.
-    Unknown,
-    Ok,
-    /// The clock reads `behind_ms` earlier than the newest trusted time seen.
-    Tampered {
-        behind_ms: i64,
-    },
-}
 
 pub struct ClockMark {
     path: PathBuf,
@@ -123,7 +112,7 @@ impl ClockMark {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::tests::TempDir;
+    use crate::evidence::cache::tests::TempDir;
 
     const KEY: &str = "B10760-1B177D-656D1F-C03298-9AF89E-V3";
     const FP: &str = "198e9fe586114844f6a4eaca5069b41a7ed43fb5a2df84892b69826d64573e39";

@@ -1,20 +1,6 @@
-//! Process slots (Keygen processes, §4) and the heartbeats that keep them and
-//! the machine alive (§3.4).
-//!
-//! One background thread per client ("lic-heartbeat", started with the first
-//! slot or machine monitor) serves every heartbeat. It sleeps on a condition
-//! variable until the earliest deadline, pings at half the interval the
-//! server reports, retries failures that got no answer with jittered backoff
-//! inside the remaining window, and when a slot is lost (declared dead,
-//! removed, or its window passed) it gets one back: the old process is
-//! revived when the policy allows it, else replaced by a new one.
-//!
-//! The thread never holds the client: it owns a `Monitor` (its own transport
-//! and credential, the slot table and the events), so dropping the last
-//! `Client` stops it. On the way out it releases the slots still held; the
-//! client's drop waits for that at most `SHUTDOWN_BUDGET`. A process that is
-//! killed cannot release anything: the server culls its processes once their
-//! heartbeat window passes.
+//! The heartbeat thread and the table of beats it serves (slots and the
+//! machine): scheduling, pings, retries inside the window, recovery of lost
+//! slots, and the release at shutdown.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,12 +11,13 @@ use std::time::{Duration, Instant};
 use parking_lot::{const_mutex, Condvar, Mutex};
 use serde_json::{json, Value};
 
-use crate::client::{pct, Client};
-use crate::config::{check_text, LogLevel};
+use crate::config::{Config, LogLevel};
 use crate::crypto::random_bytes;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::events::{Event, EventKind, Events};
-use crate::http::{Auth, Call, Reply, Transport};
+
+use super::{HeartbeatStats, ProcessSlot};
+use crate::protocol::{pct, Auth, Call, Reply, Transport};
 
 /// How long freeing a client (or exiting the process) waits for its slots
 /// to be released.
@@ -43,22 +30,8 @@ const MIN_RETRY: Duration = Duration::from_millis(100);
 const COALESCE_FRACTION: u32 = 10;
 const MAX_COALESCE: Duration = Duration::from_secs(1);
 
-/// A held process slot. Dropping it does no I/O: a slot that was not
-/// released stays heartbeated until its client is dropped, which releases it.
-pub struct ProcessSlot {
-    monitor: Arc<Monitor>,
-    key: u64,
-}
-
-/// Counters of the heartbeat thread, for measurements.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HeartbeatStats {
-    /// Times the thread woke up (deadline reached or notified).
-    pub wakeups: u64,
-    /// Heartbeat requests sent (slots and machine).
-    pub pings: u64,
-}
-
+/// The heartbeat work of one client: its own transport and credential, the
+/// table of beats, and the thread that serves them.
 pub(crate) struct Monitor {
     transport: Transport,
     credential: Credential,
@@ -230,17 +203,16 @@ fn seconds(reply: &Reply, attribute: &str) -> Duration {
 }
 
 impl Monitor {
-    fn new(client: &Client) -> Result<Monitor> {
-        let cfg = client.config();
+    fn new(cfg: &Config, account: &str, events: Arc<Events>) -> Result<Monitor> {
         let credential = match (&cfg.license_token, &cfg.license_key) {
             (Some(t), _) => Credential::Bearer(t.clone()),
             (None, Some(k)) => Credential::License(k.clone()),
             (None, None) => return err(ErrorKind::ConfigIncomplete, "license key is not set"),
         };
         Ok(Monitor {
-            transport: Transport::new(cfg, &client.inner.account)?,
+            transport: Transport::new(cfg, account)?,
             credential,
-            events: client.inner.events.clone(),
+            events,
             table: Mutex::new(Table::default()),
             wake: Condvar::new(),
             wakeups: AtomicU64::new(0),
@@ -727,7 +699,7 @@ impl Monitor {
         self.wait_stopped(deadline);
     }
 
-    fn held(&self) -> usize {
+    pub(crate) fn held(&self) -> usize {
         self.table
             .lock()
             .beats
@@ -737,114 +709,33 @@ impl Monitor {
     }
 }
 
-fn target_process(target: &Target) -> Option<String> {
-    match target {
-        Target::Slot { process_id, .. } => Some(process_id.clone()),
-        Target::Machine { .. } => None,
-    }
-}
-
-impl ProcessSlot {
-    /// The id of the process holding the slot (it changes when a lost slot is
-    /// recovered with a new process).
-    pub fn id(&self) -> String {
-        let t = self.monitor.table.lock();
-        t.beats
-            .iter()
-            .find(|b| b.key == self.key)
-            .and_then(|b| target_process(&b.target))
-            .unwrap_or_default()
+/// What the client asks of its monitor (the rest is the thread's own).
+impl Monitor {
+    /// Builds the monitor of a client and registers it for the at-exit
+    /// release. The thread starts with the first beat.
+    pub(crate) fn start(cfg: &Config, account: &str, events: Arc<Events>) -> Result<Arc<Monitor>> {
+        let m = Arc::new(Monitor::new(cfg, account, events)?);
+        let mut live = LIVE.lock();
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&m));
+        Ok(m)
     }
 
-    /// Whether the slot is held right now (not lost, released or refused).
-    pub fn is_held(&self) -> bool {
-        let t = self.monitor.table.lock();
-        t.beats
-            .iter()
-            .any(|b| b.key == self.key && b.state == State::Alive)
-    }
-
-    /// Gives the slot back to the server (deletes its process). Releasing a
-    /// released slot, or one the server no longer has, is success.
-    pub fn release(&self) -> Result<()> {
-        let (id, before) = {
-            let mut t = self.monitor.table.lock();
-            let Some(b) = t.beats.iter_mut().find(|b| b.key == self.key) else {
-                return Ok(());
-            };
-            if matches!(b.state, State::Released | State::Gone) {
-                return Ok(());
-            }
-            let before = b.state;
-            b.state = State::Released;
-            (target_process(&b.target).unwrap_or_default(), before)
-        };
-        match self.monitor.kill(&id) {
-            Ok(()) => {
-                self.monitor
-                    .log(LogLevel::Info, || format!("released process slot {id}"));
-                Ok(())
-            }
-            Err(e) => {
-                // Still held: the heartbeat goes on and release may be retried.
-                let mut t = self.monitor.table.lock();
-                if let Some(b) = t.beats.iter_mut().find(|b| b.key == self.key) {
-                    b.state = before;
-                }
-                Err(e)
-            }
-        }
-    }
-}
-
-impl Drop for ProcessSlot {
-    fn drop(&mut self) {
-        let mut t = self.monitor.table.lock();
-        if let Some(i) = t.beats.iter().position(|b| b.key == self.key) {
-            t.beats[i].orphan = true;
-            if t.beats[i].removable() {
-                t.beats.remove(i);
-            }
-        }
-    }
-}
-
-impl Client {
-    fn monitor(&self) -> Result<Arc<Monitor>> {
-        self.inner
-            .monitor
-            .get_or_try_init(|| {
-                let m = Arc::new(Monitor::new(self)?);
-                let mut live = LIVE.lock();
-                live.retain(|w| w.strong_count() > 0);
-                live.push(Arc::downgrade(&m));
-                Ok(m)
-            })
-            .cloned()
-    }
-
-    /// Takes a process slot for this machine (which must be activated):
-    /// spawns a Keygen process whose pid is this process's pid plus a random
-    /// suffix, with `label` in its metadata, and keeps it alive from the
-    /// heartbeat thread. A full license gives `ProcessLimitExceeded`.
-    pub fn acquire_process_slot(&self, label: Option<&str>) -> Result<ProcessSlot> {
-        let label = label.map(|l| check_text("label", l, 255)).transpose()?;
-        let machine_id = self.this_machine_id()?;
-        let monitor = self.monitor()?;
+    /// Spawns a process on `machine_id` and keeps it alive from the heartbeat
+    /// thread. A full license gives the server's `ProcessLimitExceeded`.
+    pub(crate) fn acquire(
+        self: &Arc<Self>,
+        machine_id: String,
+        label: Option<String>,
+    ) -> Result<ProcessSlot> {
         let sent_at = Instant::now();
-        let (process_id, interval) = match monitor.spawn(&machine_id, label.as_deref()) {
-            Ok(p) => p,
-            Err(e) if e.kind == ErrorKind::ProcessLimitExceeded => {
-                return Err(self.with_process_count(e, &machine_id))
-            }
-            Err(e) => return Err(e),
-        };
+        let (process_id, interval) = self.spawn(&machine_id, label.as_deref())?;
         let target = Target::Slot {
             process_id: process_id.clone(),
             machine_id,
             label,
         };
-        match monitor.register(target, interval, sent_at) {
+        match self.register(target, interval, sent_at) {
             Ok(key) => {
                 self.log(LogLevel::Info, || {
                     format!(
@@ -852,58 +743,34 @@ impl Client {
                         (interval / 2).as_secs_f32()
                     )
                 });
-                Ok(ProcessSlot { monitor, key })
+                Ok(ProcessSlot {
+                    monitor: self.clone(),
+                    key,
+                })
             }
             Err(e) => {
-                let _ = monitor.kill(&process_id);
+                let _ = self.kill(&process_id);
                 Err(e)
             }
         }
     }
 
-    /// Adds how many processes the server lists for the limit's scope.
-    fn with_process_count(&self, mut e: Error, machine_id: &str) -> Error {
-        let path = if e.message.contains("for machine") {
-            format!("machines/{}/processes", pct(machine_id))
-        } else {
-            "processes".to_string()
-        };
-        if let Ok(items) = self.list(&path) {
-            e.message
-                .push_str(&format!("; {} processes are currently held", items.len()));
-        }
-        e
-    }
-
-    /// Starts the machine heartbeat monitor (for policies that require
-    /// heartbeats): pings this machine now, reporting a dead machine as
-    /// `HeartbeatDead`, then from the heartbeat thread. Already started is
-    /// success.
-    pub fn start_machine_heartbeat(&self) -> Result<()> {
-        let machine_id = self.this_machine_id()?;
-        let monitor = self.monitor()?;
-        if monitor
-            .table
-            .lock()
-            .beats
-            .iter()
-            .any(Beat::is_machine_monitor)
-        {
+    /// Starts the machine heartbeat: pings now (a dead machine is
+    /// `HeartbeatDead`), then from the thread. Already started is success.
+    pub(crate) fn start_machine(self: &Arc<Self>, machine_id: String) -> Result<()> {
+        if self.table.lock().beats.iter().any(Beat::is_machine_monitor) {
             return Ok(());
         }
         let target = Target::Machine { machine_id };
         let sent_at = Instant::now();
-        let interval = monitor.ping(&target, None)?;
-        monitor.register(target, interval, sent_at)?;
+        let interval = self.ping(&target, None)?;
+        self.register(target, interval, sent_at)?;
         Ok(())
     }
 
-    /// Stops the machine heartbeat monitor; not running is success.
-    pub fn stop_machine_heartbeat(&self) {
-        let Some(monitor) = self.inner.monitor.get() else {
-            return;
-        };
-        let mut t = monitor.table.lock();
+    /// Stops the machine heartbeat; not running is success.
+    pub(crate) fn stop_machine(&self) {
+        let mut t = self.table.lock();
         for b in t
             .beats
             .iter_mut()
@@ -915,19 +782,79 @@ impl Client {
         t.beats.retain(|b| !b.removable());
     }
 
-    /// How many process slots this client holds right now.
-    pub fn process_slots(&self) -> usize {
-        self.inner.monitor.get().map_or(0, |m| m.held())
+    pub(crate) fn stats(&self) -> HeartbeatStats {
+        HeartbeatStats {
+            wakeups: self.wakeups.load(Ordering::Relaxed),
+            pings: self.pings.load(Ordering::Relaxed),
+        }
     }
 
-    pub fn heartbeat_stats(&self) -> HeartbeatStats {
-        self.inner
-            .monitor
-            .get()
-            .map_or(HeartbeatStats::default(), |m| HeartbeatStats {
-                wakeups: m.wakeups.load(Ordering::Relaxed),
-                pings: m.pings.load(Ordering::Relaxed),
-            })
+    /// The id of the process holding slot `key` (it changes when a lost slot
+    /// is recovered with a new process).
+    pub(super) fn slot_id(&self, key: u64) -> String {
+        let t = self.table.lock();
+        t.beats
+            .iter()
+            .find(|b| b.key == key)
+            .and_then(|b| target_process(&b.target))
+            .unwrap_or_default()
+    }
+
+    /// Whether slot `key` is held right now (not lost, released or refused).
+    pub(super) fn slot_held(&self, key: u64) -> bool {
+        let t = self.table.lock();
+        t.beats
+            .iter()
+            .any(|b| b.key == key && b.state == State::Alive)
+    }
+
+    /// Gives slot `key` back to the server (deletes its process). Releasing
+    /// a released slot, or one the server no longer has, is success.
+    pub(super) fn release_slot(&self, key: u64) -> Result<()> {
+        let (id, before) = {
+            let mut t = self.table.lock();
+            let Some(b) = t.beats.iter_mut().find(|b| b.key == key) else {
+                return Ok(());
+            };
+            if matches!(b.state, State::Released | State::Gone) {
+                return Ok(());
+            }
+            let before = b.state;
+            b.state = State::Released;
+            (target_process(&b.target).unwrap_or_default(), before)
+        };
+        match self.kill(&id) {
+            Ok(()) => {
+                self.log(LogLevel::Info, || format!("released process slot {id}"));
+                Ok(())
+            }
+            Err(e) => {
+                // Still held: the heartbeat goes on and release may be retried.
+                let mut t = self.table.lock();
+                if let Some(b) = t.beats.iter_mut().find(|b| b.key == key) {
+                    b.state = before;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The handle of slot `key` is gone: the beat goes on until released.
+    pub(super) fn orphan_slot(&self, key: u64) {
+        let mut t = self.table.lock();
+        if let Some(i) = t.beats.iter().position(|b| b.key == key) {
+            t.beats[i].orphan = true;
+            if t.beats[i].removable() {
+                t.beats.remove(i);
+            }
+        }
+    }
+}
+
+fn target_process(target: &Target) -> Option<String> {
+    match target {
+        Target::Slot { process_id, .. } => Some(process_id.clone()),
+        Target::Machine { .. } => None,
     }
 }
 

@@ -9,10 +9,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::config::{is_loopback, BaseUrl, Config, LogLevel, LogSink};
+use super::errors::{error_suffix, map_error_document};
+use super::signature::{verify_response, RequestInfo};
+use super::tls::{tls_config, tls_message};
+use super::url::{proxy_for, BaseUrl};
+use crate::config::{Config, LogLevel, Logger};
 use crate::crypto::{random_bytes, PublicKey};
-use crate::error::{err, Error, ErrorKind, Result};
-use crate::signature::{verify_response, RequestInfo, SignedMaterial};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::SignedMaterial;
 use crate::time::{now_ms, parse_http_date, Millis};
 
 /// Responses larger than this are refused (a machine file with its license
@@ -81,7 +85,7 @@ pub struct Transport {
     key: Option<PublicKey>,
     timeout: Duration,
     max_age_ms: i64,
-    log: Option<(LogSink, LogLevel)>,
+    log: Logger,
 }
 
 impl Transport {
@@ -120,7 +124,7 @@ impl Transport {
             key: cfg.public_key.clone(),
             timeout: cfg.timeout,
             max_age_ms: cfg.max_response_age.as_millis() as i64,
-            log: cfg.log.clone(),
+            log: Logger::new(cfg),
         })
     }
 
@@ -129,14 +133,11 @@ impl Transport {
     }
 
     pub fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
-        if let Some((sink, max)) = &self.log {
-            if level <= *max {
-                let text = message();
-                // A panicking log sink must not take the call down with it.
-                let _ =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sink(level, &text)));
-            }
-        }
+        self.log.log(level, message)
+    }
+
+    pub fn logger(&self) -> &Logger {
+        &self.log
     }
 
     /// The request target (path and query) for a resource path.
@@ -463,23 +464,6 @@ impl Failure {
     }
 }
 
-/// A TLS failure in words a user can act on, with rustls's own text after them.
-fn tls_message(e: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
-    let what = match e {
-        rustls::Error::InvalidCertificate(c) => match c {
-            C::UnknownIssuer => "the server's certificate is not trusted: no CA this client trusts issued it (for a self-hosted server, set the CA bundle to the PEM file of the CA that did)",
-            C::NotValidForName | C::NotValidForNameContext { .. } => "the server's certificate is not valid for this host name",
-            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired, or this machine's clock is wrong",
-            C::NotValidYet | C::NotValidYetContext { .. } => "the server's certificate is not valid yet, or this machine's clock is wrong",
-            C::Revoked => "the server's certificate has been revoked",
-            _ => "the server's certificate was rejected",
-        },
-        _ => "the TLS handshake failed",
-    };
-    format!("TLS failed: {what} ({e})")
-}
-
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
@@ -499,212 +483,9 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(cap / 2 + r % (cap / 2 + 1))
 }
 
-fn error_suffix(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| first_error(&v).map(|(_, _, d)| format!(": {d}")))
-        .unwrap_or_default()
-}
-
-/// (code, title, detail) of the first error in a Keygen error document.
-pub fn first_error(json: &Value) -> Option<(Option<String>, String, String)> {
-    let e = json.get("errors")?.get(0)?;
-    let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
-    Some((
-        s("code"),
-        s("title").unwrap_or_default(),
-        s("detail").unwrap_or_default(),
-    ))
-}
-
-/// Maps a (signed, when a key is configured) Keygen error document.
-pub fn map_error_document(status: u16, json: &Value) -> Error {
-    let (code, title, detail) = first_error(json).unwrap_or((None, String::new(), String::new()));
-    let kind = match (status, code.as_deref()) {
-        (_, Some("LICENSE_INVALID")) => ErrorKind::LicenseInvalid,
-        (_, Some("LICENSE_NOT_ALLOWED")) => ErrorKind::LicenseNotAllowed,
-        (_, Some("LICENSE_SUSPENDED")) => ErrorKind::LicenseSuspended,
-        (_, Some("LICENSE_EXPIRED")) => ErrorKind::LicenseExpired,
-        (_, Some("LICENSE_BANNED" | "USER_BANNED")) => ErrorKind::LicenseBanned,
-        (_, Some("TOKEN_INVALID" | "TOKEN_MISSING" | "TOKEN_FORMAT_INVALID" | "TOKEN_EXPIRED")) => {
-            ErrorKind::TokenInvalid
-        }
-        (_, Some("TOKEN_NOT_ALLOWED")) => ErrorKind::TokenNotAllowed,
-        (_, Some("MACHINE_LIMIT_EXCEEDED" | "GROUP_MACHINE_LIMIT_EXCEEDED")) => {
-            ErrorKind::MachineLimitExceeded
-        }
-        (
-            _,
-            Some(
-                "MACHINE_CORE_LIMIT_EXCEEDED"
-                | "MACHINE_MEMORY_LIMIT_EXCEEDED"
-                | "MACHINE_DISK_LIMIT_EXCEEDED",
-            ),
-        ) => ErrorKind::ResourceLimitExceeded,
-        (_, Some("FINGERPRINT_TAKEN")) => ErrorKind::FingerprintTaken,
-        (_, Some("MACHINE_PROCESS_LIMIT_EXCEEDED")) => ErrorKind::ProcessLimitExceeded,
-        (_, Some("MACHINE_HEARTBEAT_DEAD" | "PROCESS_HEARTBEAT_DEAD")) => ErrorKind::HeartbeatDead,
-        (401, _) => ErrorKind::TokenInvalid,
-        (403, _) => ErrorKind::AccessDenied,
-        (404, _) => ErrorKind::NotFound,
-        _ => ErrorKind::ServerRejected,
-    };
-    let mut message = format!("server refused the request ({status}");
-    if let Some(c) = &code {
-        message.push(' ');
-        message.push_str(c);
-    }
-    message.push(')');
-    let text = if detail.is_empty() { title } else { detail };
-    if !text.is_empty() {
-        message.push_str(": ");
-        message.push_str(&text);
-    }
-    if kind == ErrorKind::LicenseNotAllowed {
-        message.push_str(
-            " — the policy does not allow license-key authentication: set its authenticationStrategy to LICENSE or MIXED, or configure a license token",
-        );
-    }
-    Error::new(kind, message).with_code(code)
-}
-
-fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = &cfg.ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot read CA bundle {}: {e}", path.display()),
-            )
-        })?;
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!("CA bundle {} is not valid PEM: {e}", path.display()),
-                )
-            })?;
-            roots.add(cert).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!(
-                        "CA bundle {} has an unusable certificate: {e}",
-                        path.display()
-                    ),
-                )
-            })?;
-            added += 1;
-        }
-        if added == 0 {
-            return err(
-                ErrorKind::InvalidArgument,
-                format!("CA bundle {} holds no certificates", path.display()),
-            );
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS setup failed: {e}")))?;
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
-}
-
-/// The explicit proxy, else `HTTPS_PROXY`/`https_proxy`/`ALL_PROXY` (or the
-/// HTTP ones for http URLs) unless `NO_PROXY` matches. Loopback is never proxied.
-fn proxy_for(cfg: &Config, base: &BaseUrl) -> Result<Option<ureq::Proxy>> {
-    let from_env = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
-    };
-    let url = match &cfg.proxy {
-        Some(p) => Some(p.clone()),
-        None if is_loopback(&base.host) => None,
-        None => {
-            let no_proxy = from_env(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
-            if no_proxy_matches(&no_proxy, &base.host) {
-                None
-            } else if base.https {
-                from_env(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
-            } else {
-                from_env(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
-            }
-        }
-    };
-    url.map(|u| {
-        ureq::Proxy::new(&u).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                format!("proxy URL is invalid: {e}"),
-            )
-        })
-    })
-    .transpose()
-}
-
-pub fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    no_proxy
-        .split(',')
-        .map(|p| p.trim().to_ascii_lowercase())
-        .filter(|p| !p.is_empty())
-        .any(|p| {
-            if p == "*" {
-                return true;
-            }
-            let p = p.trim_start_matches('*').trim_start_matches('.');
-            let p = p.split(':').next().unwrap_or(p);
-            host == p || host.ends_with(&format!(".{p}"))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn maps_keygen_error_documents() {
-        let doc = |code: &str| json!({"errors": [{"title": "Access denied", "detail": "nope", "code": code}]});
-        assert_eq!(
-            map_error_document(403, &doc("LICENSE_NOT_ALLOWED")).kind,
-            ErrorKind::LicenseNotAllowed
-        );
-        assert!(map_error_document(403, &doc("LICENSE_NOT_ALLOWED"))
-            .message
-            .contains("authenticationStrategy"));
-        assert_eq!(
-            map_error_document(422, &doc("MACHINE_LIMIT_EXCEEDED")).kind,
-            ErrorKind::MachineLimitExceeded
-        );
-        assert_eq!(
-            map_error_document(422, &doc("MACHINE_PROCESS_LIMIT_EXCEEDED")).kind,
-            ErrorKind::ProcessLimitExceeded
-        );
-        assert_eq!(
-            map_error_document(401, &doc("LICENSE_INVALID")).kind,
-            ErrorKind::LicenseInvalid
-        );
-        assert_eq!(
-            map_error_document(403, &doc("SOMETHING_NEW")).kind,
-            ErrorKind::AccessDenied
-        );
-        assert_eq!(
-            map_error_document(404, &json!({})).kind,
-            ErrorKind::NotFound
-        );
-        let e = map_error_document(422, &doc("PID_TAKEN"));
-        assert_eq!(
-            (e.kind, e.code.as_deref()),
-            (ErrorKind::ServerRejected, Some("PID_TAKEN"))
-        );
-        assert!(e.message.contains("422 PID_TAKEN") && e.message.contains("nope"));
-    }
-
     #[test]
     fn license_auth_header_is_always_ascii() {
         assert_eq!(license_authorization("ABC-123"), "License ABC-123");
@@ -714,16 +495,6 @@ mod tests {
             crate::crypto::b64_std_decode(&h[6..]).unwrap(),
             "license:clé ü".as_bytes()
         );
-    }
-
-    #[test]
-    fn no_proxy_rules() {
-        assert!(no_proxy_matches("example.com", "api.example.com"));
-        assert!(no_proxy_matches(".example.com", "example.com"));
-        assert!(no_proxy_matches("*", "anything"));
-        assert!(no_proxy_matches("foo, api.keygen.sh:443", "api.keygen.sh"));
-        assert!(!no_proxy_matches("example.com", "badexample.com"));
-        assert!(!no_proxy_matches("", "api.keygen.sh"));
     }
 
     #[test]

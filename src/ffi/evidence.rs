@@ -3,9 +3,7 @@
 use std::ffi::c_char;
 
 use super::boundary::{arg_bytes, arg_str, boundary, check_out, fail};
-use super::client::lic_client;
-use super::handles::{handle_ref, into_handle};
-use super::result::lic_result;
+use super::handles::{handle_ref, into_handle, lic_client, lic_result};
 use super::status::lic_status;
 
 fn text_of(bytes: &[u8]) -> super::boundary::FfiResult<&str> {
@@ -54,12 +52,10 @@ pub unsafe extern "C" fn lic_client_load_file_path(
     boundary(|| {
         let client = unsafe { handle_ref(client)? };
         let path = unsafe { arg_str(path, "path")? };
-        let bytes =
-            crate::cache::read_capped(std::path::Path::new(path), 1 << 20)?.ok_or_else(|| {
-                super::boundary::FfiError {
-                    status: lic_status::LIC_STATUS_IO_ERROR,
-                    message: format!("{path} does not exist"),
-                }
+        let bytes = crate::evidence::cache::read_capped(std::path::Path::new(path), 1 << 20)?
+            .ok_or_else(|| super::boundary::FfiError {
+                status: lic_status::LIC_STATUS_IO_ERROR,
+                message: format!("{path} does not exist"),
             })?;
         client.load_file(text_of(&bytes)?)?;
         Ok(())

@@ -1,0 +1,203 @@
+//! The orchestration: a `Client` puts the wire, the evidence, the machine
+//! and the slots together into validate, activate and deactivate, with the
+//! offline fallback and the events. It is the only module that names them all.
+//!
+//! A `Client` is immutable configuration plus a little shared state behind
+//! locks that are never held across network I/O; it is `Send + Sync`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use once_cell::sync::OnceCell;
+use parking_lot::Mutex;
+
+use crate::config::{check_text, Config, LogLevel};
+use crate::error::{err, ErrorKind, Result};
+use crate::events::{Event, Events};
+use crate::evidence::OfflineStore;
+use crate::machine::machine_fingerprint;
+use crate::model::ValidationCode;
+use crate::protocol::{Auth, Call, Reply, Transport};
+use crate::slots::Monitor;
+
+mod machines;
+mod offline;
+mod slots;
+mod validate;
+
+/// The trust state of the system clock, as the result reports it.
+pub use crate::model::ClockState;
+/// One validation answer, online or offline.
+pub use crate::model::Validation;
+
+/// `lic_validate` options.
+pub const VALIDATE_AUTO_ACTIVATE: u32 = 1;
+/// Answer only from the server: no offline fallback.
+pub const VALIDATE_ONLINE_ONLY: u32 = 2;
+/// Answer only from offline evidence: no network at all.
+pub const VALIDATE_OFFLINE_ONLY: u32 = 4;
+pub const VALIDATE_ALL_FLAGS: u32 =
+    VALIDATE_AUTO_ACTIVATE | VALIDATE_ONLINE_ONLY | VALIDATE_OFFLINE_ONLY;
+
+pub(crate) struct Inner {
+    pub cfg: Config,
+    pub account: String,
+    pub transport: Transport,
+    fingerprint: OnceCell<String>,
+    pub(crate) state: Mutex<State>,
+    pub(crate) offline: OfflineStore,
+    pub(crate) events: Arc<Events>,
+    /// The slots and heartbeats, created with the first slot or machine monitor.
+    pub(crate) monitor: OnceCell<Arc<Monitor>>,
+    /// (answered online, code) of the last validation, for the events.
+    last_verdict: Mutex<Option<(bool, ValidationCode)>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(m) = self.monitor.get() {
+            m.shutdown();
+        }
+    }
+}
+
+/// What a client has learnt from the server.
+#[derive(Default)]
+pub(crate) struct State {
+    pub license_id: Option<String>,
+    pub machine: Option<(String, String)>, // (fingerprint, machine id)
+    /// A failed machine lookup is not retried before this instant.
+    pub machine_lookup_after: Option<Instant>,
+    /// (license id, codes, valid until); a failed read is remembered briefly.
+    pub entitlements: Option<(String, Vec<String>, Instant)>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) const ENTITLEMENTS_TTL: Duration = Duration::from_secs(600);
+/// A failed lookup behind a validation (machine id, entitlements) is not
+/// repeated on every call.
+pub(crate) const RETRY_LOOKUP: Duration = Duration::from_secs(60);
+
+impl Client {
+    pub fn new(cfg: Config) -> Result<Client> {
+        let account = match &cfg.account_id {
+            Some(a) => check_text("account id", a, 256)?,
+            None => return err(ErrorKind::ConfigIncomplete, "account id is not set"),
+        };
+        let transport = Transport::new(&cfg, &account)?;
+        let offline = OfflineStore::new(&cfg, &account, transport.logger().clone());
+        let fingerprint = OnceCell::new();
+        if let Some(fp) = &cfg.fingerprint {
+            let _ = fingerprint.set(check_text("fingerprint", fp, 4096)?);
+        }
+        let events = Arc::new(Events::new(cfg.events.clone()));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                cfg,
+                account,
+                transport,
+                fingerprint,
+                state: Mutex::new(State::default()),
+                offline,
+                events,
+                monitor: OnceCell::new(),
+                last_verdict: Mutex::new(None),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.cfg
+    }
+
+    /// This machine's fingerprint: the configured override, else the
+    /// protected machine id for the app id (computed once).
+    pub fn fingerprint(&self) -> Result<String> {
+        self.inner
+            .fingerprint
+            .get_or_try_init(|| machine_fingerprint(&self.inner.cfg.app_id))
+            .cloned()
+    }
+
+    pub(crate) fn license_key(&self) -> Result<&str> {
+        match &self.inner.cfg.license_key {
+            Some(k) => Ok(k),
+            None => err(ErrorKind::ConfigIncomplete, "license key is not set"),
+        }
+    }
+
+    pub(crate) fn auth(&self) -> Result<Auth<'_>> {
+        Ok(match &self.inner.cfg.license_token {
+            Some(t) => Auth::Bearer(t),
+            None => Auth::License(self.license_key()?),
+        })
+    }
+
+    pub(crate) fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
+        self.inner.transport.log(level, message)
+    }
+
+    /// Sends a call. Error messages never carry the license key or token,
+    /// whatever a lower layer put in them.
+    pub(crate) fn send(&self, call: Call<'_>) -> Result<Reply> {
+        self.inner.transport.send(&call).map_err(|mut e| {
+            for (secret, name) in [
+                (&self.inner.cfg.license_key, "<license key>"),
+                (&self.inner.cfg.license_token, "<license token>"),
+            ] {
+                if let Some(s) = secret.as_deref().filter(|s| !s.is_empty()) {
+                    e.message = e.message.replace(s, name);
+                }
+            }
+            e
+        })
+    }
+
+    /// The oldest queued event, if any (none are queued when a sink is set).
+    pub fn poll_event(&self) -> Option<Event> {
+        self.inner.events.poll()
+    }
+
+    /// How many events the full queue has dropped (oldest first).
+    pub fn dropped_events(&self) -> u64 {
+        self.inner.events.dropped()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_needs_an_account() {
+        assert_eq!(
+            Client::new(Config::default()).err().unwrap().kind,
+            ErrorKind::ConfigIncomplete
+        );
+    }
+
+    #[test]
+    fn flags_are_checked() {
+        let c = Client::new(Config {
+            account_id: Some("a".into()),
+            license_key: Some("k".into()),
+            fingerprint: Some("f".into()),
+            ..Config::default()
+        })
+        .unwrap();
+        assert_eq!(
+            c.validate(1 << 10).unwrap_err().kind,
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            c.validate(VALIDATE_ONLINE_ONLY | VALIDATE_OFFLINE_ONLY)
+                .unwrap_err()
+                .kind,
+            ErrorKind::InvalidArgument
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The client's side of offline evidence: keeping a fresh machine file in
+//! the cache after activation and online validations (the check-out is a
+//! network call; the evidence store verifies and keeps the file), files
+//! loaded by hand, and the offline answers.
+
+use serde_json::{json, Value};
+
+use super::Client;
+use crate::config::LogLevel;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{MachineInfo, Validation};
+use crate::protocol::{pct, Call};
+
+impl Client {
+    /// After a verified online answer: the clock mark, then a fresh machine
+    /// file when the cached one is missing or past half its life.
+    pub(crate) fn after_online_validation(&self, v: &mut Validation) {
+        self.inner.offline.check_online_answer(v);
+        if self.config().public_key.is_none() || !v.verified {
+            return;
+        }
+        let Some(machine_id) = v.machine_id.clone() else {
+            return;
+        };
+        if self.inner.offline.needs_refresh(&v.fingerprint) {
+            if let Err(e) = self.checkout_machine_file(&machine_id, &v.fingerprint) {
+                self.log(LogLevel::Warn, || {
+                    format!("could not refresh the cached machine file: {e}")
+                });
+            }
+        }
+    }
+
+    pub(crate) fn after_activation(&self, _license_id: &str, machine: &MachineInfo) {
+        if self.config().public_key.is_none() {
+            return;
+        }
+        if let Err(e) = self.checkout_machine_file(&machine.id, &machine.fingerprint) {
+            self.log(LogLevel::Warn, || {
+                format!("activated, but could not cache a machine file for offline use: {e}")
+            });
+        }
+    }
+
+    pub(crate) fn after_deactivation(&self, fingerprint: &str) {
+        self.inner.offline.forget_cached(fingerprint);
+    }
+
+    pub(crate) fn offline_entitlements(&self, license_id: &str) -> Option<Vec<String>> {
+        self.inner.offline.entitlements(license_id)
+    }
+
+    /// Checks out a machine file (encrypted, with the license, its policy and
+    /// entitlements) and hands it to the evidence store, which verifies it
+    /// and keeps it in the cache.
+    fn checkout_machine_file(&self, machine_id: &str, fingerprint: &str) -> Result<()> {
+        if !self.inner.offline.can_cache() {
+            return Err(Error::new(ErrorKind::Io, "no cache directory is available"));
+        }
+        let body = json!({ "meta": {
+            "algorithm": "aes-256-gcm+ed25519",
+            "include": ["license", "license.entitlements", "license.policy"],
+            "ttl": self.config().checkout_ttl,
+        }});
+        let reply = self.send(Call {
+            method: "POST",
+            path: format!("machines/{}/actions/check-out", pct(machine_id)),
+            query: None,
+            body: Some(body),
+            auth: self.auth()?,
+            retry_safe: true,
+        })?;
+        let doc = reply.json()?;
+        let certificate = doc
+            .pointer("/data/attributes/certificate")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::BadResponse,
+                    "check-out answer has no certificate",
+                )
+            })?;
+        self.inner.offline.keep_checkout(certificate, fingerprint)
+    }
+
+    /// Hands lic a license or machine file delivered by hand (air-gapped
+    /// machines). It is verified and decrypted now; `validate` answers from
+    /// it when the server cannot be reached (or with OFFLINE_ONLY).
+    pub fn load_file(&self, text: &str) -> Result<()> {
+        self.inner.offline.load(text, &|| self.fingerprint())
+    }
+
+    pub(crate) fn validate_offline(
+        &self,
+        fingerprint: &str,
+        cause: Option<Error>,
+    ) -> Result<Validation> {
+        self.inner.offline.validate(fingerprint, cause)
+    }
+
+    /// Checks the configured license key as an ED25519_SIGN key, with no server.
+    pub fn signed_key_validation(&self, fingerprint: &str) -> Result<Validation> {
+        self.inner.offline.signed_key_validation(fingerprint)
+    }
+}

@@ -1,0 +1,310 @@
+//! `validate`: the online answer (validate-key with the fingerprint and
+//! product scope, a nonce, and every echoed field checked), the offline
+//! fallback when no trustworthy answer came, auto-activation, and the events
+//! a change of source or code raises.
+
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    Client, ENTITLEMENTS_TTL, RETRY_LOOKUP, VALIDATE_ALL_FLAGS, VALIDATE_AUTO_ACTIVATE,
+    VALIDATE_OFFLINE_ONLY, VALIDATE_ONLINE_ONLY,
+};
+use crate::config::LogLevel;
+use crate::crypto::random_nonce;
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::events::{Event, EventKind};
+use crate::model::{LicenseInfo, LicenseResource, Source, Validation, ValidationCode};
+use crate::protocol::{pct, Auth, Call};
+use crate::time::parse_rfc3339;
+
+impl Client {
+    /// Validates the license for this machine. See `VALIDATE_*` for `flags`.
+    /// Emits OFFLINE_ENTERED / OFFLINE_LEFT when the answer's source switches
+    /// between online and offline, and LICENSE_STATE_CHANGED when the code
+    /// differs from the previous validation's.
+    pub fn validate(&self, flags: u32) -> Result<Validation> {
+        let mut v = self.validate_once(flags)?;
+        v.process_slots = self.process_slots();
+        self.note_verdict(&v);
+        Ok(v)
+    }
+
+    fn note_verdict(&self, v: &Validation) {
+        let online = v.source == Source::Online;
+        let before = self.inner.last_verdict.lock().replace((online, v.code));
+        let was_online = before.is_none_or(|(o, _)| o);
+        let mut events = Vec::new();
+        if was_online && !online {
+            let why = v
+                .offline_reason
+                .as_deref()
+                .unwrap_or("offline validation was asked for");
+            events.push(Event::new(
+                EventKind::OfflineEntered,
+                None,
+                format!("answering from offline evidence: {why}"),
+            ));
+        } else if !was_online && online {
+            events.push(Event::new(
+                EventKind::OfflineLeft,
+                None,
+                "the server answers again",
+            ));
+        }
+        if let Some((_, code)) = before.filter(|(_, c)| *c != v.code) {
+            events.push(Event::new(
+                EventKind::LicenseStateChanged,
+                None,
+                format!("{} -> {}", code.as_text(), v.code_text),
+            ));
+        }
+        for e in events {
+            self.inner.events.emit(e);
+        }
+    }
+
+    fn validate_once(&self, flags: u32) -> Result<Validation> {
+        if flags & !VALIDATE_ALL_FLAGS != 0 {
+            return err(
+                ErrorKind::InvalidArgument,
+                format!("unknown validate flags {:#x}", flags & !VALIDATE_ALL_FLAGS),
+            );
+        }
+        if flags & VALIDATE_ONLINE_ONLY != 0 && flags & VALIDATE_OFFLINE_ONLY != 0 {
+            return err(
+                ErrorKind::InvalidArgument,
+                "ONLINE_ONLY and OFFLINE_ONLY exclude each other",
+            );
+        }
+        let fingerprint = self.fingerprint()?;
+        self.license_key()?;
+        if flags & VALIDATE_OFFLINE_ONLY != 0 {
+            return self.validate_offline(&fingerprint, None);
+        }
+        let first = match self.validate_online(&fingerprint) {
+            Ok(v) => v,
+            Err(e) if e.is_no_answer() && flags & VALIDATE_ONLINE_ONLY == 0 => {
+                self.log(LogLevel::Warn, || {
+                    format!(
+                        "no trustworthy answer from the server ({}); trying offline evidence",
+                        e
+                    )
+                });
+                return self.validate_offline(&fingerprint, Some(e));
+            }
+            Err(e) => return Err(e),
+        };
+        if flags & VALIDATE_AUTO_ACTIVATE == 0 || !needs_activation(&first) {
+            return Ok(first);
+        }
+        self.log(LogLevel::Info, || {
+            format!("{} for this machine; activating", first.code_text)
+        });
+        self.activate()?;
+        self.validate_online(&fingerprint)
+    }
+
+    fn validate_online(&self, fingerprint: &str) -> Result<Validation> {
+        let key = self.license_key()?;
+        let nonce = random_nonce()?;
+        let mut scope = json!({ "fingerprint": fingerprint });
+        if let Some(p) = &self.inner.cfg.product_id {
+            scope["product"] = json!(p);
+        }
+        let body = json!({ "meta": { "key": key, "nonce": nonce, "scope": scope } });
+        let reply = self.send(Call {
+            method: "POST",
+            path: "licenses/actions/validate-key".into(),
+            query: None,
+            body: Some(body),
+            auth: Auth::None,
+            retry_safe: true,
+        })?;
+        let doc: ValidationDoc = reply.parse()?;
+        let meta = doc
+            .meta
+            .ok_or_else(|| Error::new(ErrorKind::BadResponse, "validation answer has no meta"))?;
+        if meta.nonce != Some(nonce) {
+            return err(
+                ErrorKind::ResponseMismatch,
+                "validation answer does not echo this request's nonce: replayed or substituted",
+            );
+        }
+        let scope = meta.scope.unwrap_or_default();
+        if scope.fingerprint.as_deref() != Some(fingerprint) {
+            return err(
+                ErrorKind::ResponseMismatch,
+                "validation answer is about another fingerprint",
+            );
+        }
+        if let Some(p) = &self.inner.cfg.product_id {
+            if scope.product.as_deref() != Some(p.as_str()) {
+                return err(
+                    ErrorKind::ResponseMismatch,
+                    "validation answer is about another product",
+                );
+            }
+        }
+        let license = doc.data.map(LicenseInfo::from);
+        if let Some(l) = &license {
+            if l.key.as_deref().is_some_and(|k| k != key) {
+                return err(
+                    ErrorKind::ResponseMismatch,
+                    "validation answer is about another license key",
+                );
+            }
+        }
+        // API <= 1.1 names the code `constant`.
+        let code_text = meta.code.or(meta.constant).unwrap_or_default();
+        if code_text.is_empty() {
+            return err(ErrorKind::BadResponse, "validation answer has no code");
+        }
+        let code = ValidationCode::from_text(&code_text);
+        let valid = meta.valid.ok_or_else(|| {
+            Error::new(
+                ErrorKind::BadResponse,
+                "validation answer has no valid flag",
+            )
+        })?;
+        let timestamp = meta.ts.as_deref().and_then(parse_rfc3339).or(reply.date_ms);
+        let verified = reply.signed.is_some();
+
+        let mut v = Validation {
+            code_text,
+            license,
+            timestamp,
+            verified,
+            signed: reply.signed,
+            ..Validation::new(
+                code,
+                valid,
+                meta.detail.unwrap_or_default(),
+                fingerprint,
+                Source::Online,
+            )
+        };
+        if let Some(l) = &v.license {
+            self.inner.state.lock().license_id = Some(l.id.clone());
+            if fingerprint_matched(code) {
+                v.machine_id = self.machine_id_for_result();
+            }
+            v.entitlements = self.entitlements_for(&l.id);
+        }
+        self.after_online_validation(&mut v);
+        Ok(v)
+    }
+
+    /// This machine's id for a validation result: `None` when it cannot be
+    /// had (not an error), and a failed lookup is not repeated for a while.
+    fn machine_id_for_result(&self) -> Option<String> {
+        {
+            let st = self.inner.state.lock();
+            if st.machine.is_none() && st.machine_lookup_after.is_some_and(|t| Instant::now() < t) {
+                return None;
+            }
+        }
+        match self.this_machine_id() {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.log(LogLevel::Warn, || {
+                    format!("could not look up this machine's id: {e}")
+                });
+                self.inner.state.lock().machine_lookup_after = Some(Instant::now() + RETRY_LOOKUP);
+                None
+            }
+        }
+    }
+
+    fn entitlements_for(&self, license_id: &str) -> Vec<String> {
+        if let Some((id, codes, until)) = &self.inner.state.lock().entitlements {
+            if id == license_id && Instant::now() < *until {
+                return codes.clone();
+            }
+        }
+        if let Some(codes) = self.offline_entitlements(license_id) {
+            return codes;
+        }
+        let (codes, ttl) = match self.fetch_entitlements(license_id) {
+            Ok(codes) => (codes, ENTITLEMENTS_TTL),
+            Err(e) => {
+                self.log(LogLevel::Warn, || {
+                    format!("could not read the license's entitlements: {e}")
+                });
+                (Vec::new(), RETRY_LOOKUP)
+            }
+        };
+        self.inner.state.lock().entitlements =
+            Some((license_id.to_string(), codes.clone(), Instant::now() + ttl));
+        codes
+    }
+
+    fn fetch_entitlements(&self, license_id: &str) -> Result<Vec<String>> {
+        let items = self.list(&format!("licenses/{}/entitlements", pct(license_id)))?;
+        Ok(items
+            .iter()
+            .filter_map(|e| {
+                e.pointer("/attributes/code")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect())
+    }
+}
+
+/// A validate-key answer, read straight from the body (the hot path builds no
+/// JSON tree).
+#[derive(Deserialize)]
+struct ValidationDoc {
+    data: Option<LicenseResource>,
+    meta: Option<ValidationMeta>,
+}
+
+#[derive(Deserialize)]
+struct ValidationMeta {
+    code: Option<String>,
+    constant: Option<String>,
+    valid: Option<bool>,
+    detail: Option<String>,
+    nonce: Option<u64>,
+    ts: Option<String>,
+    scope: Option<EchoedScope>,
+}
+
+#[derive(Default, Deserialize)]
+struct EchoedScope {
+    fingerprint: Option<String>,
+    product: Option<String>,
+}
+
+fn needs_activation(v: &Validation) -> bool {
+    match v.code {
+        ValidationCode::NoMachine | ValidationCode::NoMachines => true,
+        // Another machine holds a node-locked license: that is the user's
+        // decision, so it comes back untouched. A floating license simply
+        // has room for this machine too.
+        ValidationCode::FingerprintScopeMismatch => {
+            v.license.as_ref().and_then(|l| l.floating) == Some(true)
+        }
+        _ => false,
+    }
+}
+
+/// Codes that can only be reached after the fingerprint matched a machine.
+fn fingerprint_matched(code: ValidationCode) -> bool {
+    use ValidationCode::*;
+    matches!(
+        code,
+        Valid
+            | Expired
+            | TooManyUsers
+            | TooManyMachines
+            | TooManyCores
+            | TooMuchMemory
+            | TooMuchDisk
+            | TooManyProcesses
+            | HeartbeatNotStarted
+    )
+}

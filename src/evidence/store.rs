@@ -1,0 +1,347 @@
+//! A client's offline evidence: the machine file it keeps in its cache, a
+//! file delivered by hand, the signed license key, and the trusted-time mark
+//! that catches a clock wound back. Every answer here is computed from
+//! signed data only. The store does no network I/O: the client checks files
+//! out and hands them over.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use super::cache::{default_cache_dir, entry_name, read_capped, remove, write_atomic};
+use super::clockmark::ClockMark;
+use super::files::{parse_certificate, FileKind};
+use super::signed_key::verify_signed_key;
+use super::verdict::{evaluate_file, half_life_passed, signed_key_verdict};
+use super::Evidence;
+use crate::config::{Config, LogLevel, Logger};
+use crate::crypto::PublicKey;
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::model::{ClockState, Source, Validation};
+use crate::time::{format_rfc3339, now_ms, Millis};
+
+const MAX_FILE: usize = 1 << 20;
+
+/// The offline side of one client (one account, license key and machine).
+pub struct OfflineStore {
+    account: String,
+    license_key: Option<String>,
+    public_key: Option<PublicKey>,
+    cache_dir: Option<PathBuf>,
+    clock_tolerance_ms: i64,
+    max_offline_age_ms: Option<i64>,
+    log: Logger,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    cached: Option<Arc<Evidence>>,
+    loaded: Option<Arc<Evidence>>,
+    clockmark: Option<ClockMark>,
+}
+
+impl OfflineStore {
+    pub fn new(cfg: &Config, account: &str, log: Logger) -> OfflineStore {
+        OfflineStore {
+            account: account.to_string(),
+            license_key: cfg.license_key.clone(),
+            public_key: cfg.public_key.clone(),
+            cache_dir: cfg.cache_dir.clone().or_else(default_cache_dir),
+            clock_tolerance_ms: cfg.clock_tolerance.as_millis() as i64,
+            max_offline_age_ms: cfg.max_offline_age.map(|d| d.as_millis() as i64),
+            log,
+            state: Mutex::default(),
+        }
+    }
+
+    fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
+        self.log.log(level, message)
+    }
+
+    fn license_key(&self) -> Result<&str> {
+        match &self.license_key {
+            Some(k) => Ok(k),
+            None => err(ErrorKind::ConfigIncomplete, "license key is not set"),
+        }
+    }
+
+    fn cache_path(&self, kind: &str, fingerprint: &str) -> Option<PathBuf> {
+        let key = self.license_key.as_deref()?;
+        Some(
+            self.cache_dir
+                .as_ref()?
+                .join(entry_name(kind, &self.account, key, fingerprint)),
+        )
+    }
+
+    /// Whether a checked-out file can be kept (a cache directory and a
+    /// license key to name it by).
+    pub fn can_cache(&self) -> bool {
+        self.cache_dir.is_some() && self.license_key.is_some()
+    }
+
+    /// Runs `f` with the trusted-time mark for this license and machine.
+    fn with_clockmark<T>(&self, fingerprint: &str, f: impl FnOnce(&ClockMark) -> T) -> Option<T> {
+        let mut st = self.state.lock();
+        if st.clockmark.is_none() {
+            let path = self.cache_path("clock", fingerprint)?;
+            st.clockmark = Some(ClockMark::new(
+                path,
+                self.license_key.as_deref()?,
+                fingerprint,
+            ));
+        }
+        st.clockmark.as_ref().map(f)
+    }
+
+    /// Records a trusted (signed) time and says where the clock stands.
+    pub fn observe_and_check(&self, fingerprint: &str, trusted: Option<Millis>) -> ClockState {
+        self.with_clockmark(fingerprint, |mark| {
+            if let Some(t) = trusted {
+                if let Err(e) = mark.observe(t) {
+                    self.log(LogLevel::Warn, || {
+                        format!("cannot store the trusted-time mark: {e}")
+                    });
+                }
+            }
+            mark.check(now_ms(), self.clock_tolerance_ms)
+        })
+        .unwrap_or(ClockState::Unknown)
+    }
+
+    /// Folds an online answer into the clock mark (its signed time counts
+    /// only when it was verified) and marks the answer when the clock was set
+    /// back.
+    pub fn check_online_answer(&self, v: &mut Validation) {
+        let trusted = if v.verified { v.timestamp } else { None };
+        v.clock = self.observe_and_check(&v.fingerprint, trusted);
+        if let ClockState::Tampered { behind_ms } = v.clock {
+            v.mark_clock_tampered(behind_ms);
+        }
+    }
+
+    /// Forgets the cached machine file (the machine was deactivated).
+    pub fn forget_cached(&self, fingerprint: &str) {
+        self.state.lock().cached = None;
+        if let Some(path) = self.cache_path("machine", fingerprint) {
+            if let Err(e) = remove(&path) {
+                self.log(LogLevel::Warn, || {
+                    format!("could not remove the cached machine file: {e}")
+                });
+            }
+        }
+    }
+
+    /// The entitlement codes a verified file lists for this license.
+    pub fn entitlements(&self, license_id: &str) -> Option<Vec<String>> {
+        let st = self.state.lock();
+        let found = [&st.cached, &st.loaded]
+            .into_iter()
+            .flatten()
+            .find_map(|ev| {
+                let l = ev.dataset.license()?;
+                (l.get("id")?.as_str()? == license_id).then(|| ev.dataset.entitlement_codes())
+            });
+        found
+    }
+
+    /// Verifies a checked-out machine file and stores it atomically in the
+    /// cache, where offline answers come from.
+    pub fn keep_checkout(&self, certificate: &str, fingerprint: &str) -> Result<()> {
+        let path = self
+            .cache_path("machine", fingerprint)
+            .ok_or_else(|| Error::new(ErrorKind::Io, "no cache directory is available"))?;
+        let ev = self.open(certificate, Source::CachedFile, &|| {
+            Ok(fingerprint.to_string())
+        })?;
+        write_atomic(&path, certificate.as_bytes())?;
+        self.observe_and_check(fingerprint, Some(ev.dataset.issued));
+        self.log(LogLevel::Info, || {
+            format!(
+                "cached a machine file issued {}",
+                format_rfc3339(ev.dataset.issued)
+            )
+        });
+        self.state.lock().cached = Some(ev);
+        Ok(())
+    }
+
+    /// Parses, verifies and decrypts a license or machine file.
+    fn open(
+        &self,
+        text: &str,
+        source: Source,
+        fingerprint: &dyn Fn() -> Result<String>,
+    ) -> Result<Arc<Evidence>> {
+        let key = match &self.public_key {
+            Some(k) => k,
+            None => {
+                return err(
+                    ErrorKind::NoPublicKey,
+                    "verifying a file needs the account's public key; none is configured",
+                )
+            }
+        };
+        let license_key = self.license_key()?;
+        let cert = parse_certificate(text)?;
+        let fingerprint = match cert.kind {
+            FileKind::Machine => Some(fingerprint()?),
+            FileKind::License => None,
+        };
+        let dataset = cert.open(key, Some(license_key), fingerprint.as_deref())?;
+        let file_key = dataset
+            .license()
+            .and_then(|l| l.pointer("/attributes/key"))
+            .and_then(Value::as_str);
+        if file_key.is_some_and(|k| k != license_key) {
+            return err(
+                ErrorKind::FileMalformed,
+                "the file is for another license key",
+            );
+        }
+        Ok(Arc::new(Evidence {
+            certificate: cert.text,
+            dataset,
+            source,
+        }))
+    }
+
+    /// True when there is no cached machine file or half its life has passed.
+    pub fn needs_refresh(&self, fingerprint: &str) -> bool {
+        let in_memory = self
+            .state
+            .lock()
+            .cached
+            .as_ref()
+            .map(|ev| half_life_passed(&ev.dataset, now_ms()));
+        match in_memory {
+            Some(stale) => stale,
+            None => self
+                .cached(fingerprint)
+                .is_none_or(|ev| half_life_passed(&ev.dataset, now_ms())),
+        }
+    }
+
+    /// The cached machine file: in memory, else read from disk once. A
+    /// corrupt or foreign file is ignored (and replaced at the next online
+    /// success).
+    fn cached(&self, fingerprint: &str) -> Option<Arc<Evidence>> {
+        if let Some(ev) = self.state.lock().cached.clone() {
+            return Some(ev);
+        }
+        let path = self.cache_path("machine", fingerprint)?;
+        let bytes = match read_capped(&path, MAX_FILE) {
+            Ok(Some(b)) => b,
+            Ok(None) => return None,
+            Err(e) => {
+                self.log(LogLevel::Warn, || {
+                    format!("ignoring the cached machine file: {e}")
+                });
+                return None;
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        match self.open(&text, Source::CachedFile, &|| Ok(fingerprint.to_string())) {
+            Ok(ev) => {
+                self.state.lock().cached = Some(ev.clone());
+                Some(ev)
+            }
+            Err(e) => {
+                self.log(LogLevel::Warn, || {
+                    format!("ignoring the cached machine file: {e}")
+                });
+                None
+            }
+        }
+    }
+
+    /// Takes a license or machine file delivered by hand (air-gapped
+    /// machines). It is verified and decrypted now; offline answers use it.
+    pub fn load(&self, text: &str, fingerprint: &dyn Fn() -> Result<String>) -> Result<()> {
+        let ev = self.open(text, Source::LoadedFile, fingerprint)?;
+        self.observe_and_check(&fingerprint()?, Some(ev.dataset.issued));
+        self.state.lock().loaded = Some(ev);
+        Ok(())
+    }
+
+    /// Answers from offline evidence: the newest verified file, else the
+    /// signed license key. `cause` is why the server was not asked (or gave
+    /// no trustworthy answer).
+    pub fn validate(&self, fingerprint: &str, cause: Option<Error>) -> Result<Validation> {
+        let why = cause.as_ref().map(|e| e.message.clone());
+        let context = match &why {
+            Some(w) => format!("the server gave no trustworthy answer ({w})"),
+            None => "offline validation was asked for".to_string(),
+        };
+        if self.public_key.is_none() {
+            return err(
+                ErrorKind::NoPublicKey,
+                format!(
+                    "{context}, and offline fallback is off because no public key is configured"
+                ),
+            );
+        }
+        let evidence = {
+            let cached = self.cached(fingerprint);
+            let loaded = self.state.lock().loaded.clone();
+            // The newest verified file wins.
+            [cached, loaded]
+                .into_iter()
+                .flatten()
+                .max_by_key(|ev| ev.dataset.issued)
+        };
+        let mut v = match evidence {
+            Some(ev) => {
+                let clock = self.observe_and_check(fingerprint, Some(ev.dataset.issued));
+                evaluate_file(
+                    &ev,
+                    fingerprint,
+                    clock,
+                    now_ms(),
+                    self.clock_tolerance_ms,
+                    self.max_offline_age_ms,
+                )
+            }
+            None => match self.signed_key_validation(fingerprint) {
+                Ok(v) => v,
+                Err(e) if e.kind == ErrorKind::KeyNotSigned => {
+                    return err(
+                        ErrorKind::NoOfflineData,
+                        format!(
+                        "{context}, and there is no cached or loaded license file to answer from"
+                    ),
+                    )
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        v.offline_reason = why;
+        Ok(v)
+    }
+
+    /// Checks the configured license key as a signed key, with no server.
+    pub fn signed_key_validation(&self, fingerprint: &str) -> Result<Validation> {
+        let key = match &self.public_key {
+            Some(k) => k,
+            None => {
+                return err(
+                    ErrorKind::NoPublicKey,
+                    "checking a signed key needs the account's public key; none is configured",
+                )
+            }
+        };
+        let license_key = self.license_key()?;
+        let signed = verify_signed_key(license_key, key)?;
+        let clock = self.observe_and_check(fingerprint, None);
+        Ok(signed_key_verdict(
+            &signed,
+            license_key,
+            fingerprint,
+            clock,
+            now_ms(),
+        ))
+    }
+}

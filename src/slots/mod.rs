@@ -1,0 +1,68 @@
+//! Process slots (Keygen processes, §4) and the heartbeats that keep them and
+//! the machine alive (§3.4), on one background thread per client.
+//! It never names `Client`: a monitor gets the config, account and event queue.
+//!
+//! One background thread per client ("lic-heartbeat", started with the first
+//! slot or machine monitor) serves every heartbeat. It sleeps on a condition
+//! variable until the earliest deadline, pings at half the interval the
+//! server reports, retries failures that got no answer with jittered backoff
+//! inside the remaining window, and when a slot is lost (declared dead,
+//! removed, or its window passed) it gets one back: the old process is
+//! revived when the policy allows it, else replaced by a new one.
+//!
+//! The thread never holds the client: it owns a `Monitor` (its own transport
+//! and credential, the slot table and the events), so dropping the last
+//! `Client` stops it. On the way out it releases the slots still held; the
+//! client's drop waits for that at most `SHUTDOWN_BUDGET`. A process that is
+//! killed cannot release anything: the server culls its processes once their
+//! heartbeat window passes.
+
+mod monitor;
+
+use crate::error::Result;
+
+use std::sync::Arc;
+
+pub(crate) use monitor::Monitor;
+pub use monitor::{release_all_at_exit, SHUTDOWN_BUDGET};
+
+/// A held process slot. Dropping it does no I/O: a slot that was not
+/// released stays heartbeated until its client is dropped, which releases it.
+pub struct ProcessSlot {
+    pub(super) monitor: Arc<Monitor>,
+    pub(super) key: u64,
+}
+
+/// Counters of the heartbeat thread, for measurements.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeartbeatStats {
+    /// Times the thread woke up (deadline reached or notified).
+    pub wakeups: u64,
+    /// Heartbeat requests sent (slots and machine).
+    pub pings: u64,
+}
+
+impl ProcessSlot {
+    /// The id of the process holding the slot (it changes when a lost slot is
+    /// recovered with a new process).
+    pub fn id(&self) -> String {
+        self.monitor.slot_id(self.key)
+    }
+
+    /// Whether the slot is held right now (not lost, released or refused).
+    pub fn is_held(&self) -> bool {
+        self.monitor.slot_held(self.key)
+    }
+
+    /// Gives the slot back to the server (deletes its process). Releasing a
+    /// released slot, or one the server no longer has, is success.
+    pub fn release(&self) -> Result<()> {
+        self.monitor.release_slot(self.key)
+    }
+}
+
+impl Drop for ProcessSlot {
+    fn drop(&mut self) {
+        self.monitor.orphan_slot(self.key);
+    }
+}
