@@ -9,19 +9,19 @@ use crate::config::LogLevel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::machine;
 use crate::model::MachineInfo;
-use crate::protocol::{pct, Call};
+use crate::protocol::{pct, Call, Deadline};
 
 impl Client {
     /// The id of this machine: remembered from activation, else looked up.
     /// `MachineNotActivated` when the license has no such machine.
-    pub(crate) fn this_machine_id(&self) -> Result<String> {
+    pub(crate) fn this_machine_id(&self, deadline: &Deadline) -> Result<String> {
         let fingerprint = self.fingerprint()?;
         if let Some((fp, id)) = &self.inner.state.lock().machine {
             if *fp == fingerprint {
                 return Ok(id.clone());
             }
         }
-        let m = match self.machine(&fingerprint) {
+        let m = match self.machine_by(&fingerprint, deadline) {
             Ok(m) => m,
             Err(e) if e.kind == ErrorKind::NotFound => {
                 return Err(Error::new(
@@ -37,17 +37,20 @@ impl Client {
     }
 
     /// Every page of a list endpoint (page size 100).
-    pub(crate) fn list(&self, path: &str) -> Result<Vec<Value>> {
+    pub(crate) fn list(&self, path: &str, deadline: &Deadline) -> Result<Vec<Value>> {
         let mut out = Vec::new();
         for page in 1.. {
-            let reply = self.send(Call {
-                method: "GET",
-                path: path.to_string(),
-                query: Some(format!("page%5Bsize%5D=100&page%5Bnumber%5D={page}")),
-                body: None,
-                auth: self.auth()?,
-                retry_safe: true,
-            })?;
+            let reply = self.send(
+                Call {
+                    method: "GET",
+                    path: path.to_string(),
+                    query: Some(format!("page%5Bsize%5D=100&page%5Bnumber%5D={page}")),
+                    body: None,
+                    auth: self.auth()?,
+                    retry_safe: true,
+                },
+                deadline,
+            )?;
             let items = reply
                 .json()?
                 .get("data")
@@ -64,18 +67,21 @@ impl Client {
     }
 
     /// The license id, from the last answer or from `GET me`.
-    pub(crate) fn license_id(&self) -> Result<String> {
+    pub(crate) fn license_id(&self, deadline: &Deadline) -> Result<String> {
         if let Some(id) = self.inner.state.lock().license_id.clone() {
             return Ok(id);
         }
-        let reply = self.send(Call {
-            method: "GET",
-            path: "me".into(),
-            query: None,
-            body: None,
-            auth: self.auth()?,
-            retry_safe: true,
-        })?;
+        let reply = self.send(
+            Call {
+                method: "GET",
+                path: "me".into(),
+                query: None,
+                body: None,
+                auth: self.auth()?,
+                retry_safe: true,
+            },
+            deadline,
+        )?;
         let doc = reply.json()?;
         let id = doc
             .pointer("/data/id")
@@ -89,8 +95,15 @@ impl Client {
 
     /// Activates this machine. Already activated is success.
     pub fn activate(&self) -> Result<MachineInfo> {
+        self.activate_by(&self.deadline())
+    }
+
+    /// `activate` within a call's deadline. The machine-file check-out behind
+    /// it is skipped when too little time is left; the next online
+    /// validation checks the file out instead.
+    pub(crate) fn activate_by(&self, deadline: &Deadline) -> Result<MachineInfo> {
         let fingerprint = self.fingerprint()?;
-        let license_id = self.license_id()?;
+        let license_id = self.license_id(deadline)?;
         let mut attributes = json!({
             "fingerprint": fingerprint,
             "platform": machine::platform(),
@@ -104,14 +117,17 @@ impl Client {
             "attributes": attributes,
             "relationships": { "license": { "data": { "type": "licenses", "id": license_id } } }
         }});
-        let machine = match self.send(Call {
-            method: "POST",
-            path: "machines".into(),
-            query: None,
-            body: Some(body),
-            auth: self.auth()?,
-            retry_safe: true,
-        }) {
+        let machine = match self.send(
+            Call {
+                method: "POST",
+                path: "machines".into(),
+                query: None,
+                body: Some(body),
+                auth: self.auth()?,
+                retry_safe: true,
+            },
+            deadline,
+        ) {
             Ok(reply) => {
                 MachineInfo::from_resource(reply.json()?.get("data").unwrap_or(&Value::Null))
                     .ok_or_else(|| {
@@ -123,7 +139,7 @@ impl Client {
                 if e.kind == ErrorKind::FingerprintTaken
                     && e.message.ends_with("has already been taken") =>
             {
-                self.machine(&fingerprint)?
+                self.machine_by(&fingerprint, deadline)?
             }
             Err(e) => return Err(e),
         };
@@ -131,20 +147,27 @@ impl Client {
             format!("machine {} is activated", machine.id)
         });
         self.inner.state.lock().machine = Some((fingerprint.clone(), machine.id.clone()));
-        self.after_activation(&license_id, &machine);
+        self.after_activation(&machine, deadline);
         Ok(machine)
     }
 
     /// Reads one machine of this license by id or fingerprint.
     pub fn machine(&self, id_or_fingerprint: &str) -> Result<MachineInfo> {
-        let reply = self.send(Call {
-            method: "GET",
-            path: format!("machines/{}", pct(id_or_fingerprint)),
-            query: None,
-            body: None,
-            auth: self.auth()?,
-            retry_safe: true,
-        })?;
+        self.machine_by(id_or_fingerprint, &self.deadline())
+    }
+
+    fn machine_by(&self, id_or_fingerprint: &str, deadline: &Deadline) -> Result<MachineInfo> {
+        let reply = self.send(
+            Call {
+                method: "GET",
+                path: format!("machines/{}", pct(id_or_fingerprint)),
+                query: None,
+                body: None,
+                auth: self.auth()?,
+                retry_safe: true,
+            },
+            deadline,
+        )?;
         MachineInfo::from_resource(reply.json()?.get("data").unwrap_or(&Value::Null))
             .ok_or_else(|| Error::new(ErrorKind::BadResponse, "answer has no machine"))
     }
@@ -153,14 +176,17 @@ impl Client {
     pub fn deactivate(&self, machine_id: Option<&str>) -> Result<()> {
         let fingerprint = self.fingerprint()?;
         let target = machine_id.unwrap_or(&fingerprint).to_string();
-        let res = self.send(Call {
-            method: "DELETE",
-            path: format!("machines/{}", pct(&target)),
-            query: None,
-            body: None,
-            auth: self.auth()?,
-            retry_safe: true,
-        });
+        let res = self.send(
+            Call {
+                method: "DELETE",
+                path: format!("machines/{}", pct(&target)),
+                query: None,
+                body: None,
+                auth: self.auth()?,
+                retry_safe: true,
+            },
+            &self.deadline(),
+        );
         match res {
             Ok(_) => {}
             Err(e) if e.kind == ErrorKind::NotFound => {
@@ -197,8 +223,12 @@ impl Client {
 
     /// Every machine activated for this license.
     pub fn machines(&self) -> Result<Vec<MachineInfo>> {
-        let license_id = self.license_id()?;
-        let items = self.list(&format!("licenses/{}/machines", pct(&license_id)))?;
+        let deadline = self.deadline();
+        let license_id = self.license_id(&deadline)?;
+        let items = self.list(
+            &format!("licenses/{}/machines", pct(&license_id)),
+            &deadline,
+        )?;
         items
             .iter()
             .map(|m| {

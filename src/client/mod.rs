@@ -17,7 +17,7 @@ use crate::events::{Event, Events};
 use crate::evidence::OfflineStore;
 use crate::machine::machine_fingerprint;
 use crate::model::ValidationCode;
-use crate::protocol::{Auth, Call, Reply, Transport};
+use crate::protocol::{Auth, Call, Deadline, Reply, Transport};
 use crate::slots::Monitor;
 
 mod machines;
@@ -110,6 +110,11 @@ impl Client {
         })
     }
 
+    /// The one deadline of a public call that starts now.
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline::after(self.inner.cfg.timeout)
+    }
+
     pub fn config(&self) -> &Config {
         &self.inner.cfg
     }
@@ -143,18 +148,21 @@ impl Client {
 
     /// Sends a call. Error messages never carry the license key or token,
     /// whatever a lower layer put in them.
-    pub(crate) fn send(&self, call: Call<'_>) -> Result<Reply> {
-        self.inner.transport.send(&call).map_err(|mut e| {
-            for (secret, name) in [
-                (&self.inner.cfg.license_key, "<license key>"),
-                (&self.inner.cfg.license_token, "<license token>"),
-            ] {
-                if let Some(s) = secret.as_deref().filter(|s| !s.is_empty()) {
-                    e.message = e.message.replace(s, name);
+    pub(crate) fn send(&self, call: Call<'_>, deadline: &Deadline) -> Result<Reply> {
+        self.inner
+            .transport
+            .send_by(&call, deadline)
+            .map_err(|mut e| {
+                for (secret, name) in [
+                    (&self.inner.cfg.license_key, "<license key>"),
+                    (&self.inner.cfg.license_token, "<license token>"),
+                ] {
+                    if let Some(s) = secret.as_deref().filter(|s| !s.is_empty()) {
+                        e.message = e.message.replace(s, name);
+                    }
                 }
-            }
-            e
-        })
+                e
+            })
     }
 
     /// The oldest queued event, if any (none are queued when a sink is set).

@@ -9,12 +9,13 @@ use super::Client;
 use crate::config::LogLevel;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{MachineInfo, Validation};
-use crate::protocol::{pct, Call};
+use crate::protocol::{pct, Call, Deadline};
 
 impl Client {
     /// After a verified online answer: the clock mark, then a fresh machine
-    /// file when the cached one is missing or past half its life.
-    pub(crate) fn after_online_validation(&self, v: &mut Validation) {
+    /// file when the cached one is missing or past half its life and the
+    /// call has time left for it (else the next validation tries again).
+    pub(crate) fn after_online_validation(&self, v: &mut Validation, deadline: &Deadline) {
         self.inner.offline.check_online_answer(v);
         if self.config().public_key.is_none() || !v.verified {
             return;
@@ -23,7 +24,13 @@ impl Client {
             return;
         };
         if self.inner.offline.needs_refresh(&v.fingerprint) {
-            if let Err(e) = self.checkout_machine_file(&machine_id, &v.fingerprint) {
+            if !deadline.room_for_follow_up() {
+                self.log(LogLevel::Info, || {
+                    "the machine-file check-out is deferred to the next validation: this call has too little time left".to_string()
+                });
+                return;
+            }
+            if let Err(e) = self.checkout_machine_file(&machine_id, &v.fingerprint, deadline) {
                 self.log(LogLevel::Warn, || {
                     format!("could not refresh the cached machine file: {e}")
                 });
@@ -31,11 +38,17 @@ impl Client {
         }
     }
 
-    pub(crate) fn after_activation(&self, _license_id: &str, machine: &MachineInfo) {
+    pub(crate) fn after_activation(&self, machine: &MachineInfo, deadline: &Deadline) {
         if self.config().public_key.is_none() {
             return;
         }
-        if let Err(e) = self.checkout_machine_file(&machine.id, &machine.fingerprint) {
+        if !deadline.room_for_follow_up() {
+            self.log(LogLevel::Info, || {
+                "activated; the machine-file check-out is deferred to the next validation: this call has too little time left".to_string()
+            });
+            return;
+        }
+        if let Err(e) = self.checkout_machine_file(&machine.id, &machine.fingerprint, deadline) {
             self.log(LogLevel::Warn, || {
                 format!("activated, but could not cache a machine file for offline use: {e}")
             });
@@ -53,7 +66,12 @@ impl Client {
     /// Checks out a machine file (encrypted, with the license, its policy and
     /// entitlements) and hands it to the evidence store, which verifies it
     /// and keeps it in the cache.
-    fn checkout_machine_file(&self, machine_id: &str, fingerprint: &str) -> Result<()> {
+    fn checkout_machine_file(
+        &self,
+        machine_id: &str,
+        fingerprint: &str,
+        deadline: &Deadline,
+    ) -> Result<()> {
         if !self.inner.offline.can_cache() {
             return Err(Error::new(ErrorKind::Io, "no cache directory is available"));
         }
@@ -62,14 +80,17 @@ impl Client {
             "include": ["license", "license.entitlements", "license.policy"],
             "ttl": self.config().checkout_ttl,
         }});
-        let reply = self.send(Call {
-            method: "POST",
-            path: format!("machines/{}/actions/check-out", pct(machine_id)),
-            query: None,
-            body: Some(body),
-            auth: self.auth()?,
-            retry_safe: true,
-        })?;
+        let reply = self.send(
+            Call {
+                method: "POST",
+                path: format!("machines/{}/actions/check-out", pct(machine_id)),
+                query: None,
+                body: Some(body),
+                auth: self.auth()?,
+                retry_safe: true,
+            },
+            deadline,
+        )?;
         let doc = reply.json()?;
         let certificate = doc
             .pointer("/data/attributes/certificate")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Client;
 use crate::config::check_text;
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::pct;
+use crate::protocol::{pct, Deadline};
 use crate::slots::{HeartbeatStats, Monitor, ProcessSlot};
 
 impl Client {
@@ -30,24 +30,29 @@ impl Client {
     /// heartbeat thread. A full license gives `ProcessLimitExceeded`.
     pub fn acquire_process_slot(&self, label: Option<&str>) -> Result<ProcessSlot> {
         let label = label.map(|l| check_text("label", l, 255)).transpose()?;
-        let machine_id = self.this_machine_id()?;
+        let deadline = self.deadline();
+        let machine_id = self.this_machine_id(&deadline)?;
         let monitor = self.monitor()?;
-        match monitor.acquire(machine_id.clone(), label) {
+        match monitor.acquire(machine_id.clone(), label, &deadline) {
             Err(e) if e.kind == ErrorKind::ProcessLimitExceeded => {
-                Err(self.with_process_count(e, &machine_id))
+                Err(self.with_process_count(e, &machine_id, &deadline))
             }
             other => other,
         }
     }
 
-    /// Adds how many processes the server lists for the limit's scope.
-    fn with_process_count(&self, mut e: Error, machine_id: &str) -> Error {
+    /// Adds how many processes the server lists for the limit's scope, when
+    /// the call has time left to ask.
+    fn with_process_count(&self, mut e: Error, machine_id: &str, deadline: &Deadline) -> Error {
+        if !deadline.room_for_follow_up() {
+            return e;
+        }
         let path = if e.message.contains("for machine") {
             format!("machines/{}/processes", pct(machine_id))
         } else {
             "processes".to_string()
         };
-        if let Ok(items) = self.list(&path) {
+        if let Ok(items) = self.list(&path, deadline) {
             e.message
                 .push_str(&format!("; {} processes are currently held", items.len()));
         }
@@ -59,8 +64,9 @@ impl Client {
     /// `HeartbeatDead`, then from the heartbeat thread. Already started is
     /// success.
     pub fn start_machine_heartbeat(&self) -> Result<()> {
-        let machine_id = self.this_machine_id()?;
-        self.monitor()?.start_machine(machine_id)
+        let deadline = self.deadline();
+        let machine_id = self.this_machine_id(&deadline)?;
+        self.monitor()?.start_machine(machine_id, &deadline)
     }
 
     /// Stops the machine heartbeat monitor; not running is success.

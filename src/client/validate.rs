@@ -17,7 +17,7 @@ use crate::crypto::random_nonce;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::events::{Event, EventKind};
 use crate::model::{LicenseInfo, LicenseResource, Source, Validation, ValidationCode};
-use crate::protocol::{pct, Auth, Call};
+use crate::protocol::{pct, Auth, Call, Deadline};
 use crate::time::parse_rfc3339;
 
 impl Client {
@@ -25,8 +25,14 @@ impl Client {
     /// Emits OFFLINE_ENTERED / OFFLINE_LEFT when the answer's source switches
     /// between online and offline, and LICENSE_STATE_CHANGED when the code
     /// differs from the previous validation's.
+    ///
+    /// One deadline (the configured timeout) covers the whole call: the
+    /// validation, auto-activation and the validation after it, and the
+    /// follow-ups (this machine's id, the entitlements, a fresh machine
+    /// file). A follow-up that does not fit in what is left is skipped, and
+    /// the next call does it.
     pub fn validate(&self, flags: u32) -> Result<Validation> {
-        let mut v = self.validate_once(flags)?;
+        let mut v = self.validate_once(flags, &self.deadline())?;
         v.process_slots = self.process_slots();
         self.note_verdict(&v);
         Ok(v)
@@ -66,7 +72,7 @@ impl Client {
         }
     }
 
-    fn validate_once(&self, flags: u32) -> Result<Validation> {
+    fn validate_once(&self, flags: u32, deadline: &Deadline) -> Result<Validation> {
         if flags & !VALIDATE_ALL_FLAGS != 0 {
             return err(
                 ErrorKind::InvalidArgument,
@@ -84,7 +90,7 @@ impl Client {
         if flags & VALIDATE_OFFLINE_ONLY != 0 {
             return self.validate_offline(&fingerprint, None);
         }
-        let first = match self.validate_online(&fingerprint) {
+        let first = match self.validate_online(&fingerprint, deadline) {
             Ok(v) => v,
             Err(e) if e.is_no_answer() && flags & VALIDATE_ONLINE_ONLY == 0 => {
                 self.log(LogLevel::Warn, || {
@@ -103,11 +109,11 @@ impl Client {
         self.log(LogLevel::Info, || {
             format!("{} for this machine; activating", first.code_text)
         });
-        self.activate()?;
-        self.validate_online(&fingerprint)
+        self.activate_by(deadline)?;
+        self.validate_online(&fingerprint, deadline)
     }
 
-    fn validate_online(&self, fingerprint: &str) -> Result<Validation> {
+    fn validate_online(&self, fingerprint: &str, deadline: &Deadline) -> Result<Validation> {
         let key = self.license_key()?;
         let nonce = random_nonce()?;
         let mut scope = json!({ "fingerprint": fingerprint });
@@ -115,14 +121,17 @@ impl Client {
             scope["product"] = json!(p);
         }
         let body = json!({ "meta": { "key": key, "nonce": nonce, "scope": scope } });
-        let reply = self.send(Call {
-            method: "POST",
-            path: "licenses/actions/validate-key".into(),
-            query: None,
-            body: Some(body),
-            auth: Auth::None,
-            retry_safe: true,
-        })?;
+        let reply = self.send(
+            Call {
+                method: "POST",
+                path: "licenses/actions/validate-key".into(),
+                query: None,
+                body: Some(body),
+                auth: Auth::None,
+                retry_safe: true,
+            },
+            deadline,
+        )?;
         let doc: ValidationDoc = reply.parse()?;
         let meta = doc
             .meta
@@ -189,24 +198,33 @@ impl Client {
         if let Some(l) = &v.license {
             self.inner.state.lock().license_id = Some(l.id.clone());
             if fingerprint_matched(code) {
-                v.machine_id = self.machine_id_for_result();
+                v.machine_id = self.machine_id_for_result(deadline);
             }
-            v.entitlements = self.entitlements_for(&l.id);
+            v.entitlements = self.entitlements_for(&l.id, deadline);
         }
-        self.after_online_validation(&mut v);
+        self.after_online_validation(&mut v, deadline);
         Ok(v)
     }
 
     /// This machine's id for a validation result: `None` when it cannot be
     /// had (not an error), and a failed lookup is not repeated for a while.
-    fn machine_id_for_result(&self) -> Option<String> {
+    /// Without time left for the lookup it is `None` too, and asked next time.
+    fn machine_id_for_result(&self, deadline: &Deadline) -> Option<String> {
         {
             let st = self.inner.state.lock();
-            if st.machine.is_none() && st.machine_lookup_after.is_some_and(|t| Instant::now() < t) {
+            if let Some((fp, id)) = &st.machine {
+                if self.fingerprint().ok().as_ref() == Some(fp) {
+                    return Some(id.clone());
+                }
+            }
+            if st.machine_lookup_after.is_some_and(|t| Instant::now() < t) {
                 return None;
             }
         }
-        match self.this_machine_id() {
+        if !deadline.room_for_follow_up() {
+            return None;
+        }
+        match self.this_machine_id(deadline) {
             Ok(id) => Some(id),
             Err(e) => {
                 self.log(LogLevel::Warn, || {
@@ -218,16 +236,26 @@ impl Client {
         }
     }
 
-    fn entitlements_for(&self, license_id: &str) -> Vec<String> {
-        if let Some((id, codes, until)) = &self.inner.state.lock().entitlements {
-            if id == license_id && Instant::now() < *until {
-                return codes.clone();
+    /// The license's entitlement codes: remembered for a while, else from a
+    /// verified file, else read from the server when the call has time left
+    /// (without it, the last codes read, asked again next time).
+    fn entitlements_for(&self, license_id: &str, deadline: &Deadline) -> Vec<String> {
+        let known = match &self.inner.state.lock().entitlements {
+            Some((id, codes, until)) if id == license_id => {
+                if Instant::now() < *until {
+                    return codes.clone();
+                }
+                Some(codes.clone())
             }
-        }
+            _ => None,
+        };
         if let Some(codes) = self.offline_entitlements(license_id) {
             return codes;
         }
-        let (codes, ttl) = match self.fetch_entitlements(license_id) {
+        if !deadline.room_for_follow_up() {
+            return known.unwrap_or_default();
+        }
+        let (codes, ttl) = match self.fetch_entitlements(license_id, deadline) {
             Ok(codes) => (codes, ENTITLEMENTS_TTL),
             Err(e) => {
                 self.log(LogLevel::Warn, || {
@@ -241,8 +269,11 @@ impl Client {
         codes
     }
 
-    fn fetch_entitlements(&self, license_id: &str) -> Result<Vec<String>> {
-        let items = self.list(&format!("licenses/{}/entitlements", pct(license_id)))?;
+    fn fetch_entitlements(&self, license_id: &str, deadline: &Deadline) -> Result<Vec<String>> {
+        let items = self.list(
+            &format!("licenses/{}/entitlements", pct(license_id)),
+            deadline,
+        )?;
         Ok(items
             .iter()
             .filter_map(|e| {

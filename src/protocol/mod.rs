@@ -2,12 +2,15 @@
 //! deadline per call, response signatures, and Keygen's error documents.
 //! It knows requests and replies, never what a validation means.
 
+pub mod deadline;
 pub mod errors;
+mod resolve;
 pub mod signature;
 pub mod tls;
 pub mod transport;
 pub mod url;
 
+pub use deadline::Deadline;
 pub use errors::{first_error, map_error_document};
 pub use transport::{backoff, license_authorization, Auth, Call, Reply, Transport, MAX_BODY};
 pub use url::{is_loopback, no_proxy_matches, BaseUrl};

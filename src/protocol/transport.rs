@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::deadline::Deadline;
 use super::errors::{error_suffix, map_error_document};
+use super::resolve::{resolve, with_deadline};
 use super::signature::{verify_response, RequestInfo};
 use super::tls::{tls_config, tls_message};
 use super::url::{proxy_for, BaseUrl};
@@ -95,6 +97,7 @@ impl Transport {
             .redirects(0)
             .timeout_connect(cfg.timeout)
             .max_idle_connections_per_host(16)
+            .resolver(|netloc: &str| resolve(netloc))
             .user_agent("");
         if base.https {
             builder = builder.tls_config(Arc::new(tls_config(cfg)?));
@@ -159,6 +162,11 @@ impl Transport {
     /// retrying where it is safe. `Ok` only for a verified 2xx answer.
     pub fn send(&self, call: &Call<'_>) -> Result<Reply> {
         self.send_until(call, None)
+    }
+
+    /// As `send`, ending by `deadline` (a public call's one deadline).
+    pub fn send_by(&self, call: &Call<'_>, deadline: &Deadline) -> Result<Reply> {
+        self.send_until(call, Some(deadline.at()))
     }
 
     /// As `send`, with the deadline brought forward to `limit` when that is
@@ -245,12 +253,13 @@ impl Transport {
             Auth::License(k) => req = req.set("Authorization", &license_authorization(k)),
             Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
         }
-        let result = match body {
+        #[allow(clippy::result_large_err)] // ureq's own error type, unwrapped at once
+        let result = with_deadline(deadline, || match body {
             Some(b) => req
                 .set("Content-Type", "application/vnd.api+json")
                 .send_string(b),
             None => req.call(),
-        };
+        });
         let resp = match result {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,
             Err(ureq::Error::Transport(t)) => return Err(self.transport_failure(t)),

@@ -17,7 +17,7 @@ use crate::error::{err, Error, ErrorKind, Result};
 use crate::events::{Event, EventKind, Events};
 
 use super::{HeartbeatStats, ProcessSlot};
-use crate::protocol::{pct, Auth, Call, Reply, Transport};
+use crate::protocol::{pct, Auth, Call, Deadline, Reply, Transport};
 
 /// How long freeing a client (or exiting the process) waits for its slots
 /// to be released.
@@ -258,7 +258,12 @@ impl Monitor {
         )
     }
 
-    fn spawn(&self, machine_id: &str, label: Option<&str>) -> Result<(String, Duration)> {
+    fn spawn(
+        &self,
+        machine_id: &str,
+        label: Option<&str>,
+        limit: Option<Instant>,
+    ) -> Result<(String, Duration)> {
         let mut b = [0u8; 4];
         random_bytes(&mut b)?;
         // Keygen wants pids unique per machine: one process may hold several
@@ -274,7 +279,7 @@ impl Monitor {
             "attributes": { "pid": pid, "metadata": metadata },
             "relationships": { "machine": { "data": { "type": "machines", "id": machine_id } } }
         }});
-        let reply = self.call("POST", "processes".into(), Some(body))?;
+        let reply = self.call_until("POST", "processes".into(), Some(body), limit)?;
         let id = reply
             .json()?
             .pointer("/data/id")
@@ -468,7 +473,7 @@ impl Monitor {
             });
         }
         let sent_at = Instant::now();
-        match self.spawn(machine_id, label.as_deref()) {
+        match self.spawn(machine_id, label.as_deref(), job.window_end) {
             Ok((process_id, interval)) => Outcome::Alive {
                 target: Target::Slot {
                     process_id,
@@ -727,9 +732,11 @@ impl Monitor {
         self: &Arc<Self>,
         machine_id: String,
         label: Option<String>,
+        deadline: &Deadline,
     ) -> Result<ProcessSlot> {
         let sent_at = Instant::now();
-        let (process_id, interval) = self.spawn(&machine_id, label.as_deref())?;
+        let (process_id, interval) =
+            self.spawn(&machine_id, label.as_deref(), Some(deadline.at()))?;
         let target = Target::Slot {
             process_id: process_id.clone(),
             machine_id,
@@ -757,13 +764,17 @@ impl Monitor {
 
     /// Starts the machine heartbeat: pings now (a dead machine is
     /// `HeartbeatDead`), then from the thread. Already started is success.
-    pub(crate) fn start_machine(self: &Arc<Self>, machine_id: String) -> Result<()> {
+    pub(crate) fn start_machine(
+        self: &Arc<Self>,
+        machine_id: String,
+        deadline: &Deadline,
+    ) -> Result<()> {
         if self.table.lock().beats.iter().any(Beat::is_machine_monitor) {
             return Ok(());
         }
         let target = Target::Machine { machine_id };
         let sent_at = Instant::now();
-        let interval = self.ping(&target, None)?;
+        let interval = self.ping(&target, Some(deadline.at()))?;
         self.register(target, interval, sent_at)?;
         Ok(())
     }
