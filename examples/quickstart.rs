@@ -131,7 +131,10 @@ fn find_cdylib() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("the quickstart runs from target/<profile>/examples");
-    let candidates = [profile_dir.join("deps").join(&name), profile_dir.join(&name)];
+    let candidates = [
+        profile_dir.join("deps").join(&name),
+        profile_dir.join(&name),
+    ];
     candidates
         .iter()
         .filter_map(|p| {
