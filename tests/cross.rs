@@ -386,3 +386,67 @@ fn arm64_c_program_drives_the_whole_api_under_qemu() {
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
+
+/// The win-x64 archive's import libraries really link against its lic.dll:
+/// lic.lib (llvm-dlltool, for MSVC; MinGW's ld reads the same COFF import
+/// format, and no MSVC linker runs here) and liblic.dll.a (MinGW).
+#[test]
+#[ignore = "needs dist/lic-<version>-win-x64.zip, MinGW and Wine: scripts/test runs it"]
+fn windows_archive_import_libraries_link_and_run_under_wine() {
+    let dist = std::env::var_os("LIC_DIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("dist"));
+    let name = format!("lic-{}-win-x64", env!("CARGO_PKG_VERSION"));
+    let zip = dist.join(format!("{name}.zip"));
+    assert!(
+        zip.exists(),
+        "{} is missing: run scripts/dist",
+        zip.display()
+    );
+    let unpacked = TempDir::new();
+    run_tool(
+        Command::new("python3")
+            .args(["-m", "zipfile", "-e"])
+            .arg(&zip)
+            .arg(&unpacked.path),
+    );
+    let pkg = unpacked.path.join(&name);
+    let build = WindowsBuild::new();
+    // The archive's DLL, not the build tree's.
+    std::fs::copy(pkg.join("bin/lic.dll"), build.dir.path.join("lic.dll")).unwrap();
+    let env = Env::new();
+    for implib in ["lib/lic.lib", "lib/liblic.dll.a"] {
+        let (_, key) = env.license(&env.node_locked());
+        let exe = build.dir.path.join("node_locked_implib.exe");
+        run_tool(
+            Command::new(MINGW_CC)
+                .args(["-std=c99", "-Wall", "-Werror", "-I"])
+                .arg(pkg.join("include"))
+                .arg(root().join("examples/c/node_locked.c"))
+                .arg("-o")
+                .arg(&exe)
+                .arg(pkg.join(implib)),
+        );
+        let out = build
+            .wine(&exe)
+            .env("LIC_ACCOUNT_ID", env.server.account_id())
+            .env("LIC_API_URL", env.server.base_url())
+            .env("LIC_PUBLIC_KEY", env.server.public_key_hex())
+            .env("LIC_LICENSE_KEY", &key)
+            .env("LIC_FINGERPRINT", "implib")
+            .env(
+                "LIC_CACHE_DIR",
+                win_path(&unpacked.path.join(implib.replace('/', "-"))),
+            )
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        println!("{implib}: {stdout}{stderr}");
+        assert!(
+            out.status.success(),
+            "node_locked linked with {implib}: {stdout}{stderr}"
+        );
+        assert!(stdout.contains("verdict: VALID, valid=1"), "{stdout}");
+    }
+}
