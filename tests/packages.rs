@@ -45,7 +45,11 @@ fn unpack_linux_x64(dir: &Path) -> PathBuf {
         "{} is missing: make it with scripts/dist linux-x64 (scripts/test does)",
         archive.display()
     );
-    run(Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(dir));
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir));
     let top = dir.join(&name);
     for file in [
         "include/lic.h",
@@ -137,13 +141,26 @@ fn cmake_consumer_links_the_archive_shared_and_static() {
 
     // lic::lic: linked by SONAME (relocatable), found through the rpath CMake sets.
     let shared = build.join("node_locked");
-    assert!(needed(&shared).contains(&"liblic.so".to_string()), "{:?}", needed(&shared));
+    assert!(
+        needed(&shared).contains(&"liblic.so".to_string()),
+        "{:?}",
+        needed(&shared)
+    );
     // lic::lic_static: no liblic.so at run time.
     let fixed = build.join("node_locked_static");
-    assert!(!needed(&fixed).iter().any(|n| n.contains("liblic")), "{:?}", needed(&fixed));
+    assert!(
+        !needed(&fixed).iter().any(|n| n.contains("liblic")),
+        "{:?}",
+        needed(&fixed)
+    );
 
     let env = Env::new();
-    node_locked_flow(&shared, &env, "cmake-shared", &dir.path.join("cache-shared"));
+    node_locked_flow(
+        &shared,
+        &env,
+        "cmake-shared",
+        &dir.path.join("cache-shared"),
+    );
     node_locked_flow(&fixed, &env, "cmake-static", &dir.path.join("cache-static"));
 
     // find_package refuses a version this package does not provide.
@@ -172,10 +189,13 @@ fn pkg_config_consumer_builds_and_validates() {
     let prefix = unpack_linux_x64(&dir.path);
     let pc = prefix.join("lib/pkgconfig");
     let pkg = |args: &[&str]| -> Vec<String> {
-        run(Command::new("pkg-config").args(args).arg("lic").env("PKG_CONFIG_PATH", &pc))
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
+        run(Command::new("pkg-config")
+            .args(args)
+            .arg("lic")
+            .env("PKG_CONFIG_PATH", &pc))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
     };
     assert_eq!(pkg(&["--modversion"]), vec![version().to_string()]);
     let libdir = pkg(&["--variable=libdir"]).join("");
@@ -194,7 +214,10 @@ fn pkg_config_consumer_builds_and_validates() {
     // --static gives what linking liblic.a needs.
     let static_exe = dir.path.join("node_locked_static");
     let mut libs = pkg(&["--libs", "--static"]);
-    let at = libs.iter().position(|l| l == "-llic").expect("-llic in --libs");
+    let at = libs
+        .iter()
+        .position(|l| l == "-llic")
+        .expect("-llic in --libs");
     libs[at] = format!("{libdir}/liblic.a");
     run(Command::new("cc")
         .arg("-std=c99")
@@ -204,7 +227,12 @@ fn pkg_config_consumer_builds_and_validates() {
         .args(pkg(&["--cflags"]))
         .args(libs));
     assert!(!needed(&static_exe).iter().any(|n| n.contains("liblic")));
-    node_locked_flow(&static_exe, &env, "pkg-config-static", &dir.path.join("cache-static"));
+    node_locked_flow(
+        &static_exe,
+        &env,
+        "pkg-config-static",
+        &dir.path.join("cache-static"),
+    );
 }
 
 #[test]
@@ -288,7 +316,8 @@ fn cpp_game_loop_reacts_to_slot_lost_and_offline_entered() {
 
     // The server becomes unreachable: the periodic validation answers from
     // the cached machine file.
-    env.admin.set_fault(json!({ "mode": "offline", "path": "validate-key" }));
+    env.admin
+        .set_fault(json!({ "mode": "offline", "path": "validate-key" }));
     wait_for("OFFLINE_ENTERED", Duration::from_secs(8));
     env.admin.clear_faults();
     wait_for("OFFLINE_LEFT", Duration::from_secs(8));
@@ -296,9 +325,16 @@ fn cpp_game_loop_reacts_to_slot_lost_and_offline_entered() {
     // The player quits: the game ends normally, its destructors release the seat.
     std::fs::write(dir.path.join("quit"), b"").unwrap();
     let last = wait_for("quit after", Duration::from_secs(5));
-    assert!(last.contains("slot lost 1 time(s), offline 1 time(s), online at exit"), "{last}");
+    assert!(
+        last.contains("slot lost 1 time(s), offline 1 time(s), online at exit"),
+        "{last}"
+    );
     assert!(child.wait().unwrap().success());
     let (status, body) = env.admin.request("GET", "/v1/processes", None).unwrap();
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"].as_array().map(Vec::len), Some(0), "a seat is still held: {body}");
+    assert_eq!(
+        body["data"].as_array().map(Vec::len),
+        Some(0),
+        "a seat is still held: {body}"
+    );
 }

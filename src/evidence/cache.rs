@@ -45,7 +45,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 
     let written = write_new_file(&tmp, data)
         .map_err(|e| io_error("write", &tmp, e))
-        .and_then(|()| fs::rename(&tmp, path).map_err(|e| io_error("replace", path, e)));
+        .and_then(|()| replace(&tmp, path).map_err(|e| io_error("replace", path, e)));
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
         return written;
@@ -57,6 +57,36 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Moves `tmp` over `path`. Windows refuses to replace a file that another
+/// handle has open unless POSIX rename semantics are available (NTFS on
+/// Windows 10 1607 and later; not FAT32/exFAT, older Windows or Wine 8):
+/// there the old file is first moved aside under a name of lic's own
+/// (`.<name>.<pid>.<nonce>.old`, which open handles keep reading), the new
+/// one moved in, and the aside file deleted (or left for the next write to
+/// remove, while a reader still has it open).
+fn replace(tmp: &Path, path: &Path) -> io::Result<()> {
+    match fs::rename(tmp, path) {
+        Err(e) if cfg!(windows) && e.kind() == io::ErrorKind::PermissionDenied => {
+            let mut nonce = [0u8; 8];
+            random_bytes(&mut nonce).map_err(|_| e)?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let aside = path.with_file_name(format!(
+                ".{name}.{}.{}.old",
+                std::process::id(),
+                encode_hex(&nonce)
+            ));
+            fs::rename(path, &aside)?;
+            if let Err(e) = fs::rename(tmp, path) {
+                let _ = fs::rename(&aside, path);
+                return Err(e);
+            }
+            let _ = fs::remove_file(&aside);
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 fn create_private_dir(dir: &Path) -> io::Result<()> {

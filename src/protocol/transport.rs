@@ -376,6 +376,8 @@ impl Transport {
     fn transport_failure(&self, t: ureq::Transport) -> Failure {
         use std::error::Error as _;
         let text = t.to_string();
+        let mut io_kind = None;
+        let mut io_text = None;
         let mut source = t.source();
         while let Some(s) = source {
             if let Some(tls) = s.downcast_ref::<rustls::Error>() {
@@ -391,18 +393,46 @@ impl Transport {
                 if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
                     return Failure::final_(Error::new(ErrorKind::Tls, tls_message(inner)));
                 }
+                if io_kind.is_none() {
+                    io_kind = Some(io.kind());
+                    io_text = Some(io.to_string());
+                }
             }
             source = s.source();
         }
+        let origin = self.base.origin();
         match t.kind() {
-            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => Failure {
+            ureq::ErrorKind::Dns => Failure {
                 error: Error::new(
                     ErrorKind::Network,
-                    format!("cannot reach {}: {text}", self.base.origin()),
+                    format!("cannot resolve {}: check the API URL, and this machine's network and DNS ({text})", self.base.host),
                 ),
                 retry: Retry::Backoff,
                 before_send: true,
             },
+            ureq::ErrorKind::ConnectionFailed => {
+                // Worded for action whatever the platform's own text
+                // (Linux errno 111, Winsock 10061, …).
+                let what = match io_kind {
+                    Some(std::io::ErrorKind::ConnectionRefused) => format!(
+                        "the connection to {origin} was refused, so no server is listening there: check the API URL and that the server is running"
+                    ),
+                    Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => format!(
+                        "the connection to {origin} was cut by the other side or by a firewall: check the API URL, the proxy settings and the firewall"
+                    ),
+                    Some(std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::HostUnreachable) => format!(
+                        "{origin} cannot be reached from this machine (no route): check the network connection and the API URL"
+                    ),
+                    _ => format!("cannot reach {origin}: check the API URL and the network"),
+                };
+                // The OS's own words, without ureq's restatement of the URL.
+                let why = io_text.unwrap_or(text);
+                Failure {
+                    error: Error::new(ErrorKind::Network, format!("{what} ({why})")),
+                    retry: Retry::Backoff,
+                    before_send: true,
+                }
+            }
             ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => {
                 Failure::final_(Error::new(
                     ErrorKind::InvalidArgument,
@@ -540,6 +570,36 @@ mod tests {
         assert_eq!(
             local.target("machines", Some("page[size]=100")),
             "/v1/machines?page[size]=100"
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_says_what_to_do() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let cfg = Config {
+            base_url: format!("http://127.0.0.1:{port}"),
+            timeout: Duration::from_secs(2),
+            ..Config::default()
+        };
+        let t = Transport::new(&cfg, "acct").unwrap();
+        let e = t
+            .send(&Call {
+                method: "GET",
+                path: "ping".into(),
+                query: None,
+                body: None,
+                auth: Auth::None,
+                retry_safe: false,
+            })
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Network);
+        assert!(
+            e.message.contains("was refused") && e.message.contains("check the API URL"),
+            "{}",
+            e.message
         );
     }
 }
