@@ -74,6 +74,26 @@
 #define LIC_EVENT_QUEUE_CAPACITY 1024
 
 /**
+ * Keygen refuses a machine with more components than this.
+ */
+#define MAX_COMPONENTS 20
+
+/**
+ * The report's schema version (the `"version"` field).
+ */
+#define REPORT_VERSION 1
+
+/**
+ * How many calls the history keeps (the oldest go first).
+ */
+#define HISTORY_LEN 32
+
+/**
+ * The diagnostics document's schema version.
+ */
+#define DIAGNOSTICS_VERSION 1
+
+/**
  * `lic_validate` flag: activate this machine when the license has none
  * for it (NO_MACHINE, NO_MACHINES, or a floating license's
  * FINGERPRINT_SCOPE_MISMATCH), then validate again.
@@ -188,6 +208,10 @@ enum lic_code
   LIC_CODE_TOO_MANY_PROCESSES = 38,
   LIC_CODE_FILE_EXPIRED = 100,
   LIC_CODE_CLOCK_TAMPERED = 101,
+  /**
+   * Offline past the grace after the last verified online validation.
+   */
+  LIC_CODE_GRACE_EXPIRED = 102,
 };
 #ifndef __cplusplus
 typedef int32_t lic_code;
@@ -263,10 +287,17 @@ enum lic_event_kind
    */
   LIC_EVENT_KIND_OFFLINE_LEFT = 7,
   /**
-   * `lic_validate`'s code differs from the previous call's (the message
-   * says "OLD -> NEW").
+   * A validation's code (from `lic_validate` or the background
+   * revalidation) differs from the previous one's: `lic_event_old_code`
+   * and `lic_event_new_code` have both (the message says "OLD -> NEW").
    */
   LIC_EVENT_KIND_LICENSE_STATE_CHANGED = 8,
+  /**
+   * Offline answers are close to the end of the offline grace
+   * (`lic_config_set_offline_grace_seconds`); `lic_event_time_left_ms`
+   * has what is left. Sent once per grace period.
+   */
+  LIC_EVENT_KIND_GRACE_EXPIRING = 9,
 };
 #ifndef __cplusplus
 typedef int32_t lic_event_kind;
@@ -552,10 +583,12 @@ extern "C" {
 lic_status lic_client_new(const struct lic_config *config, struct lic_client **out);
 
 /**
- * Frees a client. NULL is a no-op. Stops its background thread and releases
- * the process slots it still holds (network, bounded to about one second);
- * results and machines obtained from it stay valid. Must not be called
- * twice, nor while another thread is using the client.
+ * Frees a client. NULL is a no-op. Stops its background thread (heartbeats,
+ * revalidation) and releases the process slots it still holds (network,
+ * bounded to about one second); no event callback runs after it returns
+ * (a request in flight on that thread ends on its own within the timeout,
+ * delivering nothing). Results and machines obtained from it stay valid.
+ * Must not be called twice, nor while another thread is using the client.
  */
 void lic_client_free(const struct lic_client *client);
 
@@ -879,6 +912,43 @@ lic_status lic_config_set_max_offline_age_seconds(struct lic_config *config, int
 lic_status lic_config_set_checkout_ttl_seconds(struct lic_config *config, int64_t seconds);
 
 /**
+ * Sets, adds or excludes one hardware component. lic collects this
+ * machine's components itself (`machine_id`, `system_uuid`,
+ * `board_serial`, `cpu`, `disk`, `mac:<interface>`; see
+ * `lic_fingerprint_report`); with a `value`, the component `name` gets it
+ * (replacing the built-in one of that name, or adding a new one), for
+ * example a stable id a container's host passes in; with `value` NULL the
+ * component `name` is not sent. Like every component, the value is sent
+ * only as `hex(HMAC-SHA256(key = value, message = app id + "/" + kind))`,
+ * where kind is the name up to its first `:`. Settings apply in order;
+ * the last for a name wins.
+ *
+ * `config` and `name` must not be NULL; both strings are copied. `name`:
+ * 1–255 bytes, `value`: 1–4096 bytes, no control characters; at most 64
+ * settings. Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT.
+ * No I/O. Needs exclusive access to `config`.
+ */
+lic_status lic_config_add_component(struct lic_config *config, const char *name, const char *value);
+
+/**
+ * Sets the offline grace: after the last verified online validation,
+ * offline answers (cached or loaded file, signed key) stay valid for this
+ * many seconds; after it they are LIC_CODE_GRACE_EXPIRED (valid = 0) until
+ * the server answers again. Only signed evidence starts the grace: the
+ * signed time (`meta.ts`) of the last verified online validation, kept
+ * sealed in the cache directory across restarts (with none recorded, the
+ * answering file's signed issue time). The grace's clock never runs
+ * backwards: it is the latest of the system clock, the trusted-time mark
+ * and the highest clock reading already seen offline, and a clock set
+ * back by more than the clock tolerance during the grace ends it. Each
+ * verified online answer restarts it. 0 removes the limit (the default).
+ *
+ * `config` must not be NULL; negative is INVALID_ARGUMENT. No I/O. Needs
+ * exclusive access to `config`.
+ */
+lic_status lic_config_set_offline_grace_seconds(struct lic_config *config, int64_t seconds);
+
+/**
  * Adds a PEM CA bundle trusted besides the bundled web roots (for a
  * self-hosted Keygen CE with a private CA). Read by `lic_client_new`.
  * NULL unsets it.
@@ -979,10 +1049,24 @@ uint32_t lic_event_attempt(const struct lic_event *event);
 
 /**
  * For HEARTBEAT_FAILED, milliseconds left before the server's heartbeat
- * window closes (0 when it has passed); -1 for other events and NULL.
- * Infallible. Thread-safe.
+ * window closes (0 when it has passed); for GRACE_EXPIRING, milliseconds
+ * of offline grace left; -1 for other events and NULL. Infallible.
+ * Thread-safe.
  */
 int64_t lic_event_time_left_ms(const struct lic_event *event);
+
+/**
+ * For LICENSE_STATE_CHANGED, the code before the change (`LIC_CODE_*`;
+ * `LIC_CODE_UNKNOWN` for codes newer than this library, for other events
+ * and for NULL). Infallible, no I/O. Thread-safe.
+ */
+lic_code lic_event_old_code(const struct lic_event *event);
+
+/**
+ * For LICENSE_STATE_CHANGED, the code after the change. As
+ * `lic_event_old_code`.
+ */
+lic_code lic_event_new_code(const struct lic_event *event);
 
 /**
  * Frees an event from `lic_client_poll_event`. NULL is a no-op. Never call
@@ -1227,6 +1311,29 @@ lic_status lic_result_signed_part(const struct lic_result *r,
 size_t lic_result_process_slots(const struct lic_result *r);
 
 /**
+ * Writes the signed time of the last verified online validation (Unix
+ * seconds): this answer's own for a verified online answer, else the last
+ * one recorded for this license and machine (kept in the cache directory
+ * across restarts). NOT_FOUND when none is known (no public key, or never
+ * validated online here). No I/O. Thread-safe.
+ */
+lic_status lic_result_last_online_validation(const struct lic_result *r, int64_t *out);
+
+/**
+ * Writes when the offline grace ends (Unix seconds): the last verified
+ * online validation plus `lic_config_set_offline_grace_seconds`. NOT_FOUND
+ * without a configured grace or a known start. No I/O. Thread-safe.
+ */
+lic_status lic_result_grace_expiry(const struct lic_result *r, int64_t *out);
+
+/**
+ * Writes the seconds of offline grace left when the result was made (the
+ * whole grace for an online answer, 0 once it has ended). NOT_FOUND as
+ * `lic_result_grace_expiry`. No I/O. Thread-safe.
+ */
+lic_status lic_result_grace_seconds_left(const struct lic_result *r, int64_t *out);
+
+/**
  * Frees a result. NULL is a no-op. Must not be called twice.
  */
 void lic_result_free(struct lic_result *r);
@@ -1315,6 +1422,125 @@ lic_status lic_client_start_machine_heartbeat(const struct lic_client *client);
  * Thread-safe.
  */
 lic_status lic_client_stop_machine_heartbeat(const struct lic_client *client);
+
+/**
+ * Starts background revalidation: the client's background thread (the one
+ * that serves heartbeats, started if needed) validates the license every
+ * `interval_seconds` — never more often, plus up to a tenth of the interval
+ * as jitter so a fleet does not call at once; the first run is one interval
+ * from now — as `lic_validate(client, 0, …)` would (online, with offline
+ * fallback; never auto-activation). What changes arrives as events:
+ * LICENSE_STATE_CHANGED (`lic_event_old_code`/`_new_code`, e.g. VALID →
+ * SUSPENDED), OFFLINE_ENTERED / OFFLINE_LEFT, GRACE_EXPIRING. 0 means the
+ * default interval (3600 s). Starting it again changes the interval.
+ * `lic_client_free` stops it (a revalidation in flight then finishes on
+ * its own, within the timeout, delivering no events).
+ *
+ * `client` must not be NULL. Returns OK, NULL_ARGUMENT, INVALID_ARGUMENT
+ * (negative, or more than a year) or CONFIG_INCOMPLETE (no license key).
+ * No I/O in the call. Thread-safe.
+ */
+lic_status lic_client_start_revalidation(const struct lic_client *client, int64_t interval_seconds);
+
+/**
+ * Stops background revalidation (a run in progress finishes). Not running
+ * is OK. `client` must not be NULL. Returns OK or NULL_ARGUMENT. No I/O.
+ * Thread-safe.
+ */
+lic_status lic_client_stop_revalidation(const struct lic_client *client);
+
+/**
+ * Writes the fingerprint report: a JSON document (UTF-8, NUL-terminated)
+ * that explains this machine's fingerprint without revealing it, for a
+ * support desk. Schema, `"version": 1` (new fields may be added; a
+ * changed meaning gets a new version):
+ *
+ * ```text
+ * { "version": 1,
+ *   "fingerprint": "<hex>" | null,          // what lic sends; null when unavailable
+ *   "fingerprint_source": "config" | "os_machine_id",
+ *   "fingerprint_error": "<why>" | null,
+ *   "app_id": "<app id>", "platform": "linux/x86_64",
+ *   "environment": { "kind": "bare_metal" | "vm" | "container" | "wsl",
+ *                    "hypervisor": "<name>" | null, "container": "docker" | "podman" |
+ *                    "kubernetes" | "lxc" | "containerd" | "<$container>" | null,
+ *                    "evidence": ["<fact>", …] },
+ *   "components": [ { "name": "machine_id" | "system_uuid" | "board_serial" | "system_serial" |
+ *                             "cpu" | "disk" | "mac:<interface>" | "<app name>",
+ *                     "source": "file" | "registry" | "syscall" | "command" | "app",
+ *                     "origin": "<path, registry value or command>",
+ *                     "readable": true | false,
+ *                     "hash": "<hex HMAC-SHA256(key = value, message = app id + \"/\" + kind)>" | null,
+ *                     "sent": true | false,            // sent to Keygen (readable, not excluded, ≤ 20)
+ *                     "note": "<why unreadable / what the app did>" | null,
+ *                     "activated": "match" | "differs" | "not_activated" | null } ],
+ *   "activated_machine": { "checked": true | false, "activated": true | false | null,
+ *                          "error": "<why not checked>" | null,
+ *                          // when activated:
+ *                          "machine_id": "<id>", "components": <n on the server>,
+ *                          "matching": <n>, "differs": ["<name>", …],
+ *                          "missing": [ { "name": "<name>", "hash": "<hex>" }, … ] },
+ *   "advice": ["<what to do>", …] }
+ * ```
+ *
+ * No raw component value, license key or token ever appears in it. To
+ * compare with the activated machine it asks the server (this machine's id,
+ * then `GET machines/{id}/components`); when that fails the document says
+ * so in `activated_machine.error` and the call still succeeds.
+ *
+ * Buffer protocol; the document made for a too-small buffer is kept (per
+ * thread, for a minute) and written by the next call, so asking for the
+ * length first gives the same document. `client` must not be NULL. Returns
+ * OK, NULL_ARGUMENT or BUFFER_TOO_SMALL. Blocks on the network up to the
+ * configured timeout. Thread-safe.
+ */
+lic_status lic_fingerprint_report(const struct lic_client *client,
+                                  char *buf,
+                                  size_t buf_len,
+                                  size_t *out_len);
+
+/**
+ * Writes the diagnostics bundle: one JSON document for a support ticket,
+ * with no license key, token or file content in it. Schema, `"version": 1`:
+ *
+ * ```text
+ * { "version": 1, "lic": { "version": "0.1.0", "abi": 1 },
+ *   "os": "linux", "arch": "x86_64", "family": "unix",
+ *   "config": { "api_url", "api_version", "account_id", "product_id", "app_id",
+ *               "license_key_set", "license_token_set", "public_key_set", "fingerprint_set",
+ *               "component_settings": [ { "name", "excluded" } ], "timeout_ms",
+ *               "offline_grace_seconds", "max_offline_age_seconds", "checkout_ttl_seconds",
+ *               "proxy_set", "ca_bundle_set" },
+ *   "fingerprint_report": { … as lic_fingerprint_report … },
+ *   "history": [ { "time": "<RFC 3339>", "call": "validate" | "revalidate" | "activate" | "deactivate",
+ *                  "status": "OK" | "LIC_STATUS_…", "code": "VALID" | … | null,
+ *                  "valid": bool | null, "source": "online" | "cached_file" | … | null,
+ *                  "message": "<error>" } ],          // the last 32 calls, oldest first
+ *   "clock": { "state": "unknown" | "ok" | "tampered", "behind_seconds", "system_time",
+ *              "trusted_mark", "tolerance_seconds" },
+ *   "grace": { "grace_seconds", "last_online_validation", "last_online_code", "grace_expiry",
+ *              "highest_offline_clock" },
+ *   "cache": { "dir", "machine_file": { "name", "present", "size", "verifies", "issued",
+ *              "expiry", "error" }, "clock_mark": { …, "mark" }, "grace_record": { … },
+ *              "loaded_file": { "issued", "expiry" } | null },
+ *   "heartbeat": { "thread_running", "beats": [ { "kind": "slot" | "machine", "id", "state",
+ *                  "interval_seconds", "last_ok_seconds_ago", "next_in_seconds",
+ *                  "failed_attempts" } ],
+ *                  "revalidation": { "interval_seconds", "next_in_seconds", "running" } | null,
+ *                  "wakeups", "pings", "revalidations" },
+ *   "slots_held": <n>, "events": { "dropped": <n>, "callback": bool } }
+ * ```
+ *
+ * Times are RFC 3339 UTC strings (null when unknown). Buffer protocol as
+ * `lic_fingerprint_report` (the document is kept for the second call).
+ * `client` must not be NULL. Returns OK, NULL_ARGUMENT or
+ * BUFFER_TOO_SMALL. Blocks on the network as `lic_fingerprint_report`.
+ * Thread-safe.
+ */
+lic_status lic_client_diagnostics(const struct lic_client *client,
+                                  char *buf,
+                                  size_t buf_len,
+                                  size_t *out_len);
 
 /**
  * The library version, e.g. "0.1.0". Static; never NULL; do not free.

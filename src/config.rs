@@ -81,6 +81,12 @@ pub struct Config {
     pub log: Option<(LogSink, LogLevel)>,
     /// Receives the client's events instead of its poll queue.
     pub events: Option<EventSink>,
+    /// The app's hardware components, in order: `(name, Some(value))` sets
+    /// or adds one, `(name, None)` keeps it from being sent.
+    pub components: Vec<(String, Option<String>)>,
+    /// How long offline answers stay valid after the last verified online
+    /// validation; `None`: no limit beyond the files' own.
+    pub offline_grace: Option<Duration>,
 }
 
 impl Default for Config {
@@ -107,6 +113,8 @@ impl Default for Config {
             proxy: None,
             log: None,
             events: None,
+            components: Vec::new(),
+            offline_grace: None,
         }
     }
 }

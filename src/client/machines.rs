@@ -93,9 +93,12 @@ impl Client {
         Ok(id)
     }
 
-    /// Activates this machine. Already activated is success.
+    /// Activates this machine (fingerprint, host facts and hardware
+    /// components). Already activated is success.
     pub fn activate(&self) -> Result<MachineInfo> {
-        self.activate_by(&self.deadline())
+        let res = self.activate_by(&self.deadline());
+        self.record_call("activate", res.as_ref().map(|_| None));
+        res
     }
 
     /// `activate` within a call's deadline. The machine-file check-out behind
@@ -112,10 +115,16 @@ impl Client {
         if let Some(h) = machine::hostname() {
             attributes["hostname"] = json!(h);
         }
+        let mut relationships =
+            json!({ "license": { "data": { "type": "licenses", "id": license_id } } });
+        // The hardware components, for the components validation scope.
+        if let Some(components) = self.components_relationship() {
+            relationships["components"] = components;
+        }
         let body = json!({ "data": {
             "type": "machines",
             "attributes": attributes,
-            "relationships": { "license": { "data": { "type": "licenses", "id": license_id } } }
+            "relationships": relationships
         }});
         let machine = match self.send(
             Call {
@@ -174,6 +183,12 @@ impl Client {
 
     /// Deactivates this machine (`None`) or the machine with the given id.
     pub fn deactivate(&self, machine_id: Option<&str>) -> Result<()> {
+        let res = self.deactivate_inner(machine_id);
+        self.record_call("deactivate", res.as_ref().map(|_| None));
+        res
+    }
+
+    fn deactivate_inner(&self, machine_id: Option<&str>) -> Result<()> {
         let fingerprint = self.fingerprint()?;
         let target = machine_id.unwrap_or(&fingerprint).to_string();
         let res = self.send(

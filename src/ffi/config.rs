@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::boundary::{boundary, check_out, fail, opt_str, FfiResult};
+use super::boundary::{arg_str, boundary, check_out, fail, opt_str, FfiResult};
 /// The handle type this part of the API hands out (declared with the others in `handles`).
 pub use super::handles::lic_config;
 use super::handles::{free_handle, handle_mut, into_handle, lic_event};
@@ -395,6 +395,75 @@ pub unsafe extern "C" fn lic_config_set_checkout_ttl_seconds(
                         "checkout TTL must be 0 (no expiry) or at least 3600 seconds",
                     )
                 }
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Sets, adds or excludes one hardware component. lic collects this
+/// machine's components itself (`machine_id`, `system_uuid`,
+/// `board_serial`, `cpu`, `disk`, `mac:<interface>`; see
+/// `lic_fingerprint_report`); with a `value`, the component `name` gets it
+/// (replacing the built-in one of that name, or adding a new one), for
+/// example a stable id a container's host passes in; with `value` NULL the
+/// component `name` is not sent. Like every component, the value is sent
+/// only as `hex(HMAC-SHA256(key = value, message = app id + "/" + kind))`,
+/// where kind is the name up to its first `:`. Settings apply in order;
+/// the last for a name wins.
+///
+/// `config` and `name` must not be NULL; both strings are copied. `name`:
+/// 1–255 bytes, `value`: 1–4096 bytes, no control characters; at most 64
+/// settings. Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT.
+/// No I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_add_component(
+    config: *mut lic_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            let name = check_text("name", arg_str(name, "name")?, 255)?;
+            let value = text_setting(value, "value", 4096)?;
+            if c.components.len() >= 64 && !c.components.iter().any(|(n, _)| *n == name) {
+                return fail(
+                    lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                    "at most 64 component settings are accepted",
+                );
+            }
+            c.components.retain(|(n, _)| *n != name);
+            c.components.push((name, value));
+            Ok(())
+        })
+    }
+}
+
+/// Sets the offline grace: after the last verified online validation,
+/// offline answers (cached or loaded file, signed key) stay valid for this
+/// many seconds; after it they are LIC_CODE_GRACE_EXPIRED (valid = 0) until
+/// the server answers again. Only signed evidence starts the grace: the
+/// signed time (`meta.ts`) of the last verified online validation, kept
+/// sealed in the cache directory across restarts (with none recorded, the
+/// answering file's signed issue time). The grace's clock never runs
+/// backwards: it is the latest of the system clock, the trusted-time mark
+/// and the highest clock reading already seen offline, and a clock set
+/// back by more than the clock tolerance during the grace ends it. Each
+/// verified online answer restarts it. 0 removes the limit (the default).
+///
+/// `config` must not be NULL; negative is INVALID_ARGUMENT. No I/O. Needs
+/// exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_offline_grace_seconds(
+    config: *mut lic_config,
+    seconds: i64,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            c.offline_grace = if seconds == 0 {
+                None
+            } else {
+                Some(positive_secs(seconds, "seconds")?)
             };
             Ok(())
         })

@@ -16,6 +16,7 @@ pub mod handles;
 pub mod result;
 pub mod slots;
 pub mod status;
+pub mod support;
 #[cfg(test)]
 mod tests;
 pub mod version;

@@ -1,9 +1,16 @@
 //! What this machine is: its fingerprint (the protected OS machine id, or
-//! the app's override), and the facts an activation reports (host name,
-//! platform, cores). Later: hardware components and the fingerprint report.
+//! the app's override), its hardware components (each hashed with the app
+//! id), the environment it runs in (bare metal, VM, container, WSL), the
+//! explainable fingerprint report, and the facts an activation reports
+//! (host name, platform, cores).
 
+pub mod components;
+pub mod environment;
 pub mod fingerprint;
+pub mod report;
 
+pub use components::{Component, ComponentSource};
+pub use environment::{EnvKind, Environment};
 pub use fingerprint::{machine_fingerprint, protected_id};
 
 /// This machine's host name, when it has a usable one.

@@ -67,6 +67,8 @@ namespace Lic
         TooManyProcesses = 38,
         FileExpired = 100,
         ClockTampered = 101,
+        /// <summary>Offline past the grace after the last verified online validation.</summary>
+        GraceExpired = 102,
     }
 
     /// <summary>
@@ -120,10 +122,17 @@ namespace Lic
         /// <summary>`lic_validate` answered online again after offline answers.</summary>
         OfflineLeft = 7,
         /// <summary>
-        /// `lic_validate`'s code differs from the previous call's (the message says "OLD -&gt;
-        /// NEW").
+        /// A validation's code (from `lic_validate` or the background revalidation) differs from
+        /// the previous one's: `lic_event_old_code` and `lic_event_new_code` have both (the message
+        /// says "OLD -&gt; NEW").
         /// </summary>
         LicenseStateChanged = 8,
+        /// <summary>
+        /// Offline answers are close to the end of the offline grace
+        /// (`lic_config_set_offline_grace_seconds`); `lic_event_time_left_ms` has what is left.
+        /// Sent once per grace period.
+        /// </summary>
+        GraceExpiring = 9,
     }
 
     /// <summary>

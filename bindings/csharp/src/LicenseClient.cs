@@ -26,6 +26,12 @@ namespace Lic
         public long? CheckoutTtlSeconds { get; set; }
         public string CaBundle { get; set; }
         public string Proxy { get; set; }
+        /// <summary>Offline answers stay valid this long after the last verified online
+        /// validation (lic_config_set_offline_grace_seconds); 0 or null: no limit.</summary>
+        public long? OfflineGraceSeconds { get; set; }
+        /// <summary>Hardware components to set, add (a value) or keep from being sent (null),
+        /// in order (lic_config_add_component).</summary>
+        public IList<KeyValuePair<string, string>> Components { get; set; }
         /// <summary>Receives lic's log messages (never keys or tokens), possibly on lic's own
         /// threads and concurrently. Must not call back into lic. Exceptions are swallowed.</summary>
         public Action<LogLevel, string> Log { get; set; }
@@ -74,6 +80,10 @@ namespace Lic
                 SetInt64(cfg, Native.lic_config_set_clock_tolerance_seconds, options.ClockToleranceSeconds);
                 SetInt64(cfg, Native.lic_config_set_max_offline_age_seconds, options.MaxOfflineAgeSeconds);
                 SetInt64(cfg, Native.lic_config_set_checkout_ttl_seconds, options.CheckoutTtlSeconds);
+                SetInt64(cfg, Native.lic_config_set_offline_grace_seconds, options.OfflineGraceSeconds);
+                if (options.Components != null)
+                    foreach (var kv in options.Components)
+                        Ensure.Check(Native.lic_config_add_component(cfg, Utf8.Arg(kv.Key, "component name"), Utf8.Arg(kv.Value, "component value")));
                 if (options.Log != null)
                 {
                     LogCallback cb = MakeLogCallback(options.Log);
@@ -227,6 +237,36 @@ namespace Lic
         public void StartMachineHeartbeat()
         {
             Ensure.Check(Native.lic_client_start_machine_heartbeat(Handle));
+        }
+
+        /// <summary>The fingerprint report (schema version 1): the fingerprint, each component
+        /// (never a raw value), the environment, and the comparison with the activated machine
+        /// (asks the server; a failure is reported inside).</summary>
+        public FingerprintReport FingerprintReport()
+        {
+            ClientHandle h = Handle;
+            return Lic.FingerprintReport.Parse(Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_fingerprint_report(h, b, l, out n), false));
+        }
+
+        /// <summary>The redacted diagnostics bundle (lic_client_diagnostics) as JSON text:
+        /// no license key, token or file content.</summary>
+        public string Diagnostics()
+        {
+            ClientHandle h = Handle;
+            return Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_client_diagnostics(h, b, l, out n), false);
+        }
+
+        /// <summary>Revalidates from lic's background thread every <paramref name="intervalSeconds"/>
+        /// (0: one hour), plus jitter; changes arrive as events.</summary>
+        public void StartRevalidation(long intervalSeconds = 0)
+        {
+            Ensure.Check(Native.lic_client_start_revalidation(Handle, intervalSeconds));
+        }
+
+        /// <summary>Stops the background revalidation; fine when not running.</summary>
+        public void StopRevalidation()
+        {
+            Ensure.Check(Native.lic_client_stop_revalidation(Handle));
         }
 
         /// <summary>Stops the machine heartbeat monitor; not running is fine.</summary>

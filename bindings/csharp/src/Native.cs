@@ -315,6 +315,39 @@ namespace Lic
         internal static extern int lic_client_stop_machine_heartbeat(ClientHandle client);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_add_component(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_offline_grace_seconds(ConfigHandle config, long seconds);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_fingerprint_report(ClientHandle client, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_diagnostics(ClientHandle client, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_start_revalidation(ClientHandle client, long intervalSeconds);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_stop_revalidation(ClientHandle client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_last_online_validation(ResultHandle result, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_grace_expiry(ResultHandle result, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_grace_seconds_left(ResultHandle result, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_event_old_code(IntPtr ev);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_event_new_code(IntPtr ev);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr lic_version();
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -116,6 +116,10 @@ namespace Lic.Tests
                 Run("an outage longer than the heartbeat window", Outage);
                 Run("OnEvent callback", EventCallbackOption);
                 Run("machine heartbeat", MachineHeartbeat);
+                Run("components and the fingerprint report", ComponentsAndReport);
+                Run("components matching survives a disk, refuses a clone", ComponentsMatching);
+                Run("background revalidation and the offline grace", RevalidationAndGrace);
+                Run("diagnostics hold no secret", DiagnosticsRedacted);
                 Run("examples/csharp/NodeLocked", Example);
                 foreach (var c in made) c.Dispose();
             }
@@ -709,6 +713,86 @@ namespace Lic.Tests
                 Assert(slot.IsHeld, "held");
             }
             lock (logged) Assert(logged.Any(m => m.Contains("handler failure")), "reported to Log");
+        }
+
+        private static void ComponentsAndReport()
+        {
+            string key = server.NodeLockedLicense();
+            var c = Client(key, Unique("cs-comp"), o => o.Components = new List<KeyValuePair<string, string>>
+            {
+                new KeyValuePair<string, string>("machine_id", "cs-host-id-42"),
+                new KeyValuePair<string, string>("pod", "cs-pod-7"),
+                new KeyValuePair<string, string>("disk", null),
+            });
+            using (var r = c.Validate(ValidateOptions.AutoActivate)) Equal(ValidationCode.Valid, r.Code, "valid");
+            var report = c.FingerprintReport();
+            Equal(1, report.Version, "version");
+            Equal(c.Fingerprint, report.Fingerprint, "fingerprint");
+            var pod = report.Components.First(x => x.Name == "pod");
+            Assert(pod.Source == "app" && pod.Readable && pod.Sent && pod.Activated == "match", "pod " + pod.Activated);
+            Assert(!report.Components.First(x => x.Name == "disk").Sent, "disk excluded");
+            Assert(report.ActivatedMachine.Activated == true && report.ActivatedMachine.Matching == report.ActivatedMachine.Components, "all match");
+            Assert(report.Environment.Kind.Length > 0 && report.Environment.Evidence.Length > 0, "environment");
+            Assert(!report.Json.Contains("cs-host-id-42") && !report.Json.Contains("cs-pod-7") && !report.Json.Contains(key), "no raw value");
+        }
+
+        /// <summary>A client sending exactly <paramref name="mine"/> (every built-in component excluded).</summary>
+        private static LicenseClient Only(string key, string fp, params string[] mine)
+        {
+            var builtin = Client(key, fp).FingerprintReport().Components.Select(x => x.Name).ToList();
+            var settings = builtin.Select(n => new KeyValuePair<string, string>(n, null)).ToList();
+            for (int i = 0; i + 1 < mine.Length; i += 2) settings.Add(new KeyValuePair<string, string>(mine[i], mine[i + 1]));
+            return Client(key, fp, o => o.Components = settings);
+        }
+
+        private static void ComponentsMatching()
+        {
+            string id;
+            string key = server.License(server.Policy("\"strict\":true,\"floating\":false,\"maxMachines\":1,\"requireComponentsScope\":true,\"componentMatchingStrategy\":\"MATCH_MOST\""), "", out id);
+            string fp = Unique("cs-match");
+            using (var r = Only(key, fp, "system_uuid", "u1", "disk", "d1", "mac:eth0", "m1").Validate(ValidateOptions.AutoActivate))
+                Equal(ValidationCode.Valid, r.Code, "activated with components");
+            using (var r = Only(key, fp, "system_uuid", "u1", "disk", "d2", "mac:eth0", "m1").Validate())
+                Equal(ValidationCode.Valid, r.Code, "a new disk");
+            using (var r = Only(key, fp, "system_uuid", "u2", "disk", "d1", "mac:eth0", "m2").Validate())
+                Equal(ValidationCode.ComponentsScopeMismatch, r.Code, "a clone");
+        }
+
+        private static void RevalidationAndGrace()
+        {
+            string id;
+            string key = server.License(server.NodeLockedPolicy(), "", out id);
+            var got = new List<LicenseEvent>();
+            var c = Client(key, Unique("cs-reval"), o => { o.OfflineGraceSeconds = 3600; o.OnEvent = e => { lock (got) got.Add(e); }; });
+            using (var r = c.Validate(ValidateOptions.AutoActivate))
+            {
+                Equal(ValidationCode.Valid, r.Code, "valid");
+                Equal((long?)3600, r.GraceSecondsLeft, "whole grace online");
+                Assert(r.LastOnlineValidation.HasValue && r.GraceExpiry == r.LastOnlineValidation.Value.AddSeconds(3600), "grace expiry");
+            }
+            c.StartRevalidation(1);
+            server.Expect("POST", "/v1/licenses/" + id + "/actions/suspend", null, 200);
+            Assert(Eventually(() => { lock (got) return got.Any(e => e.Kind == LicenseEventKind.LicenseStateChanged); }, 8000), "state change");
+            LicenseEvent changed;
+            lock (got) changed = got.First(e => e.Kind == LicenseEventKind.LicenseStateChanged);
+            Equal((ValidationCode?)ValidationCode.Valid, changed.OldCode, "old code");
+            Equal((ValidationCode?)ValidationCode.Suspended, changed.NewCode, "new code");
+            c.StopRevalidation();
+            Equal(3600L, c.Validate(ValidateOptions.OnlineOnly).GraceSecondsLeft ?? 0, "suspended online still resets the grace");
+            var nograce = Client(key, Unique("cs-nograce"));
+            Assert(nograce.Validate().GraceSecondsLeft == null, "no grace configured");
+        }
+
+        private static void DiagnosticsRedacted()
+        {
+            string key = server.NodeLockedLicense();
+            var c = Client(key, Unique("cs-diag"));
+            using (var r = c.Validate(ValidateOptions.AutoActivate)) Equal(ValidationCode.Valid, r.Code, "valid");
+            string d = c.Diagnostics();
+            Assert(!d.Contains(key), "no license key");
+            Assert(d.Contains("\"version\":1") && d.Contains("\"call\":\"validate\"") && d.Contains("\"verifies\":true"), d);
+            var t = Client(key, Unique("cs-diag-token"), o => o.LicenseToken = "activ-cs-secret-token");
+            Assert(!t.Diagnostics().Contains("activ-cs-secret-token"), "no token");
         }
 
         private static void MachineHeartbeat()

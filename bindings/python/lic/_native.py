@@ -120,6 +120,8 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_config_set_proxy": (status, (ConfigP, c_char_p)),
     "lic_config_set_log_callback": (status, (ConfigP, LOG_CALLBACK, c_int32, c_void_p)),
     "lic_config_set_event_callback": (status, (ConfigP, EVENT_CALLBACK, c_void_p)),
+    "lic_config_add_component": (status, (ConfigP, c_char_p, c_char_p)),
+    "lic_config_set_offline_grace_seconds": (status, (ConfigP, c_int64)),
     # client
     "lic_client_new": (status, (ConfigP, POINTER(ClientP))),
     "lic_client_free": (None, (ClientP,)),
@@ -131,6 +133,10 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_client_load_file": (status, (ClientP, c_char_p, c_size_t)),
     "lic_client_load_file_path": (status, (ClientP, c_char_p)),
     "lic_client_check_signed_key": (status, (ClientP, POINTER(ResultP))),
+    "lic_fingerprint_report": (status, (ClientP, *BUF)),
+    "lic_client_diagnostics": (status, (ClientP, *BUF)),
+    "lic_client_start_revalidation": (status, (ClientP, c_int64)),
+    "lic_client_stop_revalidation": (status, (ClientP,)),
     # machines
     "lic_machine_list_count": (c_size_t, (MachineListP,)),
     "lic_machine_list_get": (status, (MachineListP, c_size_t, POINTER(MachineP))),
@@ -170,6 +176,9 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_result_offline_reason": (status, (ResultP, *BUF)),
     "lic_result_signed_part": (status, (ResultP, c_int32, *BUF)),
     "lic_result_process_slots": (c_size_t, (ResultP,)),
+    "lic_result_last_online_validation": (status, (ResultP, i64_p)),
+    "lic_result_grace_expiry": (status, (ResultP, i64_p)),
+    "lic_result_grace_seconds_left": (status, (ResultP, i64_p)),
     "lic_result_free": (None, (ResultP,)),
     # process slots and the machine heartbeat
     "lic_process_slot_acquire": (status, (ClientP, c_char_p, POINTER(SlotP))),
@@ -187,6 +196,8 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_event_message": (status, (EventP, *BUF)),
     "lic_event_attempt": (c_uint32, (EventP,)),
     "lic_event_time_left_ms": (c_int64, (EventP,)),
+    "lic_event_old_code": (c_int32, (EventP,)),
+    "lic_event_new_code": (c_int32, (EventP,)),
     "lic_event_free": (None, (EventP,)),
 }
 

@@ -58,6 +58,7 @@ _INT_SETTINGS = {
     "clock_tolerance_seconds": lib.lic_config_set_clock_tolerance_seconds,
     "max_offline_age_seconds": lib.lic_config_set_max_offline_age_seconds,
     "checkout_ttl_seconds": lib.lic_config_set_checkout_ttl_seconds,
+    "offline_grace_seconds": lib.lic_config_set_offline_grace_seconds,
 }
 
 _PY_LOG_LEVELS = {
@@ -106,7 +107,8 @@ class Event:
     ``kind`` is an :class:`EventKind` (the raw int for a kind newer than this
     binding); ``slot_id`` is the slot's current process id for slot events,
     else None; ``attempt`` and ``time_left_ms`` are set for HEARTBEAT_FAILED
-    (0 and None otherwise).
+    (0 and None otherwise), ``time_left_ms`` also for GRACE_EXPIRING;
+    ``old_code`` and ``new_code`` for LICENSE_STATE_CHANGED (None otherwise).
     """
 
     kind: Union[EventKind, int]
@@ -114,18 +116,23 @@ class Event:
     slot_id: Optional[str] = None
     attempt: int = 0
     time_left_ms: Optional[int] = None
+    old_code: Optional[Code] = None
+    new_code: Optional[Code] = None
 
     @classmethod
     def _read(cls, ptr: Any) -> "Event":
         """Copies a lic_event (polled, or lent to the callback for the call)."""
         raw = int(lib.lic_event_get_kind(ptr))
         left = int(lib.lic_event_time_left_ms(ptr))
+        changed = raw == int(EventKind.LICENSE_STATE_CHANGED)
         return cls(
             kind=_EVENT_KINDS.get(raw, raw),
             message=read_str(lib.lic_event_message, ptr) or "",
             slot_id=read_str(lib.lic_event_slot_id, ptr, optional=True),
             attempt=int(lib.lic_event_attempt(ptr)),
             time_left_ms=None if left < 0 else left,
+            old_code=_CODES.get(int(lib.lic_event_old_code(ptr)), Code.UNKNOWN) if changed else None,
+            new_code=_CODES.get(int(lib.lic_event_new_code(ptr)), Code.UNKNOWN) if changed else None,
         )
 
     @classmethod
@@ -311,6 +318,21 @@ class ValidationResult(Owned):
         """How many process slots the client held when it produced this result."""
         return self._int(lib.lic_result_process_slots)
 
+    @property
+    def last_online_validation(self) -> Optional[datetime]:
+        """The signed time of the last verified online validation, if known."""
+        return to_datetime(self._i64(lib.lic_result_last_online_validation))
+
+    @property
+    def grace_expiry(self) -> Optional[datetime]:
+        """When the offline grace ends (None without a configured grace)."""
+        return to_datetime(self._i64(lib.lic_result_grace_expiry))
+
+    @property
+    def grace_seconds_left(self) -> Optional[int]:
+        """Seconds of offline grace left when the result was made (None without a grace)."""
+        return self._i64(lib.lic_result_grace_seconds_left)
+
     def signed_part(self, part: Union[SignedPart, int]) -> Optional[bytes]:
         """Raw bytes of the signed material behind the answer; None when absent."""
         ptr = self._enter()
@@ -360,6 +382,8 @@ class Client:
         checkout_ttl_seconds: Optional[int] = None,
         ca_bundle: Optional[PathLike] = None,
         proxy: Optional[str] = None,
+        offline_grace_seconds: Optional[int] = None,
+        components: Optional[Dict[str, Optional[str]]] = None,
         log: Optional[LogHandler] = None,
         log_level: Union[LogLevel, int] = LogLevel.INFO,
         on_event: Optional[EventHandler] = None,
@@ -378,6 +402,13 @@ class Client:
                 value = settings[name]
                 if value is not None:
                     _check(setter(cfg, int(value)))
+            for cname, cvalue in (components or {}).items():
+                # A value sets (or adds) the component; None keeps it from being sent.
+                _check(
+                    lib.lic_config_add_component(
+                        cfg, encode(cname, "component name"), encode(cvalue, "component value")
+                    )
+                )
             if log is not None:
                 cb = _log_trampoline(log)
                 keepalive.append(cb)
@@ -527,6 +558,34 @@ class Client:
             return read_str(lib.lic_client_fingerprint, ptr) or ""
         finally:
             self._leave()
+
+    def fingerprint_report(self) -> Dict[str, Any]:
+        """The fingerprint report (lic.h ``lic_fingerprint_report``, schema
+        version 1) as a dict: the fingerprint, each component (name, source,
+        readable, hash; never a raw value), the environment, and how this
+        machine compares with the activated one (asks the server)."""
+        ptr = self._enter()
+        try:
+            return json.loads(read_str(lib.lic_fingerprint_report, ptr) or "{}")
+        finally:
+            self._leave()
+
+    def diagnostics(self) -> Dict[str, Any]:
+        """The redacted diagnostics bundle (``lic_client_diagnostics``) as a dict."""
+        ptr = self._enter()
+        try:
+            return json.loads(read_str(lib.lic_client_diagnostics, ptr) or "{}")
+        finally:
+            self._leave()
+
+    def start_revalidation(self, interval_seconds: int = 0) -> None:
+        """Revalidates in the background every ``interval_seconds`` (0: one
+        hour), with jitter; changes arrive as events."""
+        self._call(lib.lic_client_start_revalidation, int(interval_seconds))
+
+    def stop_revalidation(self) -> None:
+        """Stops the background revalidation; OK when not running."""
+        self._call(lib.lic_client_stop_revalidation)
 
     # -- process slots and heartbeats -------------------------------------
     def acquire_process_slot(self, label: Optional[str] = None) -> "ProcessSlot":
