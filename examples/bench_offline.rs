@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use lic::client::{Client, VALIDATE_AUTO_ACTIVATE, VALIDATE_OFFLINE_ONLY};
 use lic::config::Config;
-use lic::crypto::{aes256gcm_open, b64_std_decode, sha256, PublicKey};
+use lic::crypto::{aes256gcm_open, b64_std_decode, sha256, KeySet, PublicKey, SigAlg};
 use lic::model::{Source, ValidationCode};
 use lic_devserver::{DevServer, Options};
 
@@ -31,7 +31,7 @@ fn main() {
         account_id: Some(server.account_id()),
         base_url: server.base_url(),
         license_key: Some(demo.license_key.clone()),
-        public_key: Some(PublicKey::from_hex(&server.public_key_hex()).unwrap()),
+        public_keys: KeySet::of(PublicKey::from_hex(&server.public_key_hex()).unwrap()),
         fingerprint: Some("bench-offline".into()),
         cache_dir: Some(dir.clone()),
         ..Config::default()
@@ -46,7 +46,7 @@ fn main() {
     let certificate = v.certificate.clone().unwrap();
 
     // The floor: the two cryptographic operations no verifier can skip.
-    let key = cfg.public_key.clone().unwrap();
+    let key = cfg.public_keys.clone();
     let cert = lic::evidence::files::parse_certificate(&certificate).unwrap();
     let aes_key = sha256(format!("{}{}", demo.license_key, "bench-offline").as_bytes());
     let parts: Vec<Vec<u8>> = cert
@@ -56,7 +56,10 @@ fn main() {
         .collect();
     let signed = format!("machine/{}", cert.enc);
     let floor = sample(|| {
-        assert!(key.verify(signed.as_bytes(), &cert.sig));
+        assert_eq!(
+            key.verify(SigAlg::Ed25519, signed.as_bytes(), &cert.sig),
+            Some(true)
+        );
         aes256gcm_open(&aes_key, &parts[1], &parts[0], &parts[2]).unwrap();
     });
     let warm = sample(|| {
