@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use lic::client::{Client, DEFAULT_REVALIDATION_INTERVAL, VALIDATE_AUTO_ACTIVATE};
 use lic::config::Config;
-use lic::crypto::PublicKey;
+use lic::crypto::{KeySet, PublicKey};
 use lic::machine::{components, environment};
 use lic_devserver::{DevServer, Options};
 use serde_json::json;
@@ -101,7 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         account_id: Some(server.account_id()),
         base_url: server.base_url(),
         license_key: Some(key),
-        public_key: Some(PublicKey::from_hex(&server.public_key_hex())?),
+        public_keys: KeySet::of(PublicKey::from_hex(&server.public_key_hex())?),
         fingerprint: Some("bench-machine".into()),
         cache_dir: Some(cache.clone()),
         offline_grace: Some(Duration::from_secs(7 * 86_400)),

@@ -304,6 +304,31 @@ typedef int32_t lic_event_kind;
 #endif // __cplusplus
 
 /**
+ * Which kind of Keygen file a signature check looked at.
+ */
+enum lic_file_kind
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * NULL handle.
+   */
+  LIC_FILE_KIND_UNKNOWN = 0,
+  /**
+   * A license file (`-----BEGIN LICENSE FILE-----`).
+   */
+  LIC_FILE_KIND_LICENSE = 1,
+  /**
+   * A machine file (`-----BEGIN MACHINE FILE-----`).
+   */
+  LIC_FILE_KIND_MACHINE = 2,
+};
+#ifndef __cplusplus
+typedef int32_t lic_file_kind;
+#endif // __cplusplus
+
+/**
  * Parts of the signed material behind a result, for `lic_result_signed_part`.
  */
 enum lic_signed_part
@@ -473,7 +498,7 @@ enum lic_status
    */
   LIC_STATUS_SIGNATURE_INVALID = 62,
   /**
-   * The file uses an algorithm lic does not verify (RSA, ECDSA).
+   * A file, key or response uses an algorithm lic does not verify (named in the message).
    */
   LIC_STATUS_UNSUPPORTED_ALGORITHM = 63,
   /**
@@ -501,7 +526,7 @@ enum lic_status
    */
   LIC_STATUS_RESPONSE_MISMATCH = 69,
   /**
-   * The license key is not a signed (ED25519_SIGN) key.
+   * The license key is not a signed key of any Keygen scheme.
    */
   LIC_STATUS_KEY_NOT_SIGNED = 70,
   /**
@@ -512,6 +537,13 @@ enum lic_status
 #ifndef __cplusplus
 typedef int32_t lic_status;
 #endif // __cplusplus
+
+/**
+ * The certificate's `alg`, `<encoding>+<signing>`: `base64` (the dataset is
+ * only encoded) or `aes-256-gcm` (encrypted with the license key, plus the
+ * fingerprint for machine files), and one of Keygen's four signatures.
+ */
+typedef struct Algorithm Algorithm;
 
 /**
  * A licensing client: immutable settings plus connection pool, cache and
@@ -529,6 +561,12 @@ typedef struct lic_config lic_config;
  * the callback belongs to lic and is valid only during the call.
  */
 typedef struct lic_event lic_event;
+
+/**
+ * A file's signature check, from `lic_file_verify_signature`. Free with
+ * `lic_file_signature_free`.
+ */
+typedef struct lic_file_signature lic_file_signature;
 
 /**
  * One machine (activation) of a license. Free with `lic_machine_free`.
@@ -564,6 +602,8 @@ typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *mes
  * `lic_event_*` accessors; never free it).
  */
 typedef void (*lic_event_callback)(void *user_data, const struct lic_event *event);
+
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -808,15 +848,36 @@ lic_status lic_config_set_license_key(struct lic_config *config, const char *lic
 lic_status lic_config_set_license_token(struct lic_config *config, const char *token);
 
 /**
- * Sets the account's Ed25519 public key, 64 hex characters as Keygen's
- * dashboard shows it. With it every response, file and signed key is
- * verified and offline fallback is possible; without it answers are
- * unverified (a shipped app must set it). NULL unsets it.
+ * Sets the account's public key, replacing any set before: its Ed25519 key
+ * as 64 hex characters (as Keygen's dashboard shows it) or base64 DER/SPKI,
+ * or its RSA-2048 or ECDSA P-256 key as PEM or base64 DER (also the base64
+ * of the PEM that the account resource's `meta.keys` holds). With a key,
+ * every response, file and signed key is verified (with the key of the
+ * algorithm it is signed with) and offline fallback is possible; without
+ * one answers are unverified (a shipped app must set one). Add the
+ * account's other keys with `lic_config_add_public_key`. NULL removes every key.
  *
- * Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (not 64 hex
- * characters or not a valid key). No I/O. Needs exclusive access to `config`.
+ * `config` must not be NULL; `public_key` may be NULL. The string is copied.
+ * Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (malformed, a
+ * private key, or a key of a kind Keygen does not sign with; the message
+ * names the forms expected), leaving the config unchanged on error. No I/O.
+ * Needs exclusive access to `config`.
  */
-lic_status lic_config_set_public_key(struct lic_config *config, const char *public_key_hex);
+lic_status lic_config_set_public_key(struct lic_config *config, const char *public_key);
+
+/**
+ * Adds one more of the account's public keys, in any form
+ * `lic_config_set_public_key` takes, to those already set (an app that
+ * may meet files, keys or responses signed with more than one of its
+ * account's keys sets each). Adding a key already set changes nothing.
+ * Verification picks the key by the algorithm a signature names.
+ *
+ * `config` and `public_key` must not be NULL. The string is copied.
+ * Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (as
+ * `lic_config_set_public_key`), leaving the config unchanged on error. No
+ * I/O. Needs exclusive access to `config`.
+ */
+lic_status lic_config_add_public_key(struct lic_config *config, const char *public_key);
 
 /**
  * Sets the `Keygen-Version` header (default "1.7"; "1.0"–"1.8" are what
@@ -1083,9 +1144,10 @@ void lic_event_free(struct lic_event *event);
  * or at once with LIC_VALIDATE_OFFLINE_ONLY. The bytes are copied.
  *
  * `client` must not be NULL; `data` may be NULL only when `len` is 0.
- * Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY, CONFIG_INCOMPLETE (no license
- * key), FILE_MALFORMED, UNSUPPORTED_ALGORITHM (RSA/ECDSA files),
- * SIGNATURE_INVALID, DECRYPTION_FAILED (wrong license key) or
+ * Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY (none, or none of the kind the
+ * file is signed with: Ed25519, RSA or ECDSA), CONFIG_INCOMPLETE (no license
+ * key), FILE_MALFORMED, UNSUPPORTED_ALGORITHM (an algorithm lic does not
+ * know, named), SIGNATURE_INVALID, DECRYPTION_FAILED (wrong license key) or
  * FINGERPRINT_MISMATCH (a machine file for another machine). No network.
  * Thread-safe.
  */
@@ -1098,15 +1160,21 @@ lic_status lic_client_load_file(const struct lic_client *client, const uint8_t *
 lic_status lic_client_load_file_path(const struct lic_client *client, const char *path);
 
 /**
- * Checks the configured license key as a signed key (Keygen's
- * ED25519_SIGN scheme, `key/<payload>.<signature>`) with no server, and
- * returns a result whose source is LIC_SOURCE_SIGNED_KEY: VALID, or EXPIRED
- * when the payload's license expiry has passed, with the license id, policy
- * and expiry from the payload. Machine activation is not checked.
+ * Checks the configured license key as a signed key of any Keygen scheme
+ * (ED25519_SIGN, ECDSA_P256_SIGN, RSA_2048_PKCS1_PSS_SIGN_V2,
+ * RSA_2048_PKCS1_SIGN_V2, the legacy RSA_2048_PKCS1_PSS_SIGN and
+ * RSA_2048_PKCS1_SIGN, RSA_2048_PKCS1_ENCRYPT, RSA_2048_JWT_RS256) with the
+ * configured key of its kind and no server, and returns a result whose
+ * source is LIC_SOURCE_SIGNED_KEY: VALID, or EXPIRED when the payload's
+ * license expiry has passed, with the license id, policy and expiry from
+ * the payload (Keygen's default dataset of the scheme). Machine activation
+ * is not checked.
  *
  * On success `*out` is owned by the caller (free with `lic_result_free`).
- * Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY, CONFIG_INCOMPLETE, KEY_NOT_SIGNED,
- * FILE_MALFORMED or SIGNATURE_INVALID. No network. Thread-safe.
+ * Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY (none, or none of the kind the
+ * scheme needs; the message names it), CONFIG_INCOMPLETE, KEY_NOT_SIGNED,
+ * UNSUPPORTED_ALGORITHM (a JWT not signed RS256), FILE_MALFORMED or
+ * SIGNATURE_INVALID. No network. Thread-safe.
  */
 lic_status lic_client_check_signed_key(const struct lic_client *client, struct lic_result **out);
 
@@ -1337,6 +1405,81 @@ lic_status lic_result_grace_seconds_left(const struct lic_result *r, int64_t *ou
  * Frees a result. NULL is a no-op. Must not be called twice.
  */
 void lic_result_free(struct lic_result *r);
+
+/**
+ * Checks the signature of a Keygen license or machine file (certificate
+ * text, `len` bytes, not necessarily NUL-terminated) with the public keys
+ * set on `config` (the key of the file's algorithm: Ed25519, RSA or ECDSA
+ * P-256), without the license key: nothing is decrypted. A signature that
+ * does not hold is not an error: `*out` says so
+ * (`lic_file_signature_valid`), with the algorithm, whether the file is
+ * encrypted and, for a file that is not encrypted and whose signature
+ * holds, its issued and expiry times.
+ *
+ * On success `*out` is owned by the caller (free with
+ * `lic_file_signature_free`). `config` and `out` must not be NULL; `data`
+ * may be NULL only when `len` is 0. Returns OK, NULL_ARGUMENT,
+ * FILE_MALFORMED (not a certificate or not UTF-8, or a `base64+` file whose
+ * signed dataset is not Keygen's), UNSUPPORTED_ALGORITHM (an `alg` lic does
+ * not know; the message names it) or NO_PUBLIC_KEY (`config` has no key of
+ * the kind the file's algorithm needs; the message names both). No I/O.
+ * Thread-safe as long as no setter runs on `config` at the same time.
+ */
+lic_status lic_file_verify_signature(const struct lic_config *config,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     struct lic_file_signature **out);
+
+/**
+ * 1 when the file's signature holds with the account key of its
+ * algorithm, else 0 (0 for NULL). Infallible.
+ */
+int32_t lic_file_signature_valid(const struct lic_file_signature *r);
+
+/**
+ * 1 when the file is encrypted (`aes-256-gcm+…`: its dataset needs the
+ * license key), 0 when it is only encoded (`base64+…`) or for NULL.
+ * Infallible.
+ */
+int32_t lic_file_signature_encrypted(const struct lic_file_signature *r);
+
+/**
+ * Whether it was a license or a machine file (`LIC_FILE_KIND_UNKNOWN` for
+ * NULL). Infallible.
+ */
+lic_file_kind lic_file_signature_kind(const struct lic_file_signature *r);
+
+/**
+ * Writes the file's algorithm as Keygen names it (e.g.
+ * "aes-256-gcm+rsa-pss-sha256"). Returns OK, NULL_ARGUMENT or
+ * BUFFER_TOO_SMALL (the buffer protocol).
+ */
+lic_status lic_file_signature_algorithm(const struct lic_file_signature *r,
+                                        char *buf,
+                                        size_t buf_len,
+                                        size_t *out_len);
+
+/**
+ * Writes `meta.issued` as Unix seconds to `*out`: when Keygen produced the
+ * file. Only for a file whose signature holds and that is not encrypted;
+ * else NOT_FOUND (the message says which). Returns OK, NULL_ARGUMENT or
+ * NOT_FOUND.
+ */
+lic_status lic_file_signature_issued_unix(const struct lic_file_signature *r, int64_t *out);
+
+/**
+ * Writes `meta.expiry` as Unix seconds to `*out`: when the file (not the
+ * license) stops being valid. NOT_FOUND for a file checked out without a
+ * TTL, and as `lic_file_signature_issued_unix` for an encrypted file or one
+ * whose signature does not hold. Returns OK, NULL_ARGUMENT or NOT_FOUND.
+ */
+lic_status lic_file_signature_expires_unix(const struct lic_file_signature *r, int64_t *out);
+
+/**
+ * Frees a signature check. NULL is a no-op. Must not be called twice on
+ * one pointer.
+ */
+void lic_file_signature_free(const struct lic_file_signature *r);
 
 /**
  * Takes a process slot for this machine: spawns a Keygen process (pid: this

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::crypto::PublicKey;
+use crate::crypto::KeySet;
 use crate::error::{err, ErrorKind, Result};
 use crate::events::EventSink;
 
@@ -55,7 +55,9 @@ pub struct Config {
     pub base_url: String,
     pub license_key: Option<String>,
     pub license_token: Option<String>,
-    pub public_key: Option<PublicKey>,
+    /// The account's public keys (any of Ed25519, RSA, ECDSA P-256). With
+    /// none, answers are unverified and there is no offline fallback.
+    pub public_keys: KeySet,
     pub api_version: String,
     pub timeout: Duration,
     pub cache_dir: Option<PathBuf>,
@@ -97,7 +99,7 @@ impl Default for Config {
             base_url: DEFAULT_BASE_URL.to_string(),
             license_key: None,
             license_token: None,
-            public_key: None,
+            public_keys: KeySet::new(),
             api_version: DEFAULT_API_VERSION.to_string(),
             timeout: DEFAULT_TIMEOUT,
             cache_dir: None,
@@ -134,7 +136,7 @@ impl std::fmt::Debug for Config {
                 "license_token",
                 &self.license_token.as_ref().map(|_| "<redacted>"),
             )
-            .field("public_key", &self.public_key.as_ref().map(|k| k.to_hex()))
+            .field("public_keys", &self.public_keys)
             .finish_non_exhaustive()
     }
 }

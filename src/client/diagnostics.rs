@@ -170,7 +170,7 @@ impl Client {
                 "product_id": cfg.product_id,
                 "license_key_set": cfg.license_key.is_some(),
                 "license_token_set": cfg.license_token.is_some(),
-                "public_key_set": cfg.public_key.is_some(),
+                "public_key_set": !cfg.public_keys.is_empty(),
                 "fingerprint_set": cfg.fingerprint.is_some(),
                 "app_id": cfg.app_id,
                 "component_settings": cfg.components.iter().map(|(n, v)| json!({

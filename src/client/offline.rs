@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::Client;
 use crate::config::LogLevel;
 use crate::error::{Error, ErrorKind, Result};
+use crate::evidence::files::Algorithm;
 use crate::model::{MachineInfo, Validation};
 use crate::protocol::{pct, Call, Deadline};
 
@@ -17,7 +18,7 @@ impl Client {
     /// call has time left for it (else the next validation tries again).
     pub(crate) fn after_online_validation(&self, v: &mut Validation, deadline: &Deadline) {
         self.inner.offline.check_online_answer(v);
-        if self.config().public_key.is_none() || !v.verified {
+        if self.config().public_keys.is_empty() || !v.verified {
             return;
         }
         let Some(machine_id) = v.machine_id.clone() else {
@@ -39,7 +40,7 @@ impl Client {
     }
 
     pub(crate) fn after_activation(&self, machine: &MachineInfo, deadline: &Deadline) {
-        if self.config().public_key.is_none() {
+        if self.config().public_keys.is_empty() {
             return;
         }
         if !deadline.room_for_follow_up() {
@@ -75,8 +76,22 @@ impl Client {
         if !self.inner.offline.can_cache() {
             return Err(Error::new(ErrorKind::Io, "no cache directory is available"));
         }
+        // Ask for a signature lic can verify with the keys it was given
+        // (Keygen's default follows the license's scheme, which may need a
+        // key the app did not configure): Ed25519 first, else RSA-PSS, else
+        // ECDSA.
+        let signing = self.config().public_keys.preferred().ok_or_else(|| {
+            Error::new(
+                ErrorKind::NoPublicKey,
+                "checking out a file needs a public key",
+            )
+        })?;
+        let algorithm = Algorithm {
+            encrypted: true,
+            signing,
+        };
         let body = json!({ "meta": {
-            "algorithm": "aes-256-gcm+ed25519",
+            "algorithm": algorithm.name(),
             "include": ["license", "license.entitlements", "license.policy"],
             "ttl": self.config().checkout_ttl,
         }});
@@ -119,7 +134,8 @@ impl Client {
         self.inner.offline.validate(fingerprint, cause)
     }
 
-    /// Checks the configured license key as an ED25519_SIGN key, with no server.
+    /// Checks the configured license key as a signed key of any scheme Keygen
+    /// makes, with no server.
     pub fn signed_key_validation(&self, fingerprint: &str) -> Result<Validation> {
         self.inner.offline.signed_key_validation(fingerprint)
     }

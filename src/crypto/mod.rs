@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{err, ErrorKind, Result};
 
 mod keys;
-pub use keys::PublicKey;
+pub use keys::{KeyKind, KeySet, PublicKey, SigAlg, KEY_FORMS};
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
@@ -166,8 +166,8 @@ mod tests {
             PublicKey::from_hex("e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788")
                 .unwrap();
         assert_eq!(
-            k.to_hex(),
-            "e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788"
+            k.to_hex().as_deref(),
+            Some("e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788")
         );
         assert_eq!(
             PublicKey::from_hex("abcd").unwrap_err().kind,

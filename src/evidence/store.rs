@@ -18,7 +18,7 @@ use super::signed_key::verify_signed_key;
 use super::verdict::{evaluate_file, half_life_passed, signed_key_verdict};
 use super::Evidence;
 use crate::config::{Config, LogLevel, Logger};
-use crate::crypto::PublicKey;
+use crate::crypto::KeySet;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::model::{ClockState, Source, Validation, ValidationCode};
 use crate::time::{format_rfc3339, now_ms, Millis};
@@ -29,7 +29,7 @@ const MAX_FILE: usize = 1 << 20;
 pub struct OfflineStore {
     account: String,
     license_key: Option<String>,
-    public_key: Option<PublicKey>,
+    public_keys: KeySet,
     cache_dir: Option<PathBuf>,
     clock_tolerance_ms: i64,
     max_offline_age_ms: Option<i64>,
@@ -51,7 +51,7 @@ impl OfflineStore {
         OfflineStore {
             account: account.to_string(),
             license_key: cfg.license_key.clone(),
-            public_key: cfg.public_key.clone(),
+            public_keys: cfg.public_keys.clone(),
             cache_dir: cfg.cache_dir.clone().or_else(default_cache_dir),
             clock_tolerance_ms: cfg.clock_tolerance.as_millis() as i64,
             max_offline_age_ms: cfg.max_offline_age.map(|d| d.as_millis() as i64),
@@ -223,15 +223,13 @@ impl OfflineStore {
         source: Source,
         fingerprint: &dyn Fn() -> Result<String>,
     ) -> Result<Arc<Evidence>> {
-        let key = match &self.public_key {
-            Some(k) => k,
-            None => {
-                return err(
-                    ErrorKind::NoPublicKey,
-                    "verifying a file needs the account's public key; none is configured",
-                )
-            }
-        };
+        let key = &self.public_keys;
+        if key.is_empty() {
+            return err(
+                ErrorKind::NoPublicKey,
+                "verifying a file needs the account's public key; none is configured",
+            );
+        }
         let license_key = self.license_key()?;
         let cert = parse_certificate(text)?;
         let fingerprint = match cert.kind {
@@ -414,7 +412,7 @@ impl OfflineStore {
             Some(w) => format!("the server gave no trustworthy answer ({w})"),
             None => "offline validation was asked for".to_string(),
         };
-        if self.public_key.is_none() {
+        if self.public_keys.is_empty() {
             return err(
                 ErrorKind::NoPublicKey,
                 format!(
@@ -544,15 +542,13 @@ impl OfflineStore {
 
     /// Checks the configured license key as a signed key, with no server.
     pub fn signed_key_validation(&self, fingerprint: &str) -> Result<Validation> {
-        let key = match &self.public_key {
-            Some(k) => k,
-            None => {
-                return err(
-                    ErrorKind::NoPublicKey,
-                    "checking a signed key needs the account's public key; none is configured",
-                )
-            }
-        };
+        let key = &self.public_keys;
+        if key.is_empty() {
+            return err(
+                ErrorKind::NoPublicKey,
+                "checking a signed key needs the account's public key; none is configured",
+            );
+        }
         let license_key = self.license_key()?;
         let signed = verify_signed_key(license_key, key)?;
         let clock = self.observe_and_check(fingerprint, None);

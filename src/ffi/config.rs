@@ -15,7 +15,7 @@ pub use super::handles::lic_config;
 use super::handles::{free_handle, handle_mut, into_handle, lic_event};
 use super::status::lic_status;
 use crate::config::{check_text, Config, LogLevel, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
-use crate::crypto::PublicKey;
+use crate::crypto::{KeySet, PublicKey};
 use crate::events::{Event, EventSink};
 
 /// Creates a config with every setting at its default.
@@ -145,24 +145,61 @@ pub unsafe extern "C" fn lic_config_set_license_token(
     }
 }
 
-/// Sets the account's Ed25519 public key, 64 hex characters as Keygen's
-/// dashboard shows it. With it every response, file and signed key is
-/// verified and offline fallback is possible; without it answers are
-/// unverified (a shipped app must set it). NULL unsets it.
+/// Sets the account's public key, replacing any set before: its Ed25519 key
+/// as 64 hex characters (as Keygen's dashboard shows it) or base64 DER/SPKI,
+/// or its RSA-2048 or ECDSA P-256 key as PEM or base64 DER (also the base64
+/// of the PEM that the account resource's `meta.keys` holds). With a key,
+/// every response, file and signed key is verified (with the key of the
+/// algorithm it is signed with) and offline fallback is possible; without
+/// one answers are unverified (a shipped app must set one). Add the
+/// account's other keys with `lic_config_add_public_key`. NULL removes every key.
 ///
-/// Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (not 64 hex
-/// characters or not a valid key). No I/O. Needs exclusive access to `config`.
+/// `config` must not be NULL; `public_key` may be NULL. The string is copied.
+/// Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (malformed, a
+/// private key, or a key of a kind Keygen does not sign with; the message
+/// names the forms expected), leaving the config unchanged on error. No I/O.
+/// Needs exclusive access to `config`.
 #[no_mangle]
 pub unsafe extern "C" fn lic_config_set_public_key(
     config: *mut lic_config,
-    public_key_hex: *const c_char,
+    public_key: *const c_char,
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            c.public_key = match opt_str(public_key_hex, "public_key_hex")? {
-                Some(hex) => Some(PublicKey::from_hex(hex)?),
-                None => None,
+            c.public_keys = match opt_str(public_key, "public_key")? {
+                Some(text) => KeySet::of(PublicKey::parse(text)?),
+                None => KeySet::new(),
             };
+            Ok(())
+        })
+    }
+}
+
+/// Adds one more of the account's public keys, in any form
+/// `lic_config_set_public_key` takes, to those already set (an app that
+/// may meet files, keys or responses signed with more than one of its
+/// account's keys sets each). Adding a key already set changes nothing.
+/// Verification picks the key by the algorithm a signature names.
+///
+/// `config` and `public_key` must not be NULL. The string is copied.
+/// Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (as
+/// `lic_config_set_public_key`), leaving the config unchanged on error. No
+/// I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_add_public_key(
+    config: *mut lic_config,
+    public_key: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            let key = PublicKey::parse(arg_str(public_key, "public_key")?)?;
+            if c.public_keys.len() >= 16 {
+                return fail(
+                    lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                    "a config holds at most 16 public keys (an account has three)",
+                );
+            }
+            c.public_keys.add(key);
             Ok(())
         })
     }

@@ -9,6 +9,7 @@ use super::status::lic_status;
 use crate::client::Client;
 use crate::config::Config;
 use crate::events::Event;
+use crate::evidence::files::SignatureCheck;
 use crate::model::{MachineInfo, Validation};
 use crate::slots::ProcessSlot;
 
@@ -101,6 +102,13 @@ pub struct lic_process_slot {
     _private: [u8; 0],
 }
 castable!(lic_process_slot => ProcessSlot);
+
+/// A file's signature check, from `lic_file_verify_signature`. Free with
+/// `lic_file_signature_free`.
+pub struct lic_file_signature {
+    _private: [u8; 0],
+}
+castable!(lic_file_signature => SignatureCheck);
 
 /// A validation result. Free with `lic_result_free`.
 pub struct lic_result {

@@ -1,5 +1,6 @@
 //! The C ABI in `include/lic.h`, mirroring the core: `config`, `client`,
-//! `events`, `evidence`, `slots` and `result` (a `model::Validation`), over
+//! `events`, `evidence`, `slots`, `result` (a `model::Validation`) and
+//! `signature` (a signature-only file check), over
 //! shared infrastructure (`boundary`: panics, arguments, buffers and the
 //! last error; `handles`: the opaque types; `status`: `lic_status`).
 //! Only this module has raw pointers and `extern "C"`; it translates, and
@@ -14,6 +15,7 @@ pub mod events;
 pub mod evidence;
 pub mod handles;
 pub mod result;
+pub mod signature;
 pub mod slots;
 pub mod status;
 pub mod support;

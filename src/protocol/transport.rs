@@ -16,7 +16,7 @@ use super::signature::{verify_response, RequestInfo};
 use super::tls::{tls_config, tls_message};
 use super::url::{proxy_for, BaseUrl};
 use crate::config::{Config, LogLevel, Logger};
-use crate::crypto::{random_bytes, PublicKey};
+use crate::crypto::{random_bytes, KeySet, SigAlg};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::SignedMaterial;
 use crate::time::{now_ms, parse_http_date, Millis};
@@ -84,7 +84,10 @@ pub struct Transport {
     account: String,
     api_version: String,
     user_agent: String,
-    key: Option<PublicKey>,
+    keys: KeySet,
+    /// `Keygen-Accept-Signature`, sent when the keys lack Keygen's default
+    /// Ed25519: the response signature lic can verify with what it has.
+    accept_signature: Option<String>,
     timeout: Duration,
     max_age_ms: i64,
     log: Logger,
@@ -124,7 +127,8 @@ impl Transport {
             account: account.to_string(),
             api_version: cfg.api_version.clone(),
             user_agent,
-            key: cfg.public_key.clone(),
+            keys: cfg.public_keys.clone(),
+            accept_signature: accept_signature(&cfg.public_keys),
             timeout: cfg.timeout,
             max_age_ms: cfg.max_response_age.as_millis() as i64,
             log: Logger::new(cfg),
@@ -132,7 +136,7 @@ impl Transport {
     }
 
     pub fn verifies(&self) -> bool {
-        self.key.is_some()
+        !self.keys.is_empty()
     }
 
     pub fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
@@ -248,6 +252,9 @@ impl Transport {
             .set("Accept", "application/vnd.api+json")
             .set("Keygen-Version", &self.api_version)
             .set("User-Agent", &self.user_agent);
+        if let Some(accept) = &self.accept_signature {
+            req = req.set("Keygen-Accept-Signature", accept);
+        }
         match call.auth {
             Auth::None => {}
             Auth::License(k) => req = req.set("Authorization", &license_authorization(k)),
@@ -327,7 +334,7 @@ impl Transport {
 
         let mut signed = None;
         let mut date_ms = date.as_deref().and_then(parse_http_date);
-        if let Some(key) = &self.key {
+        if !self.keys.is_empty() {
             let authority = self.base.authority();
             let req_info = RequestInfo {
                 method: call.method,
@@ -337,7 +344,7 @@ impl Transport {
                 account_id: &self.account,
             };
             let (material, signed_date) = verify_response(
-                key,
+                &self.keys,
                 &req_info,
                 &bytes,
                 date.as_deref(),
@@ -459,6 +466,17 @@ impl Transport {
     }
 }
 
+/// The `Keygen-Accept-Signature` value for a key set: none while it has the
+/// Ed25519 key (Keygen's default), else the algorithm of its RSA (PSS) or
+/// ECDSA key. No `keyid`: Keygen answers 400 when it differs from the
+/// account's UUID, and the configured account may be a slug.
+pub fn accept_signature(keys: &KeySet) -> Option<String> {
+    match keys.preferred()? {
+        SigAlg::Ed25519 => None,
+        alg => Some(format!("algorithm=\"{}\"", alg.name())),
+    }
+}
+
 /// `License <key>`, or Keygen's equivalent Basic `license:<key>` for keys
 /// that are not plain visible ASCII (header values must be).
 pub fn license_authorization(key: &str) -> String {
@@ -525,6 +543,33 @@ pub fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_signature_asks_for_what_the_keys_verify() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/signing/vectors.json")).unwrap();
+        let key =
+            |k: &str| crate::crypto::PublicKey::parse(v["account"][k].as_str().unwrap()).unwrap();
+        assert_eq!(accept_signature(&KeySet::new()), None);
+        assert_eq!(
+            accept_signature(&KeySet::of(key("ed25519"))),
+            None,
+            "Keygen's default"
+        );
+        let rsa = KeySet::of(key("rsa"));
+        assert_eq!(
+            accept_signature(&rsa).as_deref(),
+            Some(r#"algorithm="rsa-pss-sha256""#)
+        );
+        let mut both = rsa.clone();
+        both.add(key("ed25519"));
+        assert_eq!(accept_signature(&both), None, "Ed25519 stays the default");
+        assert_eq!(
+            accept_signature(&KeySet::of(key("ecdsa"))).as_deref(),
+            Some(r#"algorithm="ecdsa-p256""#)
+        );
+    }
+
     #[test]
     fn license_auth_header_is_always_ascii() {
         assert_eq!(license_authorization("ABC-123"), "License ABC-123");

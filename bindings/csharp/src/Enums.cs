@@ -136,6 +136,19 @@ namespace Lic
     }
 
     /// <summary>
+    /// enum lic_file_kind: Which kind of Keygen file a signature check looked at.
+    /// </summary>
+    public enum FileKind
+    {
+        /// <summary>NULL handle.</summary>
+        Unknown = 0,
+        /// <summary>A license file (`-----BEGIN LICENSE FILE-----`).</summary>
+        License = 1,
+        /// <summary>A machine file (`-----BEGIN MACHINE FILE-----`).</summary>
+        Machine = 2,
+    }
+
+    /// <summary>
     /// enum lic_signed_part: Parts of the signed material behind a result, for
     /// `lic_result_signed_part`.
     /// </summary>
@@ -240,7 +253,9 @@ namespace Lic
         FileMalformed = 61,
         /// <summary>A signature (response, file or key) is missing, malformed or wrong.</summary>
         SignatureInvalid = 62,
-        /// <summary>The file uses an algorithm lic does not verify (RSA, ECDSA).</summary>
+        /// <summary>
+        /// A file, key or response uses an algorithm lic does not verify (named in the message).
+        /// </summary>
         UnsupportedAlgorithm = 63,
         /// <summary>Decryption failed: wrong license key.</summary>
         DecryptionFailed = 64,
@@ -256,7 +271,7 @@ namespace Lic
         /// A signed answer is not about this request (nonce, scope, license, stale Date).
         /// </summary>
         ResponseMismatch = 69,
-        /// <summary>The license key is not a signed (ED25519_SIGN) key.</summary>
+        /// <summary>The license key is not a signed key of any Keygen scheme.</summary>
         KeyNotSigned = 70,
         /// <summary>A bug in lic was caught at the boundary; the message says where.</summary>
         InternalPanic = 99,

@@ -9,7 +9,13 @@ namespace Lic
     {
         public string AccountId { get; set; }
         public string LicenseKey { get; set; }
+        /// <summary>One of the account's public keys: Ed25519 as 64 hex characters or base64
+        /// DER, RSA-2048 or ECDSA P-256 as PEM or base64 DER (lic_config_set_public_key).</summary>
         public string PublicKey { get; set; }
+        /// <summary>More of the account's keys, in the same forms, added after
+        /// <see cref="PublicKey"/> (lic_config_add_public_key): verification picks
+        /// the key by the algorithm a signature names.</summary>
+        public string[] PublicKeys { get; set; }
         public string ApiUrl { get; set; }
         public string ProductId { get; set; }
         public string LicenseToken { get; set; }
@@ -65,7 +71,7 @@ namespace Lic
                 SetString(cfg, Native.lic_config_set_api_url, options.ApiUrl, "ApiUrl");
                 SetString(cfg, Native.lic_config_set_license_key, options.LicenseKey, "LicenseKey");
                 SetString(cfg, Native.lic_config_set_license_token, options.LicenseToken, "LicenseToken");
-                SetString(cfg, Native.lic_config_set_public_key, options.PublicKey, "PublicKey");
+                SetPublicKeys(cfg, options.PublicKey, options.PublicKeys);
                 SetString(cfg, Native.lic_config_set_api_version, options.ApiVersion, "ApiVersion");
                 SetString(cfg, Native.lic_config_set_cache_dir, options.CacheDir, "CacheDir");
                 SetString(cfg, Native.lic_config_set_fingerprint, options.Fingerprint, "Fingerprint");
@@ -116,6 +122,19 @@ namespace Lic
         private static void SetString(ConfigHandle cfg, StringSetter setter, string value, string name)
         {
             if (value != null) Ensure.Check(setter(cfg, Utf8.Arg(value, name)));
+        }
+
+        internal static void SetPublicKeys(ConfigHandle cfg, string first, string[] more)
+        {
+            var keys = new List<string>();
+            if (first != null) keys.Add(first);
+            if (more != null) keys.AddRange(more);
+            for (int i = 0; i < keys.Count; i++)
+            {
+                if (keys[i] == null) throw new ArgumentNullException("PublicKeys");
+                string key = Utf8.Arg(keys[i], "PublicKey");
+                Ensure.Check(i == 0 ? Native.lic_config_set_public_key(cfg, key) : Native.lic_config_add_public_key(cfg, key));
+            }
         }
 
         private static void SetInt64(ConfigHandle cfg, Int64Setter setter, long? value)

@@ -129,7 +129,34 @@ namespace Lic
         internal static extern int lic_config_set_license_token(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string token);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern int lic_config_set_public_key(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string publicKeyHex);
+        internal static extern int lic_config_set_public_key(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string publicKey);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_add_public_key(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string publicKey);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_verify_signature(ConfigHandle config, byte[] data, UIntPtr len, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_valid(FileSignatureHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_encrypted(FileSignatureHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_kind(FileSignatureHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_algorithm(FileSignatureHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_issued_unix(FileSignatureHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_expires_unix(FileSignatureHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_file_signature_free(IntPtr r);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int lic_config_set_api_version(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string version);

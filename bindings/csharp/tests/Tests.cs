@@ -104,6 +104,12 @@ namespace Lic.Tests
                 Run("offline fallback (server unreachable)", OfflineFallback);
                 Run("tampered answer", TamperedAnswer);
                 Run("hand-delivered machine file", LoadedFile);
+                Run("signed keys of every scheme (RSA, ECDSA, Ed25519)", SignedKeysOfEveryScheme);
+                Run("the real RSA-PSS key of Keygen's C# example", RealKeygenRsaKey);
+                Run("files of every algorithm load and answer offline", FilesOfEveryAlgorithm);
+                Run("signature-only file checks", SignatureOnlyChecks);
+                Run("malformed and wrong-kind public keys", BadPublicKeys);
+                Run("extra keys keep the devserver's answers verified", ExtraKeysOnline);
                 Run("configuration exceptions and messages", ConfigurationErrors);
                 Run("Dispose semantics", DisposeSemantics);
                 Run("Unicode keys and fingerprints", Unicode);
@@ -362,6 +368,164 @@ namespace Lic.Tests
                 Throws<OfflineFileException>(() => elsewhere.LoadFile(System.Text.Encoding.UTF8.GetBytes(cert)), "other machine").Status, "status");
             Equal(LicStatus.IoError, Throws<OfflineFileException>(() => air.LoadFile(Path.Combine(tmp, "missing.lic")), "missing").Status, "io");
             Equal(LicStatus.FileMalformed, Throws<OfflineFileException>(() => air.LoadFile(new byte[] { 1, 2, 3 }), "garbage").Status, "malformed");
+        }
+
+        // tests/data/signing/vectors.json, made by tests/support/keygen.rs (signs
+        // as Keygen's source does). Its objects hold no nested braces.
+        private static string vectors;
+        private static string Vectors()
+        {
+            if (vectors == null) vectors = File.ReadAllText(Path.Combine(root, "tests/data/signing/vectors.json"));
+            return vectors;
+        }
+
+        private static List<string> Objects(string section)
+        {
+            string text = Vectors();
+            int start = text.IndexOf("\"" + section + "\": [", StringComparison.Ordinal);
+            int end = text.IndexOf("]", start, StringComparison.Ordinal);
+            return Regex.Matches(text.Substring(start, end - start), "\\{[^{}]*\\}").Cast<Match>().Select(m => m.Value).ToList();
+        }
+
+        private static string AccountKey(string kind)
+        {
+            string account = Regex.Match(Vectors(), "\"account\": \\{[^{}]*\\}").Value;
+            return Json.Str(account, kind);
+        }
+
+        private static string[] AllKeys() { return new[] { AccountKey("ed25519"), AccountKey("rsa"), AccountKey("ecdsa") }; }
+
+        private static string KeyForAlgorithm(string signing)
+        {
+            if (signing.EndsWith("ed25519") || signing == "ED25519_SIGN") return AccountKey("ed25519");
+            if (signing.EndsWith("ecdsa-p256") || signing == "ECDSA_P256_SIGN") return AccountKey("ecdsa");
+            return AccountKey("rsa");
+        }
+
+        private static LicenseClient OfflineClient(string licenseKey, string fingerprint, params string[] keys)
+        {
+            return Client(licenseKey, fingerprint, o =>
+            {
+                o.ApiUrl = "http://127.0.0.1:9";
+                o.PublicKey = null;
+                o.PublicKeys = keys;
+                o.CacheDir = Path.Combine(tmp, Unique("sig"));
+            });
+        }
+
+        private static void SignedKeysOfEveryScheme()
+        {
+            var schemes = new HashSet<string>();
+            foreach (string v in Objects("keys"))
+            {
+                string scheme = Json.Str(v, "scheme"), key = Json.Str(v, "key");
+                schemes.Add(scheme);
+                foreach (var keys in new[] { new[] { KeyForAlgorithm(scheme) }, AllKeys() })
+                    using (var r = OfflineClient(key, "fp", keys).CheckSignedKey())
+                    {
+                        Equal(ValidationCode.Valid, r.Code, scheme);
+                        Equal(LicenseSource.SignedKey, r.Source, scheme);
+                        Equal(Json.Str(v, "license_id"), r.LicenseId, scheme + " license id");
+                        string expiry = Json.Str(v, "expiry");
+                        Equal(expiry == null, !r.Expiry.HasValue, scheme + " expiry");
+                    }
+                string other = KeyForAlgorithm(scheme) == AccountKey("ed25519") ? AccountKey("rsa") : AccountKey("ed25519");
+                var e = Throws<LicenseException>(() => OfflineClient(key, "fp", other).CheckSignedKey(), scheme + " other key");
+                Equal(LicStatus.NoPublicKey, e.Status, scheme + " status");
+            }
+            Equal(8, schemes.Count, "every scheme");
+        }
+
+        private static void RealKeygenRsaKey()
+        {
+            string real = File.ReadAllText(Path.Combine(root, "tests/data/keygen/example-csharp-cryptographic-verification.json"));
+            using (var r = OfflineClient(Json.Str(real, "license_key"), "fp", Json.Str(real, "public_key")).CheckSignedKey())
+            {
+                Equal(ValidationCode.Valid, r.Code, "genuine");
+                Equal(Json.Str(real, "license_id"), r.LicenseId, "license id");
+            }
+            string altered = Json.Str(real, "license_key").Replace("PtRHZ", "PtRHY");
+            Equal(LicStatus.SignatureInvalid,
+                Throws<LicenseException>(() => OfflineClient(altered, "fp", Json.Str(real, "public_key")).CheckSignedKey(), "altered").Status, "altered");
+        }
+
+        private static void FilesOfEveryAlgorithm()
+        {
+            int n = 0;
+            foreach (string v in Objects("files"))
+            {
+                string alg = Json.Str(v, "algorithm");
+                string fp = Json.Str(v, "fingerprint") ?? "fp-any";
+                var c = OfflineClient(Json.Str(v, "license_key"), fp, KeyForAlgorithm(alg));
+                c.LoadFile(System.Text.Encoding.UTF8.GetBytes(Json.Str(v, "certificate")));
+                using (var r = c.Validate(ValidateOptions.OfflineOnly))
+                {
+                    Equal(ValidationCode.Valid, r.Code, alg);
+                    Equal(LicenseSource.LoadedFile, r.Source, alg);
+                }
+                n++;
+            }
+            Equal(16, n, "every algorithm for both kinds of file");
+        }
+
+        private static void SignatureOnlyChecks()
+        {
+            foreach (string v in Objects("files"))
+            {
+                string alg = Json.Str(v, "algorithm");
+                byte[] cert = System.Text.Encoding.UTF8.GetBytes(Json.Str(v, "certificate"));
+                var s = FileSignature.Verify(cert, AllKeys());
+                Assert(s.Valid, alg + " valid");
+                Equal(alg, s.Algorithm, "algorithm");
+                Equal(alg.StartsWith("aes-256-gcm"), s.Encrypted, alg + " encrypted");
+                Equal(Json.Str(v, "kind") == "license" ? FileKind.License : FileKind.Machine, s.Kind, alg + " kind");
+                Equal(!s.Encrypted, s.Issued.HasValue, alg + " issued");
+                if (!s.Encrypted)
+                    Equal(DateTimeOffset.Parse(Json.Str(v, "issued")), s.Issued.Value, alg + " issued time");
+                Equal(!s.Encrypted && Json.Str(v, "expiry") != null, s.Expires.HasValue, alg + " expires");
+                Assert(FileSignature.Verify(cert, KeyForAlgorithm(alg)).Valid, alg + " own key");
+
+                // The signed payload altered: the signature no longer holds.
+                string text = Json.Str(v, "certificate");
+                string[] lines = text.Split('\n');
+                string env = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(string.Concat(lines.Skip(1).Take(lines.Length - 3))));
+                int at = env.IndexOf("\"enc\":\"", StringComparison.Ordinal) + 7;
+                env = env.Substring(0, at) + (env[at] == 'A' ? 'B' : 'A') + env.Substring(at + 1);
+                string altered = lines[0] + "\n" + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(env)) + "\n" + lines[lines.Length - 2] + "\n";
+                var bad = FileSignature.Verify(System.Text.Encoding.UTF8.GetBytes(altered), AllKeys());
+                Assert(!bad.Valid && !bad.Issued.HasValue, alg + " altered");
+            }
+            string rsaFile = Json.Str(Objects("files").First(o => Json.Str(o, "algorithm") == "base64+rsa-sha256"), "certificate");
+            var e = Throws<LicenseException>(() => FileSignature.Verify(System.Text.Encoding.UTF8.GetBytes(rsaFile), AccountKey("ed25519")), "no RSA key");
+            Equal(LicStatus.NoPublicKey, e.Status, "status");
+            Assert(e.NativeMessage.Contains("rsa-sha256"), e.NativeMessage);
+            string path = Path.Combine(tmp, "rsa.lic");
+            File.WriteAllText(path, rsaFile);
+            Assert(FileSignature.VerifyFile(path, AccountKey("rsa")).Valid, "from a path");
+            Equal(LicStatus.FileMalformed,
+                Throws<LicenseException>(() => FileSignature.Verify(new byte[] { 1, 2, 3 }, AllKeys()), "garbage").Status, "garbage");
+        }
+
+        private static void BadPublicKeys()
+        {
+            foreach (var c in new[] { new[] { "abcd", "64 hex characters" }, new[] { "not a key!", "PEM" },
+                                      new[] { "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n", "private key" } })
+            {
+                var e = Throws<LicenseArgumentException>(() => new LicenseClient(new LicenseClientOptions { AccountId = "a", PublicKey = c[0] }), c[0]);
+                Equal(LicStatus.InvalidArgument, e.Status, "status");
+                Assert(e.NativeMessage.Contains(c[1]) && e.NativeMessage.Contains("DER"), e.NativeMessage);
+                Throws<LicenseArgumentException>(() => new LicenseClient(new LicenseClientOptions { AccountId = "a", PublicKeys = new[] { AccountKey("rsa"), c[0] } }), "second " + c[0]);
+            }
+        }
+
+        private static void ExtraKeysOnline()
+        {
+            string key = server.NodeLockedLicense();
+            var c = Client(key, Unique("cs-keys"), o => o.PublicKeys = new[] { AccountKey("rsa"), AccountKey("ecdsa") });
+            using (var r = c.Validate(ValidateOptions.AutoActivate))
+                Assert(r.Code == ValidationCode.Valid && r.Verified && r.Source == LicenseSource.Online, "verified online");
+            using (var r = c.Validate(ValidateOptions.OfflineOnly))
+                Equal(LicenseSource.CachedFile, r.Source, "the checked-out machine file answers");
         }
 
         private static void ConfigurationErrors()

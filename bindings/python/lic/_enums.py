@@ -141,6 +141,21 @@ class EventKind(enum.IntEnum):
     GRACE_EXPIRING = 9
 
 
+class FileKind(enum.IntEnum):
+    """``enum lic_file_kind``: Which kind of Keygen file a signature check
+    looked at.
+    """
+
+    #: NULL handle.
+    UNKNOWN = 0
+
+    #: A license file (`-----BEGIN LICENSE FILE-----`).
+    LICENSE = 1
+
+    #: A machine file (`-----BEGIN MACHINE FILE-----`).
+    MACHINE = 2
+
+
 class SignedPart(enum.IntEnum):
     """``enum lic_signed_part``: Parts of the signed material behind a
     result, for `lic_result_signed_part`.
@@ -273,7 +288,8 @@ class Status(enum.IntEnum):
     #: A signature (response, file or key) is missing, malformed or wrong.
     SIGNATURE_INVALID = 62
 
-    #: The file uses an algorithm lic does not verify (RSA, ECDSA).
+    #: A file, key or response uses an algorithm lic does not verify (named in
+    #: the message).
     UNSUPPORTED_ALGORITHM = 63
 
     #: Decryption failed: wrong license key.
@@ -295,7 +311,7 @@ class Status(enum.IntEnum):
     #: Date).
     RESPONSE_MISMATCH = 69
 
-    #: The license key is not a signed (ED25519_SIGN) key.
+    #: The license key is not a signed key of any Keygen scheme.
     KEY_NOT_SIGNED = 70
 
     #: A bug in lic was caught at the boundary; the message says where.

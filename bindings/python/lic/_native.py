@@ -67,6 +67,10 @@ class lic_event(ctypes.Structure):
     pass
 
 
+class lic_file_signature(ctypes.Structure):
+    pass
+
+
 ConfigP = POINTER(lic_config)
 ClientP = POINTER(lic_client)
 ResultP = POINTER(lic_result)
@@ -74,6 +78,7 @@ MachineP = POINTER(lic_machine)
 MachineListP = POINTER(lic_machine_list)
 SlotP = POINTER(lic_process_slot)
 EventP = POINTER(lic_event)
+FileSignatureP = POINTER(lic_file_signature)
 
 # typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *message);
 LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
@@ -105,6 +110,7 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_config_set_license_key": (status, (ConfigP, c_char_p)),
     "lic_config_set_license_token": (status, (ConfigP, c_char_p)),
     "lic_config_set_public_key": (status, (ConfigP, c_char_p)),
+    "lic_config_add_public_key": (status, (ConfigP, c_char_p)),
     "lic_config_set_api_version": (status, (ConfigP, c_char_p)),
     "lic_config_set_timeout_ms": (status, (ConfigP, c_uint32)),
     "lic_config_set_cache_dir": (status, (ConfigP, c_char_p)),
@@ -188,6 +194,15 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_process_slot_free": (None, (SlotP,)),
     "lic_client_start_machine_heartbeat": (status, (ClientP,)),
     "lic_client_stop_machine_heartbeat": (status, (ClientP,)),
+    # signature-only file checks
+    "lic_file_verify_signature": (status, (ConfigP, c_char_p, c_size_t, POINTER(FileSignatureP))),
+    "lic_file_signature_valid": (c_int32, (FileSignatureP,)),
+    "lic_file_signature_encrypted": (c_int32, (FileSignatureP,)),
+    "lic_file_signature_kind": (c_int32, (FileSignatureP,)),
+    "lic_file_signature_algorithm": (status, (FileSignatureP, *BUF)),
+    "lic_file_signature_issued_unix": (status, (FileSignatureP, i64_p)),
+    "lic_file_signature_expires_unix": (status, (FileSignatureP, i64_p)),
+    "lic_file_signature_free": (None, (FileSignatureP,)),
     # events
     "lic_client_poll_event": (status, (ClientP, POINTER(EventP))),
     "lic_client_dropped_events": (c_uint64, (ClientP,)),

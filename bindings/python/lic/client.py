@@ -11,7 +11,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from . import _native
 from ._enums import (
@@ -21,6 +21,7 @@ from ._enums import (
     ClockState,
     Code,
     EventKind,
+    FileKind,
     LogLevel,
     Source,
     SignedPart,
@@ -42,7 +43,6 @@ _STRING_SETTINGS = {
     "api_url": lib.lic_config_set_api_url,
     "license_key": lib.lic_config_set_license_key,
     "license_token": lib.lic_config_set_license_token,
-    "public_key": lib.lic_config_set_public_key,
     "api_version": lib.lic_config_set_api_version,
     "cache_dir": lib.lic_config_set_cache_dir,
     "fingerprint": lib.lic_config_set_fingerprint,
@@ -365,7 +365,7 @@ class Client:
         *,
         account_id: Optional[str] = None,
         license_key: Optional[str] = None,
-        public_key: Optional[str] = None,
+        public_key: Union[str, Sequence[str], None] = None,
         api_url: Optional[str] = None,
         product_id: Optional[str] = None,
         license_token: Optional[str] = None,
@@ -398,6 +398,7 @@ class Client:
             for name, setter in _STRING_SETTINGS.items():
                 if settings[name] is not None:
                     _check(setter(cfg, encode(settings[name], name)))
+            _set_public_keys(cfg, public_key)
             for name, setter in _INT_SETTINGS.items():
                 value = settings[name]
                 if value is not None:
@@ -777,6 +778,80 @@ class _ClientHandle(Owned):
 
     def _released(self) -> None:
         self.keepalive = []  # lic_client_free has returned: no more callbacks
+
+
+def _set_public_keys(cfg: Any, public_key: Union[str, Sequence[str], None]) -> None:
+    """``lic_config_set_public_key`` for the first key, ``_add_`` for the rest."""
+    if public_key is None:
+        return
+    keys = [public_key] if isinstance(public_key, str) else list(public_key)
+    for i, key in enumerate(keys):
+        setter = lib.lic_config_set_public_key if i == 0 else lib.lic_config_add_public_key
+        _check(setter(cfg, encode(key, "public_key")))
+
+
+@dataclass(frozen=True)
+class FileSignature:
+    """What :func:`verify_file_signature` found (a copy; no handle is kept).
+
+    ``valid`` says whether the signature holds with the account key of the
+    file's ``algorithm`` (e.g. "aes-256-gcm+rsa-pss-sha256"); ``issued`` and
+    ``expires`` are read only from a file that is not ``encrypted`` and whose
+    signature holds (``expires`` is None for a file without a TTL too).
+    """
+
+    valid: bool
+    algorithm: str
+    encrypted: bool
+    kind: Union[FileKind, int]
+    issued: Optional[datetime]
+    expires: Optional[datetime]
+
+
+def verify_file_signature(
+    data: Union[bytes, bytearray, memoryview, str, PathLike],
+    public_key: Union[str, Sequence[str]],
+) -> FileSignature:
+    """Checks a license or machine file's signature without its license key
+    (``lic_file_verify_signature``), for tools that vet files they cannot
+    decrypt. ``data`` is the certificate (bytes, or text beginning with
+    ``-----BEGIN``) or a path to it; ``public_key`` is one of the account's
+    keys or a list of them, in any form ``Client(public_key=...)`` takes.
+
+    A signature that does not hold gives ``valid=False``; a malformed file,
+    an unknown algorithm (UNSUPPORTED_ALGORITHM) or no key of the file's kind
+    (NO_PUBLIC_KEY) raise.
+    """
+    if isinstance(data, str) and data.lstrip("\ufeff \t\r\n").startswith("-----BEGIN"):
+        raw = data.encode("utf-8")
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+    else:
+        with open(os.fspath(data), "rb") as f:
+            raw = f.read()
+    cfg = _native.ConfigP()
+    _check(lib.lic_config_new(ctypes.byref(cfg)))
+    out = _native.FileSignatureP()
+    try:
+        _set_public_keys(cfg, public_key)
+        _check(lib.lic_file_verify_signature(cfg, raw, len(raw), ctypes.byref(out)))
+    finally:
+        lib.lic_config_free(cfg)
+    try:
+        kind = lib.lic_file_signature_kind(out)
+        return FileSignature(
+            valid=bool(lib.lic_file_signature_valid(out)),
+            algorithm=read_str(lib.lic_file_signature_algorithm, out) or "",
+            encrypted=bool(lib.lic_file_signature_encrypted(out)),
+            kind=_FILE_KINDS.get(kind, kind),
+            issued=to_datetime(read_i64(lib.lic_file_signature_issued_unix, out)),
+            expires=to_datetime(read_i64(lib.lic_file_signature_expires_unix, out)),
+        )
+    finally:
+        lib.lic_file_signature_free(out)
+
+
+_FILE_KINDS = {int(k): k for k in FileKind}
 
 
 def fingerprint(app_id: Optional[str] = None) -> str:
