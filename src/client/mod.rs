@@ -20,6 +20,7 @@ use crate::model::ValidationCode;
 use crate::protocol::{Auth, Call, Deadline, Reply, Transport};
 use crate::slots::Monitor;
 
+mod activation;
 mod machines;
 mod offline;
 mod slots;

@@ -49,7 +49,10 @@ impl OfflineStore {
             account: account.to_string(),
             license_key: cfg.license_key.clone(),
             public_key: cfg.public_key.clone(),
-            cache_dir: cfg.cache_dir.clone().or_else(default_cache_dir),
+            cache_dir: match cfg.no_cache {
+                true => None,
+                false => cfg.cache_dir.clone().or_else(default_cache_dir),
+            },
             clock_tolerance_ms: cfg.clock_tolerance.as_millis() as i64,
             max_offline_age_ms: cfg.max_offline_age.map(|d| d.as_millis() as i64),
             log,
@@ -207,6 +210,14 @@ impl OfflineStore {
             dataset,
             source,
         }))
+    }
+
+    /// Verifies and decrypts a license or machine file for `fingerprint`
+    /// (signature, license key, fingerprint) without keeping it: for a file
+    /// checked out on behalf of another machine.
+    pub fn verify(&self, text: &str, fingerprint: &str) -> Result<()> {
+        self.open(text, Source::LoadedFile, &|| Ok(fingerprint.to_string()))
+            .map(drop)
     }
 
     /// True when there is no cached machine file or half its life has passed.

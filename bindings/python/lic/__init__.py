@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from . import _native
 from ._enums import ClockState, Code, EventKind, LogLevel, SignedPart, Source
-from .client import Client, Event, Machine, ProcessSlot, ValidationResult, fingerprint
+from .client import (
+    ActivationRequest,
+    Client,
+    Event,
+    Machine,
+    ProcessSlot,
+    ValidationResult,
+    fingerprint,
+)
 from .errors import (
     ConfigError,
     InternalError,
@@ -49,6 +57,7 @@ def library_path() -> str:
 
 __all__ = [
     "ABI_VERSION",
+    "ActivationRequest",
     "Client",
     "ClockState",
     "Code",

@@ -67,6 +67,10 @@ class lic_event(ctypes.Structure):
     pass
 
 
+class lic_activation_request(ctypes.Structure):
+    pass
+
+
 ConfigP = POINTER(lic_config)
 ClientP = POINTER(lic_client)
 ResultP = POINTER(lic_result)
@@ -74,6 +78,7 @@ MachineP = POINTER(lic_machine)
 MachineListP = POINTER(lic_machine_list)
 SlotP = POINTER(lic_process_slot)
 EventP = POINTER(lic_event)
+ActivationRequestP = POINTER(lic_activation_request)
 
 # typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *message);
 LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
@@ -131,6 +136,16 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_client_load_file": (status, (ClientP, c_char_p, c_size_t)),
     "lic_client_load_file_path": (status, (ClientP, c_char_p)),
     "lic_client_check_signed_key": (status, (ClientP, POINTER(ResultP))),
+    # air-gapped activation by QR code
+    "lic_client_activation_request": (
+        status,
+        (ClientP, c_char_p, c_char_p, c_uint32, POINTER(ActivationRequestP)),
+    ),
+    "lic_activation_request_text": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_svg": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_png": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_terminal": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_free": (None, (ActivationRequestP,)),
     # machines
     "lic_machine_list_count": (c_size_t, (MachineListP,)),
     "lic_machine_list_get": (status, (MachineListP, c_size_t, POINTER(MachineP))),
