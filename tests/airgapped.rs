@@ -408,4 +408,6 @@ fn c_example_refuses_a_file_for_another_machine() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loading the license file failed"), "{err}");
     assert!(err.contains("fingerprint mismatch"), "{err}");
+    // lic's own message, read before any other call clears it.
+    assert!(!err.contains("()"), "the message is lost: {err}");
 }

@@ -64,6 +64,7 @@ int main(int argc, char **argv) {
   lic_result *result = NULL;
   char *qr, *text;
   char path[4096], detail[256] = "";
+  const char *what;
   size_t len;
   lic_status st;
   int rc;
@@ -74,25 +75,28 @@ int main(int argc, char **argv) {
       (st = lic_config_set_license_key(cfg, getenv("LIC_LICENSE_KEY"))) ||
       (st = lic_config_set_fingerprint(cfg, getenv("LIC_FINGERPRINT"))) ||
       (st = lic_client_new(cfg, &client))) {
+    rc = fail("configuration", st); /* before any other lic_ call, which clears the message */
     lic_config_free(cfg);
-    return fail("configuration", st);
+    return rc;
   }
   lic_config_free(cfg);
 
   /* 1. The request: license key, fingerprint, host name, platform, app name. */
   st = lic_client_activation_request(client, getenv("LIC_PORTAL_URL"), getenv("LIC_APP_NAME"), 0, &req);
   if (st != LIC_STATUS_OK) {
+    rc = fail("making the activation request", st);
     lic_client_free(client);
-    return fail("making the activation request", st);
+    return rc;
   }
   qr = text_of(lic_activation_request_terminal, req);
   text = text_of(lic_activation_request_text, req);
   if (!qr || !text) {
+    fprintf(stderr, "rendering the request failed\n");
     free(qr);
     free(text);
     lic_activation_request_free(req);
     lic_client_free(client);
-    return fail("rendering the request", LIC_STATUS_INTERNAL_PANIC);
+    return 1;
   }
   printf("This computer is not connected to the internet. To activate it, scan this\n"
          "code with your phone, or open the activation portal on any online device and\n"
@@ -120,15 +124,16 @@ int main(int argc, char **argv) {
 
   /* 4. Verified (signature, license key, this machine's fingerprint) and
    *    decrypted now; then validated with no network at all. */
+  what = "loading the license file";
   st = lic_client_load_file_path(client, path);
-  if (st != LIC_STATUS_OK) {
-    lic_client_free(client);
-    return fail("loading the license file", st);
+  if (st == LIC_STATUS_OK) {
+    what = "offline validation";
+    st = lic_validate(client, LIC_VALIDATE_OFFLINE_ONLY, &result);
   }
-  st = lic_validate(client, LIC_VALIDATE_OFFLINE_ONLY, &result);
   if (st != LIC_STATUS_OK) {
+    rc = fail(what, st);
     lic_client_free(client);
-    return fail("offline validation", st);
+    return rc;
   }
   lic_result_detail(result, detail, sizeof detail, NULL);
   printf("\nverdict: %s, valid=%d, \"%s\"\n", lic_code_str(lic_result_code(result)), lic_result_valid(result),
