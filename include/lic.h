@@ -29,7 +29,8 @@
  * the NUL (so the buffer needs *out_len + 1 bytes), and the call returns
  * LIC_STATUS_BUFFER_TOO_SMALL; call with buf = NULL, buf_len = 0 to ask for
  * the length. Nothing is ever truncated. Byte outputs
- * (lic_result_signed_part) get no NUL and need exactly *out_len bytes.
+ * (lic_result_signed_part, lic_activation_request_png) get no NUL and need
+ * exactly *out_len bytes.
  *
  * Times are Unix seconds (int64_t). There is no bool in this ABI: flags are
  * int32_t 0 or 1.
@@ -110,6 +111,19 @@
  * file, or a signed key); no network.
  */
 #define LIC_VALIDATE_OFFLINE_ONLY 4
+
+/**
+ * `lic_client_activation_request` flag: leave this machine's host name out
+ * of the request (by default it is in, so the license's machine list names
+ * the machine as an online activation would).
+ */
+#define LIC_ACTIVATION_REQUEST_OMIT_HOSTNAME 1
+
+/**
+ * `lic_client_activation_request` flag: leave the platform (`os/arch`) out
+ * of the request.
+ */
+#define LIC_ACTIVATION_REQUEST_OMIT_PLATFORM 2
 
 /**
  * Bumped on every change that breaks the ABI (signatures, handle
@@ -544,6 +558,12 @@ typedef int32_t lic_status;
  * fingerprint for machine files), and one of Keygen's four signatures.
  */
 typedef struct Algorithm Algorithm;
+
+/**
+ * An air-gapped activation request: its text and QR code. Create with
+ * `lic_client_activation_request`, free with `lic_activation_request_free`.
+ */
+typedef struct lic_activation_request lic_activation_request;
 
 /**
  * A licensing client: immutable settings plus connection pool, cache and
@@ -1177,6 +1197,99 @@ lic_status lic_client_load_file_path(const struct lic_client *client, const char
  * SIGNATURE_INVALID. No network. Thread-safe.
  */
 lic_status lic_client_check_signed_key(const struct lic_client *client, struct lic_result **out);
+
+/**
+ * Makes the activation request an air-gapped machine shows, so that a
+ * person can activate it through an activation portal (lic-portal) on any
+ * online device and bring back a machine file. No network.
+ *
+ * Format (version 1): the payload is compact JSON, keys in this order, no
+ * whitespace: `{"v":1,"k":"<license key>","f":"<fingerprint>"}` plus
+ * `"h"` (host name), `"p"` (platform, e.g. `linux/x86_64`) and `"a"` (app
+ * name) when present. The text is `lic1.` + base64url without padding of
+ * the payload. With `portal_url` it is `<portal_url>#lic1.…`: the request
+ * is in the URL's fragment, which browsers never send to a server, so a
+ * phone's camera app opens the portal directly and the license key reaches
+ * no server log or proxy (the portal's page reads the fragment). The
+ * request holds nothing secret beyond the license key the user entered.
+ * The QR code (byte mode, error correction M) holds the text.
+ *
+ * `portal_url` may be NULL; otherwise it must be http:// or https://
+ * without a fragment. `app_name` may be NULL (left out); otherwise it is
+ * shown by the portal (at most 128 bytes). `flags`: 0 (host name and
+ * platform included) or LIC_ACTIVATION_REQUEST_OMIT_HOSTNAME and/or
+ * LIC_ACTIVATION_REQUEST_OMIT_PLATFORM. The fingerprint is the client's
+ * (`lic_client_fingerprint`).
+ *
+ * On success `*out` is owned by the caller; free it with
+ * `lic_activation_request_free`. `client` and `out` must not be NULL.
+ * Returns OK, NULL_ARGUMENT, INVALID_UTF8, INVALID_ARGUMENT (a bad portal
+ * URL or app name, an unknown flag, or a request too long for a QR code),
+ * CONFIG_INCOMPLETE (no license key) or FINGERPRINT_UNAVAILABLE. No
+ * network. Thread-safe.
+ */
+lic_status lic_client_activation_request(const struct lic_client *client,
+                                         const char *portal_url,
+                                         const char *app_name,
+                                         uint32_t flags,
+                                         struct lic_activation_request **out);
+
+/**
+ * Writes the request text (`lic1.…`, or `<portal URL>#lic1.…`): what the
+ * QR code holds, and what a person can copy into the portal by hand.
+ * Buffer protocol: see the header's introduction. It holds the license
+ * key: show it, never log it. Returns OK, NULL_ARGUMENT or
+ * BUFFER_TOO_SMALL. No network. Thread-safe.
+ */
+lic_status lic_activation_request_text(const struct lic_activation_request *r,
+                                       char *buf,
+                                       size_t buf_len,
+                                       size_t *out_len);
+
+/**
+ * Writes the QR code as an SVG document (UTF-8 text): black modules on a
+ * white square with the quiet zone, 8 units per module, scalable to any
+ * size. Buffer protocol as `lic_activation_request_text`. Returns OK,
+ * NULL_ARGUMENT or BUFFER_TOO_SMALL. No network. Thread-safe.
+ */
+lic_status lic_activation_request_svg(const struct lic_activation_request *r,
+                                      char *buf,
+                                      size_t buf_len,
+                                      size_t *out_len);
+
+/**
+ * Writes the QR code as PNG bytes: 1-bit greyscale, 8 pixels per module,
+ * with the quiet zone (about 450–550 px square for a typical request).
+ * Bytes are written as they are, with no NUL appended (like
+ * `lic_result_signed_part`): `buf` needs exactly `*out_len` bytes;
+ * otherwise the buffer protocol applies (`buf = NULL, buf_len = 0` asks for
+ * the size). Returns OK, NULL_ARGUMENT, BUFFER_TOO_SMALL or INTERNAL_PANIC.
+ * No network. Thread-safe.
+ */
+lic_status lic_activation_request_png(const struct lic_activation_request *r,
+                                      uint8_t *buf,
+                                      size_t buf_len,
+                                      size_t *out_len);
+
+/**
+ * Writes the QR code drawn with Unicode half blocks (U+2580, U+2584,
+ * U+2588 and spaces), two module rows per line, each line ending in `\n`,
+ * quiet zone included: for console tools and servers to print. It is drawn
+ * for a terminal whose text is lighter than its background (the usual dark
+ * terminal): light modules are the blocks. About 60 columns for a typical
+ * request. Buffer protocol as `lic_activation_request_text`. Returns OK,
+ * NULL_ARGUMENT or BUFFER_TOO_SMALL. No network. Thread-safe.
+ */
+lic_status lic_activation_request_terminal(const struct lic_activation_request *r,
+                                           char *buf,
+                                           size_t buf_len,
+                                           size_t *out_len);
+
+/**
+ * Frees an activation request. NULL is a no-op. Must not be called twice,
+ * nor while another thread is using the request.
+ */
+void lic_activation_request_free(const struct lic_activation_request *r);
 
 /**
  * The validation code (`LIC_CODE_*`). `LIC_CODE_UNKNOWN` for NULL and for

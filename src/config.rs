@@ -61,6 +61,10 @@ pub struct Config {
     pub api_version: String,
     pub timeout: Duration,
     pub cache_dir: Option<PathBuf>,
+    /// Keep nothing on disk: no cached machine file and no trusted-time mark
+    /// (`cache_dir` is ignored). For a service acting for other machines,
+    /// such as lic-portal; an app on its own machine wants the cache.
+    pub no_cache: bool,
     pub fingerprint: Option<String>,
     pub app_id: String,
     pub user_agent_suffix: Option<String>,
@@ -103,6 +107,7 @@ impl Default for Config {
             api_version: DEFAULT_API_VERSION.to_string(),
             timeout: DEFAULT_TIMEOUT,
             cache_dir: None,
+            no_cache: false,
             fingerprint: None,
             app_id: "lic".to_string(),
             user_agent_suffix: None,

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module of the core and the modules it may import
 /// (`crate::<name>`). Layers, low to high: error, time; crypto, model,
-/// events; config; protocol, machine, evidence; slots; client; ffi.
+/// events; config; protocol, machine, evidence, activation; slots; client;
+/// ffi.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("time", &[]),
@@ -23,18 +24,35 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "slots",
         &["config", "crypto", "error", "events", "protocol"],
     ),
+    ("activation", &["config", "crypto", "error"]),
     (
         "client",
         &[
-            "config", "crypto", "error", "events", "evidence", "machine", "model", "protocol",
-            "slots", "time",
+            "activation",
+            "config",
+            "crypto",
+            "error",
+            "events",
+            "evidence",
+            "machine",
+            "model",
+            "protocol",
+            "slots",
+            "time",
         ],
     ),
 ];
 
 /// Subsystems that are folders, each with a `mod.rs`.
 const FOLDERS: &[&str] = &[
-    "crypto", "protocol", "machine", "evidence", "slots", "client", "ffi",
+    "crypto",
+    "protocol",
+    "machine",
+    "evidence",
+    "activation",
+    "slots",
+    "client",
+    "ffi",
 ];
 
 fn src() -> PathBuf {

@@ -23,6 +23,7 @@ use crate::protocol::{Auth, Call, Deadline, Reply, Transport};
 use crate::slots::Monitor;
 use crate::time::Millis;
 
+mod activation;
 mod diagnostics;
 mod fingerprint;
 mod machines;

@@ -16,6 +16,7 @@ use crate::config::LogLevel;
 use crate::crypto::random_nonce;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::events::{Event, EventKind};
+use crate::machine::HostFacts;
 use crate::model::{LicenseInfo, LicenseResource, Source, Validation, ValidationCode};
 use crate::protocol::{pct, Auth, Call, Deadline};
 use crate::time::{format_rfc3339, parse_rfc3339};
@@ -172,7 +173,7 @@ impl Client {
         self.log(LogLevel::Info, || {
             format!("{} for this machine; activating", first.code_text)
         });
-        self.activate_by(deadline)?;
+        self.activate_by(&HostFacts::this_machine(), deadline)?;
         self.validate_online(&fingerprint, deadline)
     }
 

@@ -77,6 +77,11 @@ pub fn b64_std_decode(s: &str) -> Option<Vec<u8>> {
     STANDARD.decode(s).ok()
 }
 
+/// base64url without padding (RFC 4648 §5), for text that travels in URLs.
+pub fn b64_url_nopad(data: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(data)
+}
+
 /// base64url, padded or not (Keygen pads; other tools may not).
 pub fn b64_url_decode(s: &str) -> Option<Vec<u8>> {
     if s.ends_with('=') {

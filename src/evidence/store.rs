@@ -52,7 +52,10 @@ impl OfflineStore {
             account: account.to_string(),
             license_key: cfg.license_key.clone(),
             public_keys: cfg.public_keys.clone(),
-            cache_dir: cfg.cache_dir.clone().or_else(default_cache_dir),
+            cache_dir: match cfg.no_cache {
+                true => None,
+                false => cfg.cache_dir.clone().or_else(default_cache_dir),
+            },
             clock_tolerance_ms: cfg.clock_tolerance.as_millis() as i64,
             max_offline_age_ms: cfg.max_offline_age.map(|d| d.as_millis() as i64),
             grace_ms: cfg.offline_grace.map(|d| d.as_millis() as i64),
@@ -343,6 +346,14 @@ impl OfflineStore {
             "grace_record": file("grace"),
             "loaded_file": loaded.map(|ev| times(&ev)),
         })
+    }
+
+    /// Verifies and decrypts a license or machine file for `fingerprint`
+    /// (signature, license key, fingerprint) without keeping it: for a file
+    /// checked out on behalf of another machine.
+    pub fn verify(&self, text: &str, fingerprint: &str) -> Result<()> {
+        self.open(text, Source::LoadedFile, &|| Ok(fingerprint.to_string()))
+            .map(drop)
     }
 
     /// True when there is no cached machine file or half its life has passed.

@@ -6,6 +6,7 @@
 
 use super::boundary::{fail, FfiResult};
 use super::status::lic_status;
+use crate::activation::RequestCode;
 use crate::client::Client;
 use crate::config::Config;
 use crate::events::Event;
@@ -63,6 +64,13 @@ macro_rules! castable {
         }
     };
 }
+
+/// An air-gapped activation request: its text and QR code. Create with
+/// `lic_client_activation_request`, free with `lic_activation_request_free`.
+pub struct lic_activation_request {
+    _private: [u8; 0],
+}
+castable!(lic_activation_request => RequestCode);
 
 /// A licensing client: immutable settings plus connection pool, cache and
 /// background work. Create with `lic_client_new`, free with `lic_client_free`.

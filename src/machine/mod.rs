@@ -36,3 +36,25 @@ pub fn platform() -> String {
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+/// What an activation tells the server about the machine besides its
+/// fingerprint. Normally this machine's ([`HostFacts::this_machine`]); a
+/// portal activating an air-gapped machine passes the facts from its request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostFacts {
+    pub hostname: Option<String>,
+    /// `os/arch`, as [`platform`] gives it.
+    pub platform: Option<String>,
+    pub cores: Option<usize>,
+}
+
+impl HostFacts {
+    /// This machine's host name, platform and cores.
+    pub fn this_machine() -> HostFacts {
+        HostFacts {
+            hostname: hostname(),
+            platform: Some(platform()),
+            cores: Some(cores()),
+        }
+    }
+}

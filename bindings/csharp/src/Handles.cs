@@ -109,6 +109,13 @@ namespace Lic
         protected override bool ReleaseHandle() { Native.lic_machine_free(handle); return true; }
     }
 
+    internal sealed class ActivationRequestHandle : SafeHandleZeroOrMinusOneIsInvalid
+    {
+        private ActivationRequestHandle() : base(true) { }
+        internal ActivationRequestHandle(IntPtr p) : base(true) { SetHandle(p); }
+        protected override bool ReleaseHandle() { Native.lic_activation_request_free(handle); return true; }
+    }
+
     internal sealed class MachineListHandle : SafeHandleZeroOrMinusOneIsInvalid
     {
         private MachineListHandle() : base(true) { }

@@ -232,6 +232,24 @@ namespace Lic
             Ensure.Check(Native.lic_client_load_file_path(Handle, Utf8.Arg(path, "path")));
         }
 
+        /// <summary>The activation request this (air-gapped) machine shows, as text and
+        /// QR code, for a person to activate it through lic-portal on any online device.
+        /// With <paramref name="portalUrl"/> the text is <c>portalUrl#lic1.…</c>, so a
+        /// phone's camera opens the portal directly; <paramref name="appName"/> is shown by
+        /// the portal. No network. Load the .lic file the portal gives with
+        /// <see cref="LoadFile(string)"/>, then validate with
+        /// <see cref="ValidateOptions.OfflineOnly"/>.</summary>
+        public ActivationRequest CreateActivationRequest(string portalUrl = null, string appName = null,
+            bool includeHostname = true, bool includePlatform = true)
+        {
+            uint flags = (includeHostname ? 0u : Lic.ActivationRequest.OmitHostname)
+                | (includePlatform ? 0u : Lic.ActivationRequest.OmitPlatform);
+            IntPtr r;
+            Ensure.Check(Native.lic_client_activation_request(Handle, Utf8.Arg(portalUrl, "portalUrl"),
+                Utf8.Arg(appName, "appName"), flags, out r));
+            using (var h = new ActivationRequestHandle(r)) return new ActivationRequest(h);
+        }
+
         /// <summary>The fingerprint this client validates and activates with.</summary>
         public string Fingerprint
         {
@@ -318,6 +336,36 @@ namespace Lic
         {
             get { return (long)Native.lic_client_dropped_events(Handle); }
         }
+    }
+
+    /// <summary>An air-gapped machine's activation request and its QR code (a copy; no
+    /// native handle is kept). <see cref="Text"/> holds the license key: show it, never
+    /// log it.</summary>
+    public sealed class ActivationRequest
+    {
+        // lic_client_activation_request flags (LIC_ACTIVATION_REQUEST_* in lic.h).
+        internal const uint OmitHostname = 1;
+        internal const uint OmitPlatform = 2;
+
+        /// <summary><c>lic1.…</c>, or <c>&lt;portal URL&gt;#lic1.…</c>: what the QR code holds.</summary>
+        public string Text { get; private set; }
+        /// <summary>The QR code as an SVG document.</summary>
+        public string Svg { get; private set; }
+        /// <summary>The QR code as PNG bytes (1-bit, 8 px per module).</summary>
+        public byte[] Png { get; private set; }
+        /// <summary>The QR code in Unicode half blocks for a dark terminal; print it as it is.</summary>
+        public string Terminal { get; private set; }
+
+        internal ActivationRequest(ActivationRequestHandle h)
+        {
+            Text = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_activation_request_text(h, b, l, out n), false);
+            Svg = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_activation_request_svg(h, b, l, out n), false);
+            Png = Buffers.ReadBytes((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_activation_request_png(h, b, l, out n), false, false);
+            Terminal = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_activation_request_terminal(h, b, l, out n), false);
+        }
+
+        /// <summary>Sizes only: the text holds the license key.</summary>
+        public override string ToString() { return "ActivationRequest (" + Text.Length + " chars, " + Png.Length + " PNG bytes)"; }
     }
 
     /// <summary>One activation of a license (a copy; no native handle is kept).</summary>

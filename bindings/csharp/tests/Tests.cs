@@ -110,6 +110,7 @@ namespace Lic.Tests
                 Run("signature-only file checks", SignatureOnlyChecks);
                 Run("malformed and wrong-kind public keys", BadPublicKeys);
                 Run("extra keys keep the devserver's answers verified", ExtraKeysOnline);
+                Run("air-gapped activation request (QR code)", AirGappedActivationRequest);
                 Run("configuration exceptions and messages", ConfigurationErrors);
                 Run("Dispose semantics", DisposeSemantics);
                 Run("Unicode keys and fingerprints", Unicode);
@@ -526,6 +527,53 @@ namespace Lic.Tests
                 Assert(r.Code == ValidationCode.Valid && r.Verified && r.Source == LicenseSource.Online, "verified online");
             using (var r = c.Validate(ValidateOptions.OfflineOnly))
                 Equal(LicenseSource.CachedFile, r.Source, "the checked-out machine file answers");
+        }
+
+        /// <summary>The request's JSON, decoded here independently of lic (format v1).</summary>
+        private static string RequestPayload(string text)
+        {
+            string token = text.Substring(text.LastIndexOf('#') + 1);
+            Assert(token.StartsWith("lic1."), "prefix: " + token);
+            string body = token.Substring(5).Replace('-', '+').Replace('_', '/');
+            Assert(body.IndexOf('=') < 0, "no padding");
+            body += new string('=', (4 - body.Length % 4) % 4);
+            return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(body));
+        }
+
+        private static void AirGappedActivationRequest()
+        {
+            string licenseId;
+            string key = server.License(server.NodeLockedPolicy(), "", out licenseId);
+            string fp = Unique("cs-qr");
+            var device = Client(key, fp, o => o.ApiUrl = "http://127.0.0.1:9"); // never reachable
+            ActivationRequest req = device.CreateActivationRequest("https://activate.example.com/", "Acme CAD");
+            Assert(req.Text.StartsWith("https://activate.example.com/#lic1."), "portal form: " + req.Text);
+            string json = RequestPayload(req.Text);
+            Assert(json.StartsWith("{\"v\":1,\"k\":" + Json.Q(key) + ",\"f\":" + Json.Q(fp)), "payload order: " + json);
+            Equal("Acme CAD", Json.Str(json, "a"), "app name");
+            Assert(Json.Str(json, "p") != null && Json.Str(json, "p").Contains("/"), "platform");
+            Equal((byte)0x89, req.Png[0], "PNG signature");
+            Equal("PNG", System.Text.Encoding.ASCII.GetString(req.Png, 1, 3), "PNG signature");
+            Assert(req.Svg.StartsWith("<svg ") && req.Svg.TrimEnd().EndsWith("</svg>"), "SVG");
+            string[] lines = req.Terminal.TrimEnd('\n').Split('\n');
+            Assert(lines.Length > 10 && lines[0].Length == lines[lines.Length - 1].Length, "terminal lines");
+            foreach (char c in req.Terminal) Assert(" \u2580\u2584\u2588\n".IndexOf(c) >= 0, "terminal characters");
+            Assert(!req.ToString().Contains(key), "ToString hides the key");
+
+            ActivationRequest bare = device.CreateActivationRequest(null, null, false, false);
+            Assert(bare.Text.StartsWith("lic1."), "bare form");
+            Equal("{\"v\":1,\"k\":" + Json.Q(key) + ",\"f\":" + Json.Q(fp) + "}", RequestPayload(bare.Text), "bare payload");
+            var bad = Throws<LicenseArgumentException>(() => device.CreateActivationRequest("ftp://x"), "bad portal URL");
+            Equal(LicStatus.InvalidArgument, bad.Status, "bad URL status");
+
+            // The portal's part (lic-portal does it with the license key; the
+            // admin API stands in here), then the file goes to the device.
+            string cert = server.CheckoutMachine(server.ActivateAsAdmin(licenseId, Json.Str(json, "f")));
+            string path = Path.Combine(tmp, "qr-machine.lic");
+            File.WriteAllText(path, cert);
+            device.LoadFile(path);
+            using (var r = device.Validate(ValidateOptions.OfflineOnly))
+                Assert(r.Code == ValidationCode.Valid && r.Valid && r.Source == LicenseSource.LoadedFile, "valid offline from the portal's file");
         }
 
         private static void ConfigurationErrors()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from . import _native
 from ._enums import ClockState, Code, EventKind, FileKind, LogLevel, SignedPart, Source
 from .client import (
+    ActivationRequest,
     Client,
     Event,
     FileSignature,
@@ -58,6 +59,7 @@ def library_path() -> str:
 
 __all__ = [
     "ABI_VERSION",
+    "ActivationRequest",
     "Client",
     "ClockState",
     "Code",

@@ -71,6 +71,10 @@ class lic_file_signature(ctypes.Structure):
     pass
 
 
+class lic_activation_request(ctypes.Structure):
+    pass
+
+
 ConfigP = POINTER(lic_config)
 ClientP = POINTER(lic_client)
 ResultP = POINTER(lic_result)
@@ -79,6 +83,7 @@ MachineListP = POINTER(lic_machine_list)
 SlotP = POINTER(lic_process_slot)
 EventP = POINTER(lic_event)
 FileSignatureP = POINTER(lic_file_signature)
+ActivationRequestP = POINTER(lic_activation_request)
 
 # typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *message);
 LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
@@ -143,6 +148,16 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_client_diagnostics": (status, (ClientP, *BUF)),
     "lic_client_start_revalidation": (status, (ClientP, c_int64)),
     "lic_client_stop_revalidation": (status, (ClientP,)),
+    # air-gapped activation by QR code
+    "lic_client_activation_request": (
+        status,
+        (ClientP, c_char_p, c_char_p, c_uint32, POINTER(ActivationRequestP)),
+    ),
+    "lic_activation_request_text": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_svg": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_png": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_terminal": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_free": (None, (ActivationRequestP,)),
     # machines
     "lic_machine_list_count": (c_size_t, (MachineListP,)),
     "lic_machine_list_get": (status, (MachineListP, c_size_t, POINTER(MachineP))),

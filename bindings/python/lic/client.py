@@ -194,6 +194,45 @@ class Machine:
             lib.lic_machine_free(ptr)
 
 
+# lic_client_activation_request flags (LIC_ACTIVATION_REQUEST_* in lic.h).
+_OMIT_HOSTNAME = 1
+_OMIT_PLATFORM = 2
+
+
+@dataclass(frozen=True)
+class ActivationRequest:
+    """An air-gapped machine's activation request and its QR code (a copy;
+    no native handle is kept). From :meth:`Client.activation_request`.
+
+    ``text`` is ``lic1.…`` or ``<portal URL>#lic1.…`` and holds the license
+    key: show it, never log it. ``svg`` is an SVG document, ``png`` PNG
+    bytes (1-bit, 8 px per module), ``terminal`` the code in Unicode half
+    blocks for a dark terminal (print it as it is).
+    """
+
+    text: str
+    svg: str
+    png: bytes
+    terminal: str
+
+    @classmethod
+    def _take(cls, ptr: Any) -> "ActivationRequest":
+        """Copies a lic_activation_request and frees it."""
+        try:
+            return cls(
+                text=read_str(lib.lic_activation_request_text, ptr) or "",
+                svg=read_str(lib.lic_activation_request_svg, ptr) or "",
+                png=read_bytes(lib.lic_activation_request_png, ptr) or b"",
+                terminal=read_str(lib.lic_activation_request_terminal, ptr) or "",
+            )
+        finally:
+            lib.lic_activation_request_free(ptr)
+
+    def __repr__(self) -> str:
+        # The text holds the license key.
+        return f"<lic.ActivationRequest {len(self.text)} chars, {len(self.png)} PNG bytes>"
+
+
 class ValidationResult(Owned):
     """A validation answer. The verdict is data: check ``code`` and ``valid``.
 
@@ -550,6 +589,35 @@ class Client:
                 _check(rc)
             finally:
                 self._leave()
+
+    def activation_request(
+        self,
+        portal_url: Optional[str] = None,
+        app_name: Optional[str] = None,
+        hostname: bool = True,
+        platform: bool = True,
+    ) -> ActivationRequest:
+        """The activation request this (air-gapped) machine shows, as text
+        and QR code, for a person to activate it through lic-portal.
+
+        With ``portal_url`` the text is ``<portal_url>#lic1.…``, so a phone's
+        camera opens the portal directly. ``app_name`` is shown by the
+        portal; ``hostname``/``platform`` say whether this machine's host
+        name and platform go in. No network. Load the ``.lic`` file the
+        portal gives with :meth:`load_file`, then
+        ``validate(offline_only=True)``.
+        """
+        url = encode(portal_url, "portal_url")
+        app = encode(app_name, "app_name")
+        flags = (0 if hostname else _OMIT_HOSTNAME) | (0 if platform else _OMIT_PLATFORM)
+        out = _native.ActivationRequestP()
+        ptr = self._enter()
+        try:
+            rc = lib.lic_client_activation_request(ptr, url, app, flags, ctypes.byref(out))
+            _check(rc)
+        finally:
+            self._leave()
+        return ActivationRequest._take(out)
 
     @property
     def fingerprint(self) -> str:
