@@ -9,7 +9,7 @@ mod machines;
 
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::{Fault, Faults, Mode};
-use crate::http::{Request, Response};
+use crate::http::{self, Outcome, Request, Response};
 use crate::model::{License, Store};
 use crate::util::{self, b64, http_date, sha256};
 use crate::views::View;
@@ -35,16 +35,7 @@ pub struct App {
     pub faults: Mutex<Faults>,
     replay: Mutex<HashMap<String, Response>>,
     pub dirty: AtomicBool,
-    pub stopping: AtomicBool,
     pub min_heartbeat: i64,
-}
-
-pub enum Outcome {
-    Reply(Response),
-    /// Reset the connection without answering.
-    Refuse,
-    /// Send the head and half the body, then close.
-    Drop(Response),
 }
 
 pub enum Body {
@@ -357,6 +348,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
+impl http::Handler for App {
+    fn handle(&self, req: Request) -> impl std::future::Future<Output = Outcome> + Send {
+        self.answer(req)
+    }
+}
+
 const SIGNED_HEADERS: &str = "(request-target) host date digest";
 
 impl App {
@@ -368,7 +365,6 @@ impl App {
             faults: Mutex::new(Faults::default()),
             replay: Mutex::new(HashMap::new()),
             dirty: AtomicBool::new(false),
-            stopping: AtomicBool::new(false),
             min_heartbeat,
         }
     }
@@ -380,7 +376,8 @@ impl App {
         real.saturating_add(self.clock_offset_ms.load(Ordering::Relaxed))
     }
 
-    pub fn handle(&self, req: &Request) -> Outcome {
+    pub async fn answer(&self, req: Request) -> Outcome {
+        let req = &req;
         if dev::is_dev(&req.path) {
             let mut resp = dev::handle(self, req);
             self.sign(&mut resp, req, self.now(), &self.identity.key);
@@ -389,8 +386,11 @@ impl App {
         let fault = self.faults.lock().take(&req.method, &req.path);
         let replay_key = format!("{} {}", req.method, req.path);
         match fault.as_ref().map(|f| f.mode) {
-            Some(Mode::Refuse | Mode::Offline) => return Outcome::Refuse,
-            Some(Mode::Hang) => self.sleep(fault.as_ref().map_or(0, |f| f.delay_ms)),
+            Some(Mode::Refuse | Mode::Offline) => return Outcome::Reset,
+            Some(Mode::Hang) => {
+                let ms = fault.as_ref().map_or(0, |f| f.delay_ms);
+                http::pause(Duration::from_millis(ms)).await
+            }
             Some(Mode::Status) => return Outcome::Reply(self.status_fault(fault.as_ref())),
             Some(Mode::RateLimit) => return Outcome::Reply(self.rate_limited(fault.as_ref())),
             Some(Mode::Replay) => {
@@ -435,22 +435,10 @@ impl App {
                 .headers
                 .retain(|(k, _)| !k.eq_ignore_ascii_case("Keygen-Signature")),
             Some(Mode::Tamper) => tamper(&mut resp),
-            Some(Mode::Drop) => return Outcome::Drop(resp),
+            Some(Mode::Drop) => return Outcome::CutMidBody(resp),
             _ => {}
         }
         Outcome::Reply(resp)
-    }
-
-    /// Sleeps in short steps so that a stopping server does not wait for hung requests.
-    fn sleep(&self, ms: u64) {
-        let until = std::time::Instant::now() + Duration::from_millis(ms);
-        while !self.stopping.load(Ordering::Relaxed) {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
-        }
     }
 
     fn status_fault(&self, fault: Option<&Fault>) -> Response {

@@ -1,0 +1,115 @@
+//! The open connections and the idle reaper. At the cap, a new connection first closes the one
+//! that has waited longest for its next request (a silent client, an idle keep-alive connection,
+//! a slowloris that never finishes its head); one whose request is being answered is never
+//! closed for room, so idle clients cannot lock out an active one.
+
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+pub(super) struct Conns {
+    max: usize,
+    epoch: Instant,
+    open: Mutex<Open>,
+}
+
+#[derive(Default)]
+struct Open {
+    next_id: u64,
+    slots: HashMap<u64, Arc<Slot>>,
+}
+
+/// One open connection as the reaper sees it.
+pub(super) struct Slot {
+    id: u64,
+    epoch: Instant,
+    /// A request on it is being read or answered (set once its head has arrived).
+    busy: AtomicBool,
+    /// Microseconds after `epoch` when it last became idle (accepted, or an answer handed over).
+    idle_since: AtomicU64,
+    /// Notified when the reaper closes it; the connection's task then drops the socket.
+    pub(super) close: Notify,
+}
+
+impl Slot {
+    /// Marks the connection busy until the guard is dropped (the answer is handed to hyper, or
+    /// the request is abandoned).
+    pub(super) fn busy(&self) -> Busy<'_> {
+        self.busy.store(true, Ordering::Relaxed);
+        Busy(self)
+    }
+}
+
+pub(super) struct Busy<'a>(&'a Slot);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let slot = self.0;
+        slot.idle_since.store(micros(slot.epoch), Ordering::Relaxed);
+        slot.busy.store(false, Ordering::Relaxed);
+    }
+}
+
+fn micros(epoch: Instant) -> u64 {
+    epoch.elapsed().as_micros() as u64
+}
+
+impl Conns {
+    pub(super) fn new(max: usize) -> Conns {
+        Conns {
+            max: max.max(1),
+            epoch: Instant::now(),
+            open: Mutex::new(Open::default()),
+        }
+    }
+
+    /// Registers a new connection, closing the idlest one first when at the cap. `None` when
+    /// every open connection is busy answering: the new one is then closed at once.
+    pub(super) fn admit(&self) -> Option<Arc<Slot>> {
+        let mut open = self.open.lock();
+        if open.slots.len() >= self.max && !open.reap_idlest() {
+            return None;
+        }
+        open.next_id += 1;
+        let slot = Arc::new(Slot {
+            id: open.next_id,
+            epoch: self.epoch,
+            busy: AtomicBool::new(false),
+            idle_since: AtomicU64::new(micros(self.epoch)),
+            close: Notify::new(),
+        });
+        open.slots.insert(slot.id, slot.clone());
+        Some(slot)
+    }
+
+    /// Closes the idlest connection (for when the process runs out of file descriptors).
+    pub(super) fn reap_idlest(&self) -> bool {
+        self.open.lock().reap_idlest()
+    }
+
+    pub(super) fn leave(&self, slot: &Slot) {
+        self.open.lock().slots.remove(&slot.id);
+    }
+}
+
+impl Open {
+    fn reap_idlest(&mut self) -> bool {
+        let idlest = self
+            .slots
+            .values()
+            .filter(|s| !s.busy.load(Ordering::Relaxed))
+            .min_by_key(|s| s.idle_since.load(Ordering::Relaxed))
+            .map(|s| s.id);
+        match idlest.and_then(|id| self.slots.remove(&id)) {
+            Some(slot) => {
+                // A stored permit: the task sees it even if it is not waiting yet.
+                slot.close.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
