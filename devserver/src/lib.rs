@@ -1,7 +1,6 @@
 //! `lic-devserver`: a local server that speaks the Keygen licensing API faithfully enough that a
-//! Keygen client cannot tell it apart for lic's flows. Usable as a binary or in-process:
-//!
-//! With `Options::tls` it serves HTTPS instead (rustls), the same API and faults over TLS.
+//! Keygen client cannot tell it apart for lic's flows. Usable as a binary or in-process; with
+//! `Options::tls` it serves HTTPS (rustls), the same API and faults over TLS.
 //!
 //! ```no_run
 //! let server = lic_devserver::DevServer::start(lic_devserver::Options::default()).unwrap();
@@ -9,269 +8,54 @@
 //! let product = admin.create_product("Demo");
 //! # let _ = product;
 //! ```
+//!
+//! # The cut
+//!
+//! One folder per subsystem, each `mod.rs` opening with what it owns. From the bottom up; a
+//! room names only rooms below it, never one above:
+//!
+//! | room | owns | uses |
+//! |---|---|---|
+//! | `util` | ids, hex/base64, SHA-256, percent-decoding, calendar time | — |
+//! | `store` | the records and their shared rules; the state file | `util` |
+//! | `signing` | the account key; response, file and key signatures; Keygen-Accept-Signature | `util` |
+//! | `http` | the hyper/tokio server, limits, TLS; Request/Response/Outcome; the `Handler` trait | `util` |
+//! | `faults` | the fault queue and what each fault does to an answer | `http`, `signing`, `util` |
+//! | `api` | the Keygen API: pipeline, routes per resource, views, params, errors, auth, dev extensions | all of the above |
+//! | `client` | the admin and raw HTTP clients for tests and examples | — |
+//! | `server` | `DevServer`: start, housekeeping, stop; wires the rooms together | all |
+//!
+//! `http` knows nothing of Keygen: it serves any [`http::Handler`](crate::http), and `api::App`
+//! is the one served today. That is where later work goes:
+//!
+//! - RSA-2048 and ECDSA P-256 signing: new algorithms in `signing`, which the response
+//!   signatures (`api::sign`), license/machine files (`api::checkout`) and signed keys already
+//!   reach only through `signing::Signer`.
+//! - Keygen-Version 1.0–1.8 response transforms: `api/version.rs`, between routing and
+//!   rendering.
+//! - Machine components: `api/machines.rs` beside machines, over `store` records.
+//! - A Keygen Relay mode (`PUT/DELETE /v1/nodes/{fingerprint}`): a second API, a `relay` room
+//!   beside `api` with its own `Handler`, using `store`, `signing` and `http`; `server` chooses
+//!   which handler it serves.
 #![recursion_limit = "256"]
 // `Option::is_none_or` would need Rust 1.82; the workspace targets 1.75.
 #![allow(clippy::unnecessary_map_or)]
 
 mod api;
 mod client;
-mod errors;
 mod faults;
 mod http;
-mod model;
-mod params;
-mod state;
+mod server;
+mod signing;
+mod store;
 mod util;
-mod views;
 
 pub use client::{Admin, RawResponse};
 pub use http::tls::TlsOptions;
-
-use api::{App, Identity};
-use ed25519_dalek::SigningKey;
-use serde::{Deserialize, Serialize};
-use std::io;
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+pub use server::{DevServer, Options};
+pub use store::Bootstrap;
 
 /// Client helpers shared by the tests, examples and benchmark (not part of the server).
 pub mod raw {
     pub use crate::client::{read_response, send, send_tls};
-}
-
-pub struct Options {
-    pub host: String,
-    pub port: u16,
-    pub account_id: Option<String>,
-    pub admin_token: Option<String>,
-    pub signing_key_seed: Option<[u8; 32]>,
-    /// Lowest accepted policy `heartbeatDuration` (Keygen: 60 s).
-    pub min_heartbeat_duration: Option<u64>,
-    pub state_file: Option<PathBuf>,
-    pub bootstrap: bool,
-    /// Serve HTTPS with this certificate instead of plain HTTP.
-    pub tls: Option<TlsOptions>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            host: "127.0.0.1".into(),
-            port: 0,
-            account_id: None,
-            admin_token: None,
-            signing_key_seed: None,
-            min_heartbeat_duration: None,
-            state_file: None,
-            bootstrap: false,
-            tls: None,
-        }
-    }
-}
-
-/// The demo records created by `--bootstrap`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Bootstrap {
-    pub product_id: String,
-    pub policy_id: String,
-    pub license_id: String,
-    pub license_key: String,
-}
-
-const CULL_EVERY: Duration = Duration::from_secs(120);
-const SAVE_EVERY: Duration = Duration::from_secs(1);
-
-struct Shared {
-    app: Arc<App>,
-    stopping: AtomicBool,
-    state_file: Option<PathBuf>,
-    seed: [u8; 32],
-    bootstrap: Option<Bootstrap>,
-}
-
-/// A running server. Dropping it stops it (closes the listener and every connection, joins its
-/// threads, saves state).
-pub struct DevServer {
-    shared: Arc<Shared>,
-    http: Option<http::Server>,
-    addr: SocketAddr,
-    /// The host name in `base_url()` and the admin client's TLS configuration, when serving HTTPS.
-    tls: Option<(String, Arc<rustls::ClientConfig>)>,
-    housekeeping: Option<JoinHandle<()>>,
-}
-
-impl DevServer {
-    pub fn start(opts: Options) -> io::Result<DevServer> {
-        // An unusable certificate fails here, before any state is loaded or created.
-        let tls = opts
-            .tls
-            .as_ref()
-            .map(|t| http::tls::setup(t, &opts.host))
-            .transpose()?;
-        let saved = match &opts.state_file {
-            Some(path) => state::load(path)?,
-            None => None,
-        };
-        let seed = opts
-            .signing_key_seed
-            .or_else(|| saved.as_ref().and_then(|s| s.seed()))
-            .unwrap_or_else(util::random_bytes::<32>);
-        let account_id = opts
-            .account_id
-            .clone()
-            .or_else(|| saved.as_ref().map(|s| s.account_id.clone()))
-            .unwrap_or_else(util::uuid_v4);
-        let admin_token = opts
-            .admin_token
-            .clone()
-            .or_else(|| saved.as_ref().map(|s| s.admin_token.clone()))
-            .unwrap_or_else(|| format!("admin-{}v3", util::hex(&util::random_bytes::<32>())));
-        let (store, offset, mut bootstrap) = match saved {
-            Some(s) => (s.store, s.clock_offset_ms, s.bootstrap),
-            None => (model::Store::default(), 0, None),
-        };
-        let identity = Identity {
-            account_id,
-            admin_token,
-            key: SigningKey::from_bytes(&seed),
-        };
-        let min_heartbeat = opts
-            .min_heartbeat_duration
-            .map_or(60, |m| m.min(i64::MAX as u64) as i64);
-        let app = App::new(identity, store, offset, min_heartbeat);
-        if opts.bootstrap {
-            let existing = bootstrap.filter(|b| app.store.lock().license(&b.license_id).is_some());
-            bootstrap = Some(existing.unwrap_or_else(|| api::bootstrap(&app)));
-            app.dirty.store(true, Ordering::Relaxed);
-        } else {
-            bootstrap = None;
-        }
-        let listener = TcpListener::bind((opts.host.as_str(), opts.port))?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            app: Arc::new(app),
-            stopping: AtomicBool::new(false),
-            state_file: opts.state_file,
-            seed,
-            bootstrap,
-        });
-        shared.save()?;
-        let http = http::Server::start(
-            listener,
-            tls.as_ref().map(|t| t.server.clone()),
-            shared.app.clone(),
-            http::Limits::default(),
-        )?;
-        let housekeeping = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("devserver-housekeeping".into())
-                .spawn(move || housekeeping(shared))?
-        };
-        Ok(DevServer {
-            shared,
-            http: Some(http),
-            addr,
-            tls: tls.map(|t| (t.host, t.admin)),
-            housekeeping: Some(housekeeping),
-        })
-    }
-
-    /// `http://127.0.0.1:PORT`, or with TLS `https://NAME:PORT` where NAME is a host name the
-    /// certificate is valid for (`localhost` when it is and the server listens on loopback).
-    pub fn base_url(&self) -> String {
-        match &self.tls {
-            Some((host, _)) => format!("https://{host}:{}", self.addr.port()),
-            None => format!("http://{}", self.addr),
-        }
-    }
-
-    pub fn account_id(&self) -> String {
-        self.shared.app.identity.account_id.clone()
-    }
-
-    pub fn public_key_hex(&self) -> String {
-        util::hex(self.shared.app.identity.key.verifying_key().as_bytes())
-    }
-
-    pub fn admin_token(&self) -> String {
-        self.shared.app.identity.admin_token.clone()
-    }
-
-    pub fn bootstrap(&self) -> Option<Bootstrap> {
-        self.shared.bootstrap.clone()
-    }
-
-    pub fn admin(&self) -> Admin {
-        Admin {
-            addr: self.addr.to_string(),
-            token: self.admin_token(),
-            tls: self
-                .tls
-                .as_ref()
-                .map(|(host, config)| (format!("{host}:{}", self.addr.port()), config.clone())),
-        }
-    }
-
-    pub fn stop(self) {}
-
-    fn shutdown(&mut self) {
-        // Listener and connections first, so no request changes the store after the last save.
-        drop(self.http.take());
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        if let Some(t) = self.housekeeping.take() {
-            let _ = t.join();
-        }
-        if let Err(e) = self.shared.save() {
-            eprintln!("lic-devserver: could not save state: {e}");
-        }
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-impl Shared {
-    fn save(&self) -> io::Result<()> {
-        let Some(path) = &self.state_file else {
-            return Ok(());
-        };
-        self.app.dirty.store(false, Ordering::Relaxed);
-        let app = &self.app;
-        let state = state::State::new(
-            app.identity.account_id.clone(),
-            app.identity.admin_token.clone(),
-            &self.seed,
-            app.clock_offset_ms.load(Ordering::Relaxed),
-            self.bootstrap.clone(),
-            app.store.lock().clone(),
-        );
-        state::save(path, &state)
-    }
-}
-
-fn housekeeping(shared: Arc<Shared>) {
-    let (mut last_cull, mut last_save) = (Instant::now(), Instant::now());
-    while !shared.stopping.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(100));
-        if last_cull.elapsed() >= CULL_EVERY {
-            last_cull = Instant::now();
-            if shared.app.store.lock().cull(shared.app.now()) {
-                shared.app.dirty.store(true, Ordering::Relaxed);
-            }
-        }
-        if last_save.elapsed() >= SAVE_EVERY && shared.app.dirty.load(Ordering::Relaxed) {
-            last_save = Instant::now();
-            if let Err(e) = shared.save() {
-                eprintln!("lic-devserver: could not save state: {e}");
-            }
-        }
-    }
 }

@@ -2,12 +2,11 @@
 
 use super::machines::{check_type, rel_id};
 use super::{Bearer, Ctx, Reply};
+use crate::api::errors::{ApiError, ApiResult};
+use crate::api::params::{check, f, validate_attrs, F, REL, T};
 use crate::doc;
-use crate::errors::{ApiError, ApiResult};
-use crate::model::*;
-use crate::params::{check, f, validate_attrs, F, REL, T};
+use crate::store::*;
 use crate::util::{b64url, hex, is_uuid, parse_time, random_bytes, rfc3339_ms, uuid_v4};
-use ed25519_dalek::Signer;
 use serde_json::{json, Map, Value};
 
 macro_rules! product_attrs {
@@ -511,8 +510,8 @@ fn signed_key(
         }
     };
     let signing = format!("key/{}", b64url(seed.as_bytes()));
-    let sig = ctx.app.identity.key.sign(signing.as_bytes());
-    format!("{signing}.{}", b64url(&sig.to_bytes()))
+    let sig = ctx.app.identity.signer.sign(signing.as_bytes());
+    format!("{signing}.{}", b64url(&sig))
 }
 
 pub fn list_licenses(ctx: &Ctx) -> ApiResult<Reply> {
@@ -890,7 +889,7 @@ pub fn list_tokens(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 }
 
 /// `--bootstrap`: a demo product, a node-locked strict policy with license-key auth, a license.
-pub fn bootstrap(app: &super::App) -> crate::Bootstrap {
+pub fn bootstrap(app: &super::App) -> crate::store::Bootstrap {
     let now = app.now();
     let mut store = app.store.lock();
     let product = Product {
@@ -936,7 +935,7 @@ pub fn bootstrap(app: &super::App) -> crate::Bootstrap {
         last_check_in: None,
         entitlements: vec![],
     };
-    let b = crate::Bootstrap {
+    let b = crate::store::Bootstrap {
         product_id: product.id.clone(),
         policy_id: policy.id.clone(),
         license_id: license.id.clone(),

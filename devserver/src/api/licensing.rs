@@ -1,10 +1,10 @@
 //! `GET /me`, license validation (§2.4) and the license actions (suspend, reinstate, renew, check-in).
 
 use super::{Bearer, Ctx, Reply};
-use crate::errors::{ApiError, ApiResult};
-use crate::model::{Heart, License, Machine, Policy, Store};
-use crate::params::{check, f, F, T};
-use crate::views::ts;
+use crate::api::errors::{ApiError, ApiResult};
+use crate::api::params::{check, f, F, T};
+use crate::api::views::ts;
+use crate::store::{Heart, License, Machine, Policy, Store};
 use serde_json::{json, Map, Value};
 
 const SCOPE: &[F] = &[
@@ -561,7 +561,7 @@ fn limit_checks(
     ];
     for (limit_key, attr, detail, code) in sums {
         if let Some(limit) = license.limit(policy, limit_key) {
-            let total = crate::model::total(machines.iter().copied(), attr);
+            let total = crate::store::total(machines.iter().copied(), attr);
             if total > limit {
                 return verdict(policy.within_overage(total, limit), detail, code);
             }

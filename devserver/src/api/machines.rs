@@ -1,12 +1,12 @@
 //! Machines (activation, deactivation, heartbeats) and processes (§3, §4).
 
 use super::{Bearer, Ctx, Reply};
+use crate::api::errors::{ApiError, ApiResult};
+use crate::api::params::{check, f, validate_attrs, F, REL, T};
 use crate::doc;
-use crate::errors::{ApiError, ApiResult};
-use crate::model::{
+use crate::store::{
     can_resurrect, int, total, Component, Heart, License, Machine, Policy, Process, Store,
 };
-use crate::params::{check, f, validate_attrs, F, REL, T};
 use crate::util::{is_uuid, uuid_v4};
 use serde_json::{json, Map, Value};
 
@@ -220,7 +220,7 @@ pub fn activate(ctx: &Ctx) -> ApiResult<Reply> {
     )
 }
 
-fn token_of<'s>(store: &'s Store, bearer: &Bearer) -> Option<&'s crate::model::Token> {
+fn token_of<'s>(store: &'s Store, bearer: &Bearer) -> Option<&'s crate::store::Token> {
     match bearer {
         Bearer::License {
             token: Some(id), ..

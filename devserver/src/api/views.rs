@@ -1,6 +1,6 @@
 //! JSON:API renderings of the resources, shaped like Keygen's serializers.
 
-use crate::model::*;
+use crate::store::*;
 use crate::util::rfc3339_ms;
 use serde_json::{json, Map, Value};
 
