@@ -116,7 +116,10 @@ fn respond(
     let data = license_id
         .and_then(|id| store.license(id))
         .map(|l| ctx.view(store).license(l));
-    Reply::ok(json!({ "data": data, "meta": out }))
+    let mut doc = json!({});
+    doc["data"] = data.unwrap_or(Value::Null);
+    doc["meta"] = out;
+    Reply::ok(doc)
 }
 
 /// Sets `expiry = now + duration` the first time an expiration basis event happens.

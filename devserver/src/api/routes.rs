@@ -15,7 +15,7 @@ impl App {
         let request_id = util::uuid_v4();
         let json_ct = json_content_type(req);
         let unsigned = |e: ApiError| {
-            let body = json!({ "errors": e.errors }).to_string().into_bytes();
+            let body = util::json_bytes(&json!({ "errors": e.errors }));
             (
                 Response::new(e.status, "application/vnd.api+json; charset=utf-8", body),
                 false,
@@ -43,7 +43,7 @@ impl App {
                     Response::new(
                         200,
                         json_ct,
-                        json!({ "message": "Pong" }).to_string().into_bytes(),
+                        util::json_bytes(&json!({ "message": "Pong" })),
                     ),
                     false,
                 )
@@ -137,7 +137,7 @@ impl App {
                 headers,
             }) => {
                 let mut resp = match body {
-                    Body::Json(v) => Response::new(status, json_ct, v.to_string().into_bytes()),
+                    Body::Json(v) => Response::new(status, json_ct, util::json_bytes(&v)),
                     Body::Raw(bytes) => Response::new(status, "application/octet-stream", bytes),
                     Body::Empty => Response {
                         status,
@@ -151,11 +151,8 @@ impl App {
                 resp
             }
             Err(e) => {
-                let mut resp = Response::new(
-                    e.status,
-                    json_ct,
-                    e.body(request_id).to_string().into_bytes(),
-                );
+                let mut resp =
+                    Response::new(e.status, json_ct, util::json_bytes(&e.body(request_id)));
                 if let Some(scheme) = &e.challenge {
                     resp.set_header("WWW-Authenticate", format!(r#"{scheme} realm="keygen""#));
                 }

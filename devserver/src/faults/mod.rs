@@ -200,7 +200,7 @@ impl Fault {
         let mut resp = Response::new(
             status,
             "application/vnd.api+json; charset=utf-8",
-            body.to_string().into_bytes(),
+            crate::util::json_bytes(&body),
         );
         resp.set_header("Date", http_date(now));
         resp
@@ -217,7 +217,7 @@ impl Fault {
         let mut resp = Response::new(
             429,
             "application/vnd.api+json; charset=utf-8",
-            body.to_string().into_bytes(),
+            crate::util::json_bytes(&body),
         );
         for (k, v) in [
             ("Date", http_date(now)),

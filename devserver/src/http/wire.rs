@@ -144,7 +144,7 @@ pub fn simple(status: u16, message: &str) -> Response {
     Response::new(
         status,
         "application/vnd.api+json; charset=utf-8",
-        body.to_string().into_bytes(),
+        crate::util::json_bytes(&body),
     )
 }
 

@@ -7,7 +7,9 @@
 //! callers already go through `Signer` and name the algorithm it reports.
 
 use crate::util::{b64, hex, sha256};
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use sha2::Sha512;
 
 /// A signature scheme Keygen offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +28,9 @@ impl Algorithm {
 
 /// The account's signing identity: its key, and the key id (the account id) it signs as.
 pub struct Signer {
-    key: SigningKey,
+    /// Expanded from the seed once (a SHA-512), not once per signature as `SigningKey::sign`.
+    expanded: ExpandedSecretKey,
+    public: VerifyingKey,
     keyid: String,
 }
 
@@ -42,7 +46,8 @@ pub const SIGNED_HEADERS: &str = "(request-target) host date digest";
 impl Signer {
     pub fn new(seed: &[u8; 32], keyid: String) -> Signer {
         Signer {
-            key: SigningKey::from_bytes(seed),
+            expanded: ExpandedSecretKey::from(seed),
+            public: SigningKey::from_bytes(seed).verifying_key(),
             keyid,
         }
     }
@@ -57,13 +62,13 @@ impl Signer {
     }
 
     pub fn public_key_hex(&self) -> String {
-        hex(self.key.verifying_key().as_bytes())
+        hex(self.public.as_bytes())
     }
 
     /// The raw signature over `message` (license and machine files: `license/<enc>`; signed
     /// keys: `key/<encoded>`).
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        self.key.sign(message).to_bytes()
+        raw_sign::<Sha512>(&self.expanded, message, &self.public).to_bytes()
     }
 
     /// §7: `Digest: sha-256=<base64 SHA-256 of body>`, and the signature over

@@ -40,7 +40,13 @@ pub fn is_uuid(s: &str) -> bool {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
 }
 
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -64,6 +70,12 @@ pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
 /// Ruby's `urlsafe_encode64`, which keeps the `=` padding.
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE.encode(bytes)
+}
+
+/// A JSON value's compact text, as bytes. Writes to the buffer directly (`Value::to_string`
+/// goes through `fmt::Write`, several times slower), and cannot fail for a `Value`.
+pub fn json_bytes(v: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -123,6 +135,12 @@ mod tests {
     fn formats() {
         let t = parse_time("2022-10-16T14:52:48Z").unwrap();
         assert_eq!(http_date(t), "Sun, 16 Oct 2022 14:52:48 GMT");
+        assert_eq!(rfc3339_ms(t + 5), "2022-10-16T14:52:48.005Z");
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        let far = parse_time("9999-12-31T23:59:59.999Z").unwrap();
+        assert_eq!(rfc3339_ms(far), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339_ms(far + 1), "10000-01-01T00:00:00.000Z");
+        assert_eq!(hex(&[0x0f, 0xa0, 0xff]), "0fa0ff");
         assert_eq!(parse_time("2022-10-16T16:52:48.5+02:00"), Some(t + 500));
         assert!(is_uuid(&uuid_v4()));
         assert_eq!(percent_decode("a%2Fb+c%zz", true), "a/b c%zz");

@@ -43,18 +43,44 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// Appends `n` in exactly `width` decimal digits (`n` is below `10^width`).
+fn push_digits(out: &mut String, n: i64, width: u32) {
+    let mut div = 10i64.pow(width - 1);
+    while div > 0 {
+        out.push((b'0' + (n / div % 10) as u8) as char);
+        div /= 10;
+    }
+}
+
 /// `2022-10-16T14:52:48.000Z`
 pub fn rfc3339_ms(ms: i64) -> String {
     let (days, rem) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
     let (y, mo, d) = civil_from_days(days);
     let s = rem / 1000;
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        rem % 1000
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            rem % 1000
+        );
+    }
+    // Written digit by digit: this runs several times for every answer.
+    let mut out = String::with_capacity(24);
+    for (n, width, sep) in [
+        (y, 4, '-'),
+        (mo as i64, 2, '-'),
+        (d as i64, 2, 'T'),
+        (s / 3600, 2, ':'),
+        (s / 60 % 60, 2, ':'),
+        (s % 60, 2, '.'),
+        (rem % 1000, 3, 'Z'),
+    ] {
+        push_digits(&mut out, n, width);
+        out.push(sep);
+    }
+    out
 }
 
 /// `Sun, 16 Oct 2022 14:52:48 GMT`
