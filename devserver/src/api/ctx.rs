@@ -31,10 +31,15 @@ impl Reply {
             headers: vec![],
         })
     }
-    pub fn created(v: Value, location: String) -> ApiResult<Reply> {
+    /// 200 with `{"data": data}` (moved in: `json!` would copy it).
+    pub fn data(data: Value) -> ApiResult<Reply> {
+        Reply::ok(document(data))
+    }
+    /// 201 with `{"data": data}` and its Location.
+    pub fn created(data: Value, location: String) -> ApiResult<Reply> {
         Ok(Reply {
             status: 201,
-            body: Body::Json(v),
+            body: Body::Json(document(data)),
             headers: vec![("Location".into(), location)],
         })
     }
@@ -45,6 +50,13 @@ impl Reply {
             headers: vec![],
         })
     }
+}
+
+/// `{"data": data}`.
+pub fn document(data: Value) -> Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("data".into(), data);
+    Value::Object(doc)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -262,8 +274,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// The list window requested with `limit` or `page[size]`/`page[number]` (Keygen's defaults
-    /// and bounds), applied to newest-first items; adds pagination links when paging.
-    pub fn paginate(&self, items: Vec<Value>, path: &str) -> ApiResult<Reply> {
+    /// and bounds), applied to newest-first items; adds pagination links when paging. Only the
+    /// items in the window are rendered.
+    pub fn paginate<T>(
+        &self,
+        items: Vec<T>,
+        render: impl Fn(T) -> Value,
+        path: &str,
+    ) -> ApiResult<Reply> {
         let int = |name: &str| -> ApiResult<Option<usize>> {
             match self.req.query(name) {
                 None => Ok(None),
@@ -296,7 +314,11 @@ impl<'a> Ctx<'a> {
         let mut items = items;
         items.reverse();
         if size.is_none() && number.is_none() {
-            let items: Vec<Value> = items.into_iter().take(limit.unwrap_or(10)).collect();
+            let items: Vec<Value> = items
+                .into_iter()
+                .take(limit.unwrap_or(10))
+                .map(render)
+                .collect();
             return Reply::ok(json!({ "data": items, "links": { "meta": { "count": total } } }));
         }
         let (size, number) = (size.unwrap_or(10), number.unwrap_or(1));
@@ -305,6 +327,7 @@ impl<'a> Ctx<'a> {
             .into_iter()
             .skip((number - 1) * size)
             .take(size)
+            .map(render)
             .collect();
         let link = |n: usize| format!("{}?page[number]={n}&page[size]={size}", self.link(path));
         Reply::ok(json!({
