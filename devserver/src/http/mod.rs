@@ -41,8 +41,6 @@ pub struct Limits {
     pub handshake: Duration,
     /// Largest request body (a larger one is a 413 and the connection closes).
     pub max_body: usize,
-    /// Runtime worker threads.
-    pub workers: usize,
 }
 
 impl Default for Limits {
@@ -53,7 +51,6 @@ impl Default for Limits {
             body: Duration::from_secs(10),
             handshake: Duration::from_secs(10),
             max_body: 1 << 20,
-            workers: 2,
         }
     }
 }

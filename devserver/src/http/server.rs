@@ -1,5 +1,5 @@
-//! The server: a tokio runtime on its own thread, the accept loop, and one task per connection
-//! serving HTTP/1.1 (keep-alive, pipelining) with hyper, plain or over rustls.
+//! The server: a single-threaded tokio runtime on its own thread, the accept loop, and one task
+//! per connection serving HTTP/1.1 (keep-alive, pipelining) with hyper, plain or over rustls.
 
 use super::conns::{Conns, Slot};
 use super::wire::{simple, wants_keep_alive, Outcome, Request, Response};
@@ -51,9 +51,10 @@ impl Server {
         // SAFETY: a plain call on the listener's open socket.
         unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) };
         listener.set_nonblocking(true)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(limits.workers.max(1))
-            .thread_name("devserver-http")
+        // One thread for every connection: requests are short computations (the only waits
+        // are timers), so a second worker would only add cross-thread wake-ups and the spinning
+        // of idle workers on a machine whose cores the clients share.
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()?;
@@ -85,7 +86,7 @@ impl Server {
         let thread = {
             let stop = stop.clone();
             std::thread::Builder::new()
-                .name("devserver-accept".into())
+                .name("devserver-http".into())
                 .spawn(move || {
                     runtime.block_on(accept_loop(listener, shared, &stop));
                     // Drops every connection task, hung requests included.
