@@ -1,7 +1,8 @@
-//! The open connections and the idle reaper. At the cap, a new connection first closes the one
-//! that has waited longest for its next request (a silent client, an idle keep-alive connection,
-//! a slowloris that never finishes its head); one whose request is being answered is never
-//! closed for room, so idle clients cannot lock out an active one.
+//! The open connections and the idle reaper. At the cap, a new connection first closes the ones
+//! that have waited longest for their next request (silent clients, idle keep-alive connections,
+//! a slowloris that never finishes its head): a sixteenth of the cap at once, so that a flood
+//! of connections costs one scan per batch rather than per accept. A connection whose request
+//! is being answered is never closed for room, so idle clients cannot lock out an active one.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -66,11 +67,11 @@ impl Conns {
         }
     }
 
-    /// Registers a new connection, closing the idlest one first when at the cap. `None` when
+    /// Registers a new connection, closing the idlest ones first when at the cap. `None` when
     /// every open connection is busy answering: the new one is then closed at once.
     pub(super) fn admit(&self) -> Option<Arc<Slot>> {
         let mut open = self.open.lock();
-        if open.slots.len() >= self.max && !open.reap_idlest() {
+        if open.slots.len() >= self.max && open.reap_idlest(self.max.div_ceil(16)) == 0 {
             return None;
         }
         open.next_id += 1;
@@ -85,9 +86,9 @@ impl Conns {
         Some(slot)
     }
 
-    /// Closes the idlest connection (for when the process runs out of file descriptors).
-    pub(super) fn reap_idlest(&self) -> bool {
-        self.open.lock().reap_idlest()
+    /// Closes the idlest connections (for when the process runs out of file descriptors).
+    pub(super) fn reap_idlest(&self) {
+        self.open.lock().reap_idlest(self.max.div_ceil(16));
     }
 
     pub(super) fn leave(&self, slot: &Slot) {
@@ -96,20 +97,24 @@ impl Conns {
 }
 
 impl Open {
-    fn reap_idlest(&mut self) -> bool {
-        let idlest = self
+    /// Closes up to `n` idle connections, the longest idle first; returns how many.
+    fn reap_idlest(&mut self, n: usize) -> usize {
+        let mut idle: Vec<(u64, u64)> = self
             .slots
             .values()
             .filter(|s| !s.busy.load(Ordering::Relaxed))
-            .min_by_key(|s| s.idle_since.load(Ordering::Relaxed))
-            .map(|s| s.id);
-        match idlest.and_then(|id| self.slots.remove(&id)) {
-            Some(slot) => {
+            .map(|s| (s.idle_since.load(Ordering::Relaxed), s.id))
+            .collect();
+        let n = n.min(idle.len());
+        if n < idle.len() {
+            idle.select_nth_unstable(n);
+        }
+        for (_, id) in &idle[..n] {
+            if let Some(slot) = self.slots.remove(id) {
                 // A stored permit: the task sees it even if it is not waiting yet.
                 slot.close.notify_one();
-                true
             }
-            None => false,
         }
+        n
     }
 }
