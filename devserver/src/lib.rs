@@ -25,7 +25,7 @@
 //! | `client` | the admin and raw HTTP clients for tests and examples | — |
 //! | `server` | `DevServer`: start, housekeeping, stop; wires the rooms together | all |
 //!
-//! `http` knows nothing of Keygen: it serves any [`http::Handler`](crate::http), and `api::App`
+//! `http` knows nothing of Keygen: it serves any `http::Handler`, and `api::App`
 //! is the one served today. That is where later work goes:
 //!
 //! - RSA-2048 and ECDSA P-256 signing: new algorithms in `signing`, which the response
@@ -37,6 +37,21 @@
 //! - A Keygen Relay mode (`PUT/DELETE /v1/nodes/{fingerprint}`): a second API, a `relay` room
 //!   beside `api` with its own `Handler`, using `store`, `signing` and `http`; `server` chooses
 //!   which handler it serves.
+//!
+//! # Limits
+//!
+//! Built so that a test suite's idle or slow clients never lock out its active ones (one
+//! runtime thread; a connection is a task, not a thread):
+//!
+//! - at most 1,024 open connections; at the cap the idlest are closed first (those waiting
+//!   longest for their next request), never one whose request is being answered;
+//! - 10 s from waiting for a request (after accepting, or after the previous answer) to its last
+//!   header line: per request, not per read, so it is also the keep-alive idle timeout;
+//! - 10 s for a body once its head has arrived (then 408), 1 MiB per body (413);
+//! - 10 s for a TLS handshake; a listen backlog of 4,096.
+//!
+//! A `hang` fault holds no thread and ends with the server; dropping the server closes every
+//! connection within a second.
 #![recursion_limit = "256"]
 // `Option::is_none_or` would need Rust 1.82; the workspace targets 1.75.
 #![allow(clippy::unnecessary_map_or)]
