@@ -27,7 +27,7 @@ struct Open {
 pub(super) struct Slot {
     id: u64,
     epoch: Instant,
-    /// A request on it is being read or answered (set once its head has arrived).
+    /// A request on it is being answered (its head and body have arrived).
     busy: AtomicBool,
     /// Microseconds after `epoch` when it last became idle (accepted, or an answer handed over).
     idle_since: AtomicU64,

@@ -201,7 +201,6 @@ impl<H: Handler> Shared<H> {
         fd: RawFd,
         slot: &Slot,
     ) -> Result<hyper::Response<Answer>, Abandon> {
-        let _busy = slot.busy();
         let (head, mut body) = req.into_parts();
         let keep_alive = wants_keep_alive(&head);
         let max = self.limits.max_body;
@@ -222,6 +221,9 @@ impl<H: Handler> Shared<H> {
             Ok(req) => req,
             Err(why) => return Ok(closing(malformed(&why))),
         };
+        // Busy from here: a client still sending its body can be closed for room like one
+        // still sending its head, so neither can hold a place at the cap.
+        let _busy = slot.busy();
         match self.handler.handle(req).await {
             Outcome::Reply(resp) => Ok(whole(resp, !keep_alive)),
             Outcome::Reset => {

@@ -1,6 +1,7 @@
 //! The limits with small values and a handler that knows nothing of Keygen: a trickled head is
-//! cut at the header deadline, a slow body gets a 408, the cap closes the idlest connection and
-//! never a busy one, and a hung request neither blocks other clients nor holds up shutdown.
+//! cut at the header deadline, a slow body gets a 408, the cap closes the idlest connection
+//! (a slow body included) and never a busy one, and a hung request neither blocks other
+//! clients nor holds up shutdown.
 
 use super::{pause, Handler, Limits, Outcome, Request, Response, Server};
 use std::io::{ErrorKind, Read, Write};
@@ -131,6 +132,29 @@ fn at_the_cap_the_idlest_connection_goes_first_and_a_busy_one_never() {
     assert!(
         !closed(&mut hung),
         "a connection being answered is never closed for room"
+    );
+}
+
+#[test]
+fn a_slow_body_does_not_hold_a_place_at_the_cap() {
+    let (_server, addr) = start(Limits {
+        max_connections: 2,
+        body: Duration::from_secs(10),
+        ..small()
+    });
+    let mut slow = connect(&addr);
+    slow.write_all(b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut kept = connect(&addr);
+    get(&mut kept, "/kept").unwrap();
+    let mut third = connect(&addr);
+    assert!(get(&mut third, "/third")
+        .unwrap()
+        .starts_with("HTTP/1.1 200"));
+    assert!(
+        closed(&mut slow),
+        "the oldest, still sending its body, made room"
     );
 }
 
