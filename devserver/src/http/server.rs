@@ -51,7 +51,7 @@ impl Server {
         // SAFETY: a plain call on the listener's open socket.
         unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) };
         listener.set_nonblocking(true)?;
-        // One thread for every connection: requests are short computations (the only waits
+        // One thread serves every connection: requests are short computations (the only waits
         // are timers), so a second worker would only add cross-thread wake-ups and the spinning
         // of idle workers on a machine whose cores the clients share.
         let runtime = tokio::runtime::Builder::new_current_thread()
