@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module of the core and the modules it may import
 /// (`crate::<name>`). Layers, low to high: error, time; crypto, model,
-/// events; config; protocol, machine, evidence, activation; slots; client;
-/// ffi.
+/// events; config; protocol, machine, evidence, activation; relay (a wire
+/// client beside protocol, which it uses); slots; client; ffi.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("time", &[]),
@@ -25,6 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["config", "crypto", "error", "events", "protocol"],
     ),
     ("activation", &["config", "crypto", "error"]),
+    ("relay", &["config", "crypto", "error", "protocol", "time"]),
     (
         "client",
         &[
@@ -37,6 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "machine",
             "model",
             "protocol",
+            "relay",
             "slots",
             "time",
         ],
@@ -50,6 +52,7 @@ const FOLDERS: &[&str] = &[
     "machine",
     "evidence",
     "activation",
+    "relay",
     "slots",
     "client",
     "ffi",
