@@ -217,7 +217,10 @@ pub(crate) unsafe fn write_buf(
     Ok(())
 }
 
-/// [`write_buf`] for text.
+/// [`write_buf`] for text. Every string output of the C API goes through
+/// here, so all of them treat an embedded NUL the same way: text holding a
+/// NUL byte is refused with EMBEDDED_NUL and nothing is written (not even
+/// `out_len`), because a C caller would read it truncated at the NUL.
 ///
 /// # Safety
 /// As [`write_buf`].
@@ -227,6 +230,15 @@ pub(crate) unsafe fn write_str(
     buf_len: usize,
     out_len: *mut usize,
 ) -> FfiResult<()> {
+    if let Some(at) = s.bytes().position(|b| b == 0) {
+        return fail(
+            lic_status::LIC_STATUS_EMBEDDED_NUL,
+            format!(
+                "the value contains a NUL byte (at byte {at} of {}), so it cannot be returned as a C string; lic refuses it as malformed data",
+                s.len()
+            ),
+        );
+    }
     unsafe { write_buf(s.as_bytes(), true, buf.cast(), buf_len, out_len) }
 }
 
