@@ -254,7 +254,7 @@ impl Transport {
             Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
         }
         #[allow(clippy::result_large_err)] // ureq's own error type, unwrapped at once
-        let result = with_deadline(deadline, || match body {
+        let result = with_deadline(deadline, self.timeout, || match body {
             Some(b) => req
                 .set("Content-Type", "application/vnd.api+json")
                 .send_string(b),
