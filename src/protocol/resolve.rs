@@ -50,13 +50,19 @@ pub(crate) fn with_deadline<T>(
 pub(crate) fn resolve(netloc: &str) -> io::Result<Vec<SocketAddr>> {
     let addrs = lookup(netloc)?;
     match DEADLINE.with(Cell::get) {
-        Some((deadline, connect_timeout))
-            if deadline.saturating_duration_since(Instant::now()) < connect_timeout =>
-        {
+        Some((deadline, connect_timeout)) if late(deadline, connect_timeout) => {
             reachable_before(addrs, deadline, netloc)
         }
         _ => Ok(addrs),
     }
+}
+
+/// Whether ureq's own connect bound would end more than a little (5% of
+/// the connect timeout, at most 50 ms) after the deadline. A call's first
+/// connect is never late: it starts with its whole budget.
+fn late(deadline: Instant, connect_timeout: Duration) -> bool {
+    let slack = (connect_timeout / 20).min(Duration::from_millis(50));
+    deadline.saturating_duration_since(Instant::now()) + slack < connect_timeout
 }
 
 /// The first of `addrs` that accepts a TCP connection before `deadline`.
@@ -151,13 +157,19 @@ mod tests {
     #[test]
     fn a_late_connection_is_tried_within_the_deadline() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let open = listener.local_addr().unwrap().to_string();
         let limit = Duration::from_secs(5);
-        // Plenty of time left: the address is handed over untried.
+        // The whole budget left (a call's first connect): handed over untried.
         let soon = Instant::now() + limit;
         assert_eq!(
             with_deadline(soon, limit, || resolve(&open)).unwrap().len(),
             1
+        );
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            io::ErrorKind::WouldBlock,
+            "no connection was tried"
         );
         // Less than the connect timeout left: tried first, and it answers.
         let late = Instant::now() + Duration::from_secs(2);
