@@ -1065,8 +1065,10 @@ void lic_event_free(struct lic_event *event);
 lic_status lic_client_load_file(const struct lic_client *client, const uint8_t *data, size_t len);
 
 /**
- * As `lic_client_load_file`, reading the file at `path` (UTF-8). Also
- * returns IO_ERROR when it cannot be read. Reads the file; no network.
+ * As `lic_client_load_file`, reading the file at `path` (UTF-8, at most
+ * 1 MiB). Also returns IO_ERROR when it does not exist, cannot be read, or
+ * is not a regular file: a FIFO, directory, device or socket is refused at
+ * once, never read and never waited on. Reads the file; no network.
  */
 lic_status lic_client_load_file_path(const struct lic_client *client, const char *path);
 

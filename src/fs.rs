@@ -91,8 +91,6 @@ pub fn read_regular_file(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
 mod tests {
     use super::*;
     use std::path::PathBuf;
-    use std::sync::mpsc;
-    use std::time::Duration;
 
     fn temp_dir(tag: &str) -> PathBuf {
         let nanos = std::time::SystemTime::now()
@@ -128,6 +126,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_fifo_or_device_is_refused_without_blocking() {
+        use std::sync::mpsc;
+        use std::time::Duration;
         let d = temp_dir("fifo");
         let fifo = d.join("pipe");
         let made = std::process::Command::new("mkfifo")

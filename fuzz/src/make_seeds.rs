@@ -2,7 +2,7 @@
 //! each target's input format, their datasets and payloads for the forged
 //! modes, and real exchanges with an in-process lic-devserver that signs
 //! with the fuzzer's key. Run from fuzz/:
-//! `cargo +nightly run --features seeds --bin make-seeds` (see corpus/README.md).
+//! `cargo +nightly run --features seeds --bin make-seeds` (see fuzz/README.md).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

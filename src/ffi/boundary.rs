@@ -261,3 +261,30 @@ pub(crate) unsafe fn write_opt_str(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_with_a_nul_is_refused_and_nothing_is_written() {
+        let mut buf = [0x55u8; 8];
+        let mut n = usize::MAX;
+        let e = unsafe { write_str("a\0b", buf.as_mut_ptr().cast(), buf.len(), &mut n) }
+            .expect_err("refused");
+        assert_eq!(e.status, lic_status::LIC_STATUS_EMBEDDED_NUL);
+        assert!(e.message.contains("byte 1 of 3"), "{}", e.message);
+        assert_eq!((n, buf), (usize::MAX, [0x55; 8]));
+        // The length query says the same.
+        let e = unsafe { write_str("\0", std::ptr::null_mut(), 0, &mut n) }.err();
+        assert_eq!(
+            e.map(|e| e.status),
+            Some(lic_status::LIC_STATUS_EMBEDDED_NUL)
+        );
+        // Clean text is written with its NUL.
+        unsafe { write_str("ab", buf.as_mut_ptr().cast(), buf.len(), &mut n) }
+            .ok()
+            .expect("written");
+        assert_eq!((n, &buf[..3]), (2, &b"ab\0"[..]));
+    }
+}
