@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lic::client::Client;
 use lic::config::Config;
-use lic::crypto::PublicKey;
+use lic::crypto::{KeySet, PublicKey};
 use lic_devserver::{DevServer, Options};
 use serde_json::json;
 
@@ -60,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         account_id: Some(server.account_id()),
         base_url: server.base_url(),
         license_key: Some(key),
-        public_key: Some(PublicKey::from_hex(&server.public_key_hex())?),
+        public_keys: KeySet::of(PublicKey::from_hex(&server.public_key_hex())?),
         fingerprint: Some("bench-machine".into()),
         cache_dir: Some(std::env::temp_dir().join("lic-bench-heartbeat")),
         ..Config::default()

@@ -1,6 +1,10 @@
 //! Offline validation from the cached machine file, beside the floor measured
 //! in the same run: one Ed25519 verification plus one AES-256-GCM decryption
-//! of the same file.
+//! of the same file. Then the cost of each signature algorithm Keygen uses
+//! (Ed25519, RSA-2048 PSS and PKCS#1 v1.5, ECDSA P-256), with the machine
+//! files of `tests/data/signing/vectors.json`: one signature verification,
+//! and one offline validation of a new client that loads, verifies and
+//! decrypts the file.
 //!
 //!     cargo run --release --example bench_offline
 //!
@@ -13,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use lic::client::{Client, VALIDATE_AUTO_ACTIVATE, VALIDATE_OFFLINE_ONLY};
 use lic::config::Config;
-use lic::crypto::{aes256gcm_open, b64_std_decode, sha256, PublicKey};
+use lic::crypto::{aes256gcm_open, b64_std_decode, sha256, KeyKind, KeySet, PublicKey, SigAlg};
 use lic::model::{Source, ValidationCode};
 use lic_devserver::{DevServer, Options};
 
@@ -31,7 +35,7 @@ fn main() {
         account_id: Some(server.account_id()),
         base_url: server.base_url(),
         license_key: Some(demo.license_key.clone()),
-        public_key: Some(PublicKey::from_hex(&server.public_key_hex()).unwrap()),
+        public_keys: KeySet::of(PublicKey::from_hex(&server.public_key_hex()).unwrap()),
         fingerprint: Some("bench-offline".into()),
         cache_dir: Some(dir.clone()),
         ..Config::default()
@@ -46,7 +50,7 @@ fn main() {
     let certificate = v.certificate.clone().unwrap();
 
     // The floor: the two cryptographic operations no verifier can skip.
-    let key = cfg.public_key.clone().unwrap();
+    let key = cfg.public_keys.clone();
     let cert = lic::evidence::files::parse_certificate(&certificate).unwrap();
     let aes_key = sha256(format!("{}{}", demo.license_key, "bench-offline").as_bytes());
     let parts: Vec<Vec<u8>> = cert
@@ -56,7 +60,10 @@ fn main() {
         .collect();
     let signed = format!("machine/{}", cert.enc);
     let floor = sample(|| {
-        assert!(key.verify(signed.as_bytes(), &cert.sig));
+        assert_eq!(
+            key.verify(SigAlg::Ed25519, signed.as_bytes(), &cert.sig),
+            Some(true)
+        );
         aes256gcm_open(&aes_key, &parts[1], &parts[0], &parts[2]).unwrap();
     });
     let warm = sample(|| {
@@ -90,6 +97,72 @@ fn main() {
     row("lic validate, warm (file verified in memory)", &warm);
     row("lic validate, cold (new client: read+verify)", &cold);
     let _ = std::fs::remove_dir_all(dir);
+    per_algorithm();
+}
+
+/// Each algorithm's verification, and a cold offline validation with it.
+fn per_algorithm() {
+    let set: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/data/signing/vectors.json")).unwrap();
+    let account = &set["account"];
+    println!();
+    println!(
+        "per signature algorithm (aes-256-gcm machine files, tests/data/signing), {N} calls each"
+    );
+    println!(
+        "{:<18} {:>14} {:>14} {:>22} {:>22}",
+        "algorithm",
+        "verify p50 us",
+        "verify p99 us",
+        "cold validate p50 us",
+        "cold validate p99 us"
+    );
+    for alg in SigAlg::ALL {
+        let name = format!("aes-256-gcm+{}", alg.name());
+        let file = set["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "machine" && f["algorithm"] == name.as_str())
+            .unwrap();
+        let kind = match alg.key_kind() {
+            KeyKind::Ed25519 => "ed25519",
+            KeyKind::Rsa => "rsa",
+            KeyKind::EcdsaP256 => "ecdsa",
+        };
+        let keys = KeySet::of(PublicKey::parse(account[kind].as_str().unwrap()).unwrap());
+        let text = file["certificate"].as_str().unwrap();
+        let cert = lic::evidence::files::parse_certificate(text).unwrap();
+        let signed = format!("machine/{}", cert.enc);
+        let verify = sample(|| {
+            assert_eq!(keys.verify(alg, signed.as_bytes(), &cert.sig), Some(true));
+        });
+        let dir = std::env::temp_dir().join(format!("lic-bench-alg-{}", std::process::id()));
+        let cfg = Config {
+            account_id: Some(account["id"].as_str().unwrap().to_string()),
+            base_url: "http://127.0.0.1:9".into(),
+            license_key: Some(file["license_key"].as_str().unwrap().to_string()),
+            public_keys: keys.clone(),
+            fingerprint: Some(file["fingerprint"].as_str().unwrap().to_string()),
+            cache_dir: Some(dir.clone()),
+            ..Config::default()
+        };
+        let cold = sample(|| {
+            let c = Client::new(cfg.clone()).unwrap();
+            c.load_file(text).unwrap();
+            let v = c.validate(VALIDATE_OFFLINE_ONLY).unwrap();
+            assert_eq!(v.code, ValidationCode::Valid);
+        });
+        println!(
+            "{:<18} {:>14.1} {:>14.1} {:>22.1} {:>22.1}",
+            alg.name(),
+            us(verify[verify.len() / 2]),
+            us(verify[verify.len() * 99 / 100]),
+            us(cold[cold.len() / 2]),
+            us(cold[cold.len() * 99 / 100]),
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 fn us(d: Duration) -> f64 {

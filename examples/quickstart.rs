@@ -114,15 +114,53 @@ fn main() {
     }
 }
 
-/// Compiles the C example against the header and the cdylib next to this example.
+/// The cdylib cargo built with this example. Building only an example leaves
+/// it in `target/<profile>/deps/` (cargo copies it up to `target/<profile>/`
+/// only when the library itself is a requested target), so both places are
+/// searched and the newest copy wins: a `cargo build` from before an edit
+/// must not shadow the library this run was built against.
+fn find_cdylib() -> PathBuf {
+    let name = format!(
+        "{}lic{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let exe = std::env::current_exe().expect("the quickstart's own path");
+    // target/<profile>/examples/quickstart -> target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the quickstart runs from target/<profile>/examples");
+    let candidates = [
+        profile_dir.join("deps").join(&name),
+        profile_dir.join(&name),
+    ];
+    candidates
+        .iter()
+        .filter_map(|p| {
+            let modified = std::fs::metadata(p).and_then(|m| m.modified()).ok()?;
+            Some((modified, p.clone()))
+        })
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| {
+            panic!(
+                "cargo built no {name} in {} or {}",
+                candidates[0].display(),
+                candidates[1].display()
+            )
+        })
+}
+
+/// Compiles the C example against the header and the cdylib built with this
+/// example, copied into the quickstart's own directory so that `-llic` and the
+/// run-time search path see exactly that file.
 fn build(root: &Path, work: &Path) -> PathBuf {
-    let lib_dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let built = find_cdylib();
+    let lib_dir = work.join("lib");
+    std::fs::create_dir_all(&lib_dir).expect("temp lib dir");
+    let lib = lib_dir.join(built.file_name().unwrap());
+    std::fs::copy(&built, &lib).expect("copy the cdylib");
     let exe = work.join("node_locked");
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .arg("-std=c99")
@@ -142,7 +180,7 @@ fn build(root: &Path, work: &Path) -> PathBuf {
     assert!(status.success(), "building examples/c/node_locked.c failed");
     println!(
         "built examples/c/node_locked.c against include/lic.h and {}\n",
-        lib_dir.join("liblic.so").display()
+        built.display()
     );
     exe
 }

@@ -29,7 +29,8 @@
  * the NUL (so the buffer needs *out_len + 1 bytes), and the call returns
  * LIC_STATUS_BUFFER_TOO_SMALL; call with buf = NULL, buf_len = 0 to ask for
  * the length. Nothing is ever truncated. Byte outputs
- * (lic_result_signed_part) get no NUL and need exactly *out_len bytes.
+ * (lic_result_signed_part, lic_activation_request_png) get no NUL and need
+ * exactly *out_len bytes.
  *
  * Embedded NUL. A string output never contains a NUL byte before its
  * terminator. Text that holds one (U+0000 in signed data: Keygen never sends
@@ -110,6 +111,26 @@
 #define MAX_SECONDS 3155695200
 
 /**
+ * Keygen refuses a machine with more components than this.
+ */
+#define MAX_COMPONENTS 20
+
+/**
+ * The report's schema version (the `"version"` field).
+ */
+#define REPORT_VERSION 1
+
+/**
+ * How many calls the history keeps (the oldest go first).
+ */
+#define HISTORY_LEN 32
+
+/**
+ * The diagnostics document's schema version.
+ */
+#define DIAGNOSTICS_VERSION 1
+
+/**
  * `lic_validate` flag: activate this machine when the license has none
  * for it (NO_MACHINE, NO_MACHINES, or a floating license's
  * FINGERPRINT_SCOPE_MISMATCH), then validate again.
@@ -126,6 +147,19 @@
  * file, or a signed key); no network.
  */
 #define LIC_VALIDATE_OFFLINE_ONLY 4
+
+/**
+ * `lic_client_activation_request` flag: leave this machine's host name out
+ * of the request (by default it is in, so the license's machine list names
+ * the machine as an online activation would).
+ */
+#define LIC_ACTIVATION_REQUEST_OMIT_HOSTNAME 1
+
+/**
+ * `lic_client_activation_request` flag: leave the platform (`os/arch`) out
+ * of the request.
+ */
+#define LIC_ACTIVATION_REQUEST_OMIT_PLATFORM 2
 
 /**
  * Bumped on every change that breaks the ABI (signatures, handle
@@ -224,6 +258,10 @@ enum lic_code
   LIC_CODE_TOO_MANY_PROCESSES = 38,
   LIC_CODE_FILE_EXPIRED = 100,
   LIC_CODE_CLOCK_TAMPERED = 101,
+  /**
+   * Offline past the grace after the last verified online validation.
+   */
+  LIC_CODE_GRACE_EXPIRED = 102,
 };
 #ifndef __cplusplus
 typedef int32_t lic_code;
@@ -299,13 +337,45 @@ enum lic_event_kind
    */
   LIC_EVENT_KIND_OFFLINE_LEFT = 7,
   /**
-   * `lic_validate`'s code differs from the previous call's (the message
-   * says "OLD -> NEW").
+   * A validation's code (from `lic_validate` or the background
+   * revalidation) differs from the previous one's: `lic_event_old_code`
+   * and `lic_event_new_code` have both (the message says "OLD -> NEW").
    */
   LIC_EVENT_KIND_LICENSE_STATE_CHANGED = 8,
+  /**
+   * Offline answers are close to the end of the offline grace
+   * (`lic_config_set_offline_grace_seconds`); `lic_event_time_left_ms`
+   * has what is left. Sent once per grace period.
+   */
+  LIC_EVENT_KIND_GRACE_EXPIRING = 9,
 };
 #ifndef __cplusplus
 typedef int32_t lic_event_kind;
+#endif // __cplusplus
+
+/**
+ * Which kind of Keygen file a signature check looked at.
+ */
+enum lic_file_kind
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * NULL handle.
+   */
+  LIC_FILE_KIND_UNKNOWN = 0,
+  /**
+   * A license file (`-----BEGIN LICENSE FILE-----`).
+   */
+  LIC_FILE_KIND_LICENSE = 1,
+  /**
+   * A machine file (`-----BEGIN MACHINE FILE-----`).
+   */
+  LIC_FILE_KIND_MACHINE = 2,
+};
+#ifndef __cplusplus
+typedef int32_t lic_file_kind;
 #endif // __cplusplus
 
 /**
@@ -484,7 +554,7 @@ enum lic_status
    */
   LIC_STATUS_SIGNATURE_INVALID = 62,
   /**
-   * The file uses an algorithm lic does not verify (RSA, ECDSA).
+   * A file, key or response uses an algorithm lic does not verify (named in the message).
    */
   LIC_STATUS_UNSUPPORTED_ALGORITHM = 63,
   /**
@@ -512,7 +582,7 @@ enum lic_status
    */
   LIC_STATUS_RESPONSE_MISMATCH = 69,
   /**
-   * The license key is not a signed (ED25519_SIGN) key.
+   * The license key is not a signed key of any Keygen scheme.
    */
   LIC_STATUS_KEY_NOT_SIGNED = 70,
   /**
@@ -523,6 +593,19 @@ enum lic_status
 #ifndef __cplusplus
 typedef int32_t lic_status;
 #endif // __cplusplus
+
+/**
+ * The certificate's `alg`, `<encoding>+<signing>`: `base64` (the dataset is
+ * only encoded) or `aes-256-gcm` (encrypted with the license key, plus the
+ * fingerprint for machine files), and one of Keygen's four signatures.
+ */
+typedef struct Algorithm Algorithm;
+
+/**
+ * An air-gapped activation request: its text and QR code. Create with
+ * `lic_client_activation_request`, free with `lic_activation_request_free`.
+ */
+typedef struct lic_activation_request lic_activation_request;
 
 /**
  * A licensing client: immutable settings plus connection pool, cache and
@@ -540,6 +623,12 @@ typedef struct lic_config lic_config;
  * the callback belongs to lic and is valid only during the call.
  */
 typedef struct lic_event lic_event;
+
+/**
+ * A file's signature check, from `lic_file_verify_signature`. Free with
+ * `lic_file_signature_free`.
+ */
+typedef struct lic_file_signature lic_file_signature;
 
 /**
  * One machine (activation) of a license. Free with `lic_machine_free`.
@@ -576,6 +665,8 @@ typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *mes
  */
 typedef void (*lic_event_callback)(void *user_data, const struct lic_event *event);
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -594,10 +685,12 @@ extern "C" {
 lic_status lic_client_new(const struct lic_config *config, struct lic_client **out);
 
 /**
- * Frees a client. NULL is a no-op. Stops its background thread and releases
- * the process slots it still holds (network, bounded to about one second);
- * results and machines obtained from it stay valid. Must not be called
- * twice, nor while another thread is using the client.
+ * Frees a client. NULL is a no-op. Stops its background thread (heartbeats,
+ * revalidation) and releases the process slots it still holds (network,
+ * bounded to about one second); no event callback runs after it returns
+ * (a request in flight on that thread ends on its own within the timeout,
+ * delivering nothing). Results and machines obtained from it stay valid.
+ * Must not be called twice, nor while another thread is using the client.
  */
 void lic_client_free(const struct lic_client *client);
 
@@ -821,15 +914,36 @@ lic_status lic_config_set_license_key(struct lic_config *config, const char *lic
 lic_status lic_config_set_license_token(struct lic_config *config, const char *token);
 
 /**
- * Sets the account's Ed25519 public key, 64 hex characters as Keygen's
- * dashboard shows it. With it every response, file and signed key is
- * verified and offline fallback is possible; without it answers are
- * unverified (a shipped app must set it). NULL unsets it.
+ * Sets the account's public key, replacing any set before: its Ed25519 key
+ * as 64 hex characters (as Keygen's dashboard shows it) or base64 DER/SPKI,
+ * or its RSA-2048 or ECDSA P-256 key as PEM or base64 DER (also the base64
+ * of the PEM that the account resource's `meta.keys` holds). With a key,
+ * every response, file and signed key is verified (with the key of the
+ * algorithm it is signed with) and offline fallback is possible; without
+ * one answers are unverified (a shipped app must set one). Add the
+ * account's other keys with `lic_config_add_public_key`. NULL removes every key.
  *
- * Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (not 64 hex
- * characters or not a valid key). No I/O. Needs exclusive access to `config`.
+ * `config` must not be NULL; `public_key` may be NULL. The string is copied.
+ * Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (malformed, a
+ * private key, or a key of a kind Keygen does not sign with; the message
+ * names the forms expected), leaving the config unchanged on error. No I/O.
+ * Needs exclusive access to `config`.
  */
-lic_status lic_config_set_public_key(struct lic_config *config, const char *public_key_hex);
+lic_status lic_config_set_public_key(struct lic_config *config, const char *public_key);
+
+/**
+ * Adds one more of the account's public keys, in any form
+ * `lic_config_set_public_key` takes, to those already set (an app that
+ * may meet files, keys or responses signed with more than one of its
+ * account's keys sets each). Adding a key already set changes nothing.
+ * Verification picks the key by the algorithm a signature names.
+ *
+ * `config` and `public_key` must not be NULL. The string is copied.
+ * Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (as
+ * `lic_config_set_public_key`), leaving the config unchanged on error. No
+ * I/O. Needs exclusive access to `config`.
+ */
+lic_status lic_config_add_public_key(struct lic_config *config, const char *public_key);
 
 /**
  * Sets the `Keygen-Version` header (default "1.7"; "1.0"–"1.8" are what
@@ -936,6 +1050,45 @@ lic_status lic_config_set_max_offline_age_seconds(struct lic_config *config, int
 lic_status lic_config_set_checkout_ttl_seconds(struct lic_config *config, int64_t seconds);
 
 /**
+ * Sets, adds or excludes one hardware component. lic collects this
+ * machine's components itself (`machine_id`, `system_uuid`,
+ * `board_serial`, `cpu`, `disk`, `mac:<interface>`; see
+ * `lic_fingerprint_report`); with a `value`, the component `name` gets it
+ * (replacing the built-in one of that name, or adding a new one), for
+ * example a stable id a container's host passes in; with `value` NULL the
+ * component `name` is not sent. Like every component, the value is sent
+ * only as `hex(HMAC-SHA256(key = value, message = app id + "/" + kind))`,
+ * where kind is the name up to its first `:`. Settings apply in order;
+ * the last for a name wins.
+ *
+ * `config` and `name` must not be NULL; both strings are copied. `name`:
+ * 1–255 bytes, `value`: 1–4096 bytes, no control characters; at most 64
+ * settings. Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT.
+ * No I/O. Needs exclusive access to `config`.
+ */
+lic_status lic_config_add_component(struct lic_config *config, const char *name, const char *value);
+
+/**
+ * Sets the offline grace: after the last verified online validation,
+ * offline answers (cached or loaded file, signed key) stay valid for this
+ * many seconds; after it they are LIC_CODE_GRACE_EXPIRED (valid = 0) until
+ * the server answers again. Only signed evidence starts the grace: the
+ * signed time (`meta.ts`) of the last verified online validation, kept
+ * sealed in the cache directory across restarts (with none recorded, the
+ * answering file's signed issue time). The grace's clock never runs
+ * backwards: it is the latest of the system clock, the trusted-time mark
+ * and the highest clock reading already seen offline, and a clock set
+ * back by more than the clock tolerance during the grace ends it. Each
+ * verified online answer restarts it. 0 removes the limit (the default);
+ * else the range is 1 to 3155695200 (100 years).
+ *
+ * `config` must not be NULL; a negative or larger value is
+ * INVALID_ARGUMENT, with the range in the message, and the setting is
+ * unchanged. No I/O. Needs exclusive access to `config`.
+ */
+lic_status lic_config_set_offline_grace_seconds(struct lic_config *config, int64_t seconds);
+
+/**
  * Adds a PEM CA bundle trusted besides the bundled web roots (for a
  * self-hosted Keygen CE with a private CA). Read by `lic_client_new`.
  * NULL unsets it.
@@ -1036,10 +1189,24 @@ uint32_t lic_event_attempt(const struct lic_event *event);
 
 /**
  * For HEARTBEAT_FAILED, milliseconds left before the server's heartbeat
- * window closes (0 when it has passed); -1 for other events and NULL.
- * Infallible. Thread-safe.
+ * window closes (0 when it has passed); for GRACE_EXPIRING, milliseconds
+ * of offline grace left; -1 for other events and NULL. Infallible.
+ * Thread-safe.
  */
 int64_t lic_event_time_left_ms(const struct lic_event *event);
+
+/**
+ * For LICENSE_STATE_CHANGED, the code before the change (`LIC_CODE_*`;
+ * `LIC_CODE_UNKNOWN` for codes newer than this library, for other events
+ * and for NULL). Infallible, no I/O. Thread-safe.
+ */
+lic_code lic_event_old_code(const struct lic_event *event);
+
+/**
+ * For LICENSE_STATE_CHANGED, the code after the change. As
+ * `lic_event_old_code`.
+ */
+lic_code lic_event_new_code(const struct lic_event *event);
 
 /**
  * Frees an event from `lic_client_poll_event`. NULL is a no-op. Never call
@@ -1056,9 +1223,10 @@ void lic_event_free(struct lic_event *event);
  * or at once with LIC_VALIDATE_OFFLINE_ONLY. The bytes are copied.
  *
  * `client` must not be NULL; `data` may be NULL only when `len` is 0.
- * Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY, CONFIG_INCOMPLETE (no license
- * key), FILE_MALFORMED, UNSUPPORTED_ALGORITHM (RSA/ECDSA files),
- * SIGNATURE_INVALID, DECRYPTION_FAILED (wrong license key) or
+ * Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY (none, or none of the kind the
+ * file is signed with: Ed25519, RSA or ECDSA), CONFIG_INCOMPLETE (no license
+ * key), FILE_MALFORMED, UNSUPPORTED_ALGORITHM (an algorithm lic does not
+ * know, named), SIGNATURE_INVALID, DECRYPTION_FAILED (wrong license key) or
  * FINGERPRINT_MISMATCH (a machine file for another machine). No network.
  * Thread-safe.
  */
@@ -1073,17 +1241,116 @@ lic_status lic_client_load_file(const struct lic_client *client, const uint8_t *
 lic_status lic_client_load_file_path(const struct lic_client *client, const char *path);
 
 /**
- * Checks the configured license key as a signed key (Keygen's
- * ED25519_SIGN scheme, `key/<payload>.<signature>`) with no server, and
- * returns a result whose source is LIC_SOURCE_SIGNED_KEY: VALID, or EXPIRED
- * when the payload's license expiry has passed, with the license id, policy
- * and expiry from the payload. Machine activation is not checked.
+ * Checks the configured license key as a signed key of any Keygen scheme
+ * (ED25519_SIGN, ECDSA_P256_SIGN, RSA_2048_PKCS1_PSS_SIGN_V2,
+ * RSA_2048_PKCS1_SIGN_V2, the legacy RSA_2048_PKCS1_PSS_SIGN and
+ * RSA_2048_PKCS1_SIGN, RSA_2048_PKCS1_ENCRYPT, RSA_2048_JWT_RS256) with the
+ * configured key of its kind and no server, and returns a result whose
+ * source is LIC_SOURCE_SIGNED_KEY: VALID, or EXPIRED when the payload's
+ * license expiry has passed, with the license id, policy and expiry from
+ * the payload (Keygen's default dataset of the scheme). Machine activation
+ * is not checked.
  *
  * On success `*out` is owned by the caller (free with `lic_result_free`).
- * Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY, CONFIG_INCOMPLETE, KEY_NOT_SIGNED,
- * FILE_MALFORMED or SIGNATURE_INVALID. No network. Thread-safe.
+ * Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY (none, or none of the kind the
+ * scheme needs; the message names it), CONFIG_INCOMPLETE, KEY_NOT_SIGNED,
+ * UNSUPPORTED_ALGORITHM (a JWT not signed RS256), FILE_MALFORMED or
+ * SIGNATURE_INVALID. No network. Thread-safe.
  */
 lic_status lic_client_check_signed_key(const struct lic_client *client, struct lic_result **out);
+
+/**
+ * Makes the activation request an air-gapped machine shows, so that a
+ * person can activate it through an activation portal (lic-portal) on any
+ * online device and bring back a machine file. No network.
+ *
+ * Format (version 1): the payload is compact JSON, keys in this order, no
+ * whitespace: `{"v":1,"k":"<license key>","f":"<fingerprint>"}` plus
+ * `"h"` (host name), `"p"` (platform, e.g. `linux/x86_64`) and `"a"` (app
+ * name) when present. The text is `lic1.` + base64url without padding of
+ * the payload. With `portal_url` it is `<portal_url>#lic1.…`: the request
+ * is in the URL's fragment, which browsers never send to a server, so a
+ * phone's camera app opens the portal directly and the license key reaches
+ * no server log or proxy (the portal's page reads the fragment). The
+ * request holds nothing secret beyond the license key the user entered.
+ * The QR code (byte mode, error correction M) holds the text.
+ *
+ * `portal_url` may be NULL; otherwise it must be http:// or https://
+ * without a fragment. `app_name` may be NULL (left out); otherwise it is
+ * shown by the portal (at most 128 bytes). `flags`: 0 (host name and
+ * platform included) or LIC_ACTIVATION_REQUEST_OMIT_HOSTNAME and/or
+ * LIC_ACTIVATION_REQUEST_OMIT_PLATFORM. The fingerprint is the client's
+ * (`lic_client_fingerprint`).
+ *
+ * On success `*out` is owned by the caller; free it with
+ * `lic_activation_request_free`. `client` and `out` must not be NULL.
+ * Returns OK, NULL_ARGUMENT, INVALID_UTF8, INVALID_ARGUMENT (a bad portal
+ * URL or app name, an unknown flag, or a request too long for a QR code),
+ * CONFIG_INCOMPLETE (no license key) or FINGERPRINT_UNAVAILABLE. No
+ * network. Thread-safe.
+ */
+lic_status lic_client_activation_request(const struct lic_client *client,
+                                         const char *portal_url,
+                                         const char *app_name,
+                                         uint32_t flags,
+                                         struct lic_activation_request **out);
+
+/**
+ * Writes the request text (`lic1.…`, or `<portal URL>#lic1.…`): what the
+ * QR code holds, and what a person can copy into the portal by hand.
+ * Buffer protocol: see the header's introduction. It holds the license
+ * key: show it, never log it. Returns OK, NULL_ARGUMENT or
+ * BUFFER_TOO_SMALL. No network. Thread-safe.
+ */
+lic_status lic_activation_request_text(const struct lic_activation_request *r,
+                                       char *buf,
+                                       size_t buf_len,
+                                       size_t *out_len);
+
+/**
+ * Writes the QR code as an SVG document (UTF-8 text): black modules on a
+ * white square with the quiet zone, 8 units per module, scalable to any
+ * size. Buffer protocol as `lic_activation_request_text`. Returns OK,
+ * NULL_ARGUMENT or BUFFER_TOO_SMALL. No network. Thread-safe.
+ */
+lic_status lic_activation_request_svg(const struct lic_activation_request *r,
+                                      char *buf,
+                                      size_t buf_len,
+                                      size_t *out_len);
+
+/**
+ * Writes the QR code as PNG bytes: 1-bit greyscale, 8 pixels per module,
+ * with the quiet zone (about 450–550 px square for a typical request).
+ * Bytes are written as they are, with no NUL appended (like
+ * `lic_result_signed_part`): `buf` needs exactly `*out_len` bytes;
+ * otherwise the buffer protocol applies (`buf = NULL, buf_len = 0` asks for
+ * the size). Returns OK, NULL_ARGUMENT, BUFFER_TOO_SMALL or INTERNAL_PANIC.
+ * No network. Thread-safe.
+ */
+lic_status lic_activation_request_png(const struct lic_activation_request *r,
+                                      uint8_t *buf,
+                                      size_t buf_len,
+                                      size_t *out_len);
+
+/**
+ * Writes the QR code drawn with Unicode half blocks (U+2580, U+2584,
+ * U+2588 and spaces), two module rows per line, each line ending in `\n`,
+ * quiet zone included: for console tools and servers to print. It is drawn
+ * for a terminal whose text is lighter than its background (the usual dark
+ * terminal): light modules are the blocks. About 60 columns for a typical
+ * request. Buffer protocol as `lic_activation_request_text`. Returns OK,
+ * NULL_ARGUMENT or BUFFER_TOO_SMALL. No network. Thread-safe.
+ */
+lic_status lic_activation_request_terminal(const struct lic_activation_request *r,
+                                           char *buf,
+                                           size_t buf_len,
+                                           size_t *out_len);
+
+/**
+ * Frees an activation request. NULL is a no-op. Must not be called twice,
+ * nor while another thread is using the request.
+ */
+void lic_activation_request_free(const struct lic_activation_request *r);
 
 /**
  * The validation code (`LIC_CODE_*`). `LIC_CODE_UNKNOWN` for NULL and for
@@ -1288,9 +1555,107 @@ lic_status lic_result_signed_part(const struct lic_result *r,
 size_t lic_result_process_slots(const struct lic_result *r);
 
 /**
+ * Writes the signed time of the last verified online validation (Unix
+ * seconds): this answer's own for a verified online answer, else the last
+ * one recorded for this license and machine (kept in the cache directory
+ * across restarts). NOT_FOUND when none is known (no public key, or never
+ * validated online here). No I/O. Thread-safe.
+ */
+lic_status lic_result_last_online_validation(const struct lic_result *r, int64_t *out);
+
+/**
+ * Writes when the offline grace ends (Unix seconds): the last verified
+ * online validation plus `lic_config_set_offline_grace_seconds`. NOT_FOUND
+ * without a configured grace or a known start. No I/O. Thread-safe.
+ */
+lic_status lic_result_grace_expiry(const struct lic_result *r, int64_t *out);
+
+/**
+ * Writes the seconds of offline grace left when the result was made (the
+ * whole grace for an online answer, 0 once it has ended). NOT_FOUND as
+ * `lic_result_grace_expiry`. No I/O. Thread-safe.
+ */
+lic_status lic_result_grace_seconds_left(const struct lic_result *r, int64_t *out);
+
+/**
  * Frees a result. NULL is a no-op. Must not be called twice.
  */
 void lic_result_free(struct lic_result *r);
+
+/**
+ * Checks the signature of a Keygen license or machine file (certificate
+ * text, `len` bytes, not necessarily NUL-terminated) with the public keys
+ * set on `config` (the key of the file's algorithm: Ed25519, RSA or ECDSA
+ * P-256), without the license key: nothing is decrypted. A signature that
+ * does not hold is not an error: `*out` says so
+ * (`lic_file_signature_valid`), with the algorithm, whether the file is
+ * encrypted and, for a file that is not encrypted and whose signature
+ * holds, its issued and expiry times.
+ *
+ * On success `*out` is owned by the caller (free with
+ * `lic_file_signature_free`). `config` and `out` must not be NULL; `data`
+ * may be NULL only when `len` is 0. Returns OK, NULL_ARGUMENT,
+ * FILE_MALFORMED (not a certificate or not UTF-8, or a `base64+` file whose
+ * signed dataset is not Keygen's), UNSUPPORTED_ALGORITHM (an `alg` lic does
+ * not know; the message names it) or NO_PUBLIC_KEY (`config` has no key of
+ * the kind the file's algorithm needs; the message names both). No I/O.
+ * Thread-safe as long as no setter runs on `config` at the same time.
+ */
+lic_status lic_file_verify_signature(const struct lic_config *config,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     struct lic_file_signature **out);
+
+/**
+ * 1 when the file's signature holds with the account key of its
+ * algorithm, else 0 (0 for NULL). Infallible.
+ */
+int32_t lic_file_signature_valid(const struct lic_file_signature *r);
+
+/**
+ * 1 when the file is encrypted (`aes-256-gcm+…`: its dataset needs the
+ * license key), 0 when it is only encoded (`base64+…`) or for NULL.
+ * Infallible.
+ */
+int32_t lic_file_signature_encrypted(const struct lic_file_signature *r);
+
+/**
+ * Whether it was a license or a machine file (`LIC_FILE_KIND_UNKNOWN` for
+ * NULL). Infallible.
+ */
+lic_file_kind lic_file_signature_kind(const struct lic_file_signature *r);
+
+/**
+ * Writes the file's algorithm as Keygen names it (e.g.
+ * "aes-256-gcm+rsa-pss-sha256"). Returns OK, NULL_ARGUMENT or
+ * BUFFER_TOO_SMALL (the buffer protocol).
+ */
+lic_status lic_file_signature_algorithm(const struct lic_file_signature *r,
+                                        char *buf,
+                                        size_t buf_len,
+                                        size_t *out_len);
+
+/**
+ * Writes `meta.issued` as Unix seconds to `*out`: when Keygen produced the
+ * file. Only for a file whose signature holds and that is not encrypted;
+ * else NOT_FOUND (the message says which). Returns OK, NULL_ARGUMENT or
+ * NOT_FOUND.
+ */
+lic_status lic_file_signature_issued_unix(const struct lic_file_signature *r, int64_t *out);
+
+/**
+ * Writes `meta.expiry` as Unix seconds to `*out`: when the file (not the
+ * license) stops being valid. NOT_FOUND for a file checked out without a
+ * TTL, and as `lic_file_signature_issued_unix` for an encrypted file or one
+ * whose signature does not hold. Returns OK, NULL_ARGUMENT or NOT_FOUND.
+ */
+lic_status lic_file_signature_expires_unix(const struct lic_file_signature *r, int64_t *out);
+
+/**
+ * Frees a signature check. NULL is a no-op. Must not be called twice on
+ * one pointer.
+ */
+void lic_file_signature_free(const struct lic_file_signature *r);
 
 /**
  * Takes a process slot for this machine: spawns a Keygen process (pid: this
@@ -1376,6 +1741,125 @@ lic_status lic_client_start_machine_heartbeat(const struct lic_client *client);
  * Thread-safe.
  */
 lic_status lic_client_stop_machine_heartbeat(const struct lic_client *client);
+
+/**
+ * Starts background revalidation: the client's background thread (the one
+ * that serves heartbeats, started if needed) validates the license every
+ * `interval_seconds` — never more often, plus up to a tenth of the interval
+ * as jitter so a fleet does not call at once; the first run is one interval
+ * from now — as `lic_validate(client, 0, …)` would (online, with offline
+ * fallback; never auto-activation). What changes arrives as events:
+ * LICENSE_STATE_CHANGED (`lic_event_old_code`/`_new_code`, e.g. VALID →
+ * SUSPENDED), OFFLINE_ENTERED / OFFLINE_LEFT, GRACE_EXPIRING. 0 means the
+ * default interval (3600 s). Starting it again changes the interval.
+ * `lic_client_free` stops it (a revalidation in flight then finishes on
+ * its own, within the timeout, delivering no events).
+ *
+ * `client` must not be NULL. Returns OK, NULL_ARGUMENT, INVALID_ARGUMENT
+ * (negative, or more than a year) or CONFIG_INCOMPLETE (no license key).
+ * No I/O in the call. Thread-safe.
+ */
+lic_status lic_client_start_revalidation(const struct lic_client *client, int64_t interval_seconds);
+
+/**
+ * Stops background revalidation (a run in progress finishes). Not running
+ * is OK. `client` must not be NULL. Returns OK or NULL_ARGUMENT. No I/O.
+ * Thread-safe.
+ */
+lic_status lic_client_stop_revalidation(const struct lic_client *client);
+
+/**
+ * Writes the fingerprint report: a JSON document (UTF-8, NUL-terminated)
+ * that explains this machine's fingerprint without revealing it, for a
+ * support desk. Schema, `"version": 1` (new fields may be added; a
+ * changed meaning gets a new version):
+ *
+ * ```text
+ * { "version": 1,
+ *   "fingerprint": "<hex>" | null,          // what lic sends; null when unavailable
+ *   "fingerprint_source": "config" | "os_machine_id",
+ *   "fingerprint_error": "<why>" | null,
+ *   "app_id": "<app id>", "platform": "linux/x86_64",
+ *   "environment": { "kind": "bare_metal" | "vm" | "container" | "wsl",
+ *                    "hypervisor": "<name>" | null, "container": "docker" | "podman" |
+ *                    "kubernetes" | "lxc" | "containerd" | "<$container>" | null,
+ *                    "evidence": ["<fact>", …] },
+ *   "components": [ { "name": "machine_id" | "system_uuid" | "board_serial" | "system_serial" |
+ *                             "cpu" | "disk" | "mac:<interface>" | "<app name>",
+ *                     "source": "file" | "registry" | "syscall" | "command" | "app",
+ *                     "origin": "<path, registry value or command>",
+ *                     "readable": true | false,
+ *                     "hash": "<hex HMAC-SHA256(key = value, message = app id + \"/\" + kind)>" | null,
+ *                     "sent": true | false,            // sent to Keygen (readable, not excluded, ≤ 20)
+ *                     "note": "<why unreadable / what the app did>" | null,
+ *                     "activated": "match" | "differs" | "not_activated" | null } ],
+ *   "activated_machine": { "checked": true | false, "activated": true | false | null,
+ *                          "error": "<why not checked>" | null,
+ *                          // when activated:
+ *                          "machine_id": "<id>", "components": <n on the server>,
+ *                          "matching": <n>, "differs": ["<name>", …],
+ *                          "missing": [ { "name": "<name>", "hash": "<hex>" }, … ] },
+ *   "advice": ["<what to do>", …] }
+ * ```
+ *
+ * No raw component value, license key or token ever appears in it. To
+ * compare with the activated machine it asks the server (this machine's id,
+ * then `GET machines/{id}/components`); when that fails the document says
+ * so in `activated_machine.error` and the call still succeeds.
+ *
+ * Buffer protocol; the document made for a too-small buffer is kept (per
+ * thread, for a minute) and written by the next call, so asking for the
+ * length first gives the same document. `client` must not be NULL. Returns
+ * OK, NULL_ARGUMENT or BUFFER_TOO_SMALL. Blocks on the network up to the
+ * configured timeout. Thread-safe.
+ */
+lic_status lic_fingerprint_report(const struct lic_client *client,
+                                  char *buf,
+                                  size_t buf_len,
+                                  size_t *out_len);
+
+/**
+ * Writes the diagnostics bundle: one JSON document for a support ticket,
+ * with no license key, token or file content in it. Schema, `"version": 1`:
+ *
+ * ```text
+ * { "version": 1, "lic": { "version": "0.1.0", "abi": 1 },
+ *   "os": "linux", "arch": "x86_64", "family": "unix",
+ *   "config": { "api_url", "api_version", "account_id", "product_id", "app_id",
+ *               "license_key_set", "license_token_set", "public_key_set", "fingerprint_set",
+ *               "component_settings": [ { "name", "excluded" } ], "timeout_ms",
+ *               "offline_grace_seconds", "max_offline_age_seconds", "checkout_ttl_seconds",
+ *               "proxy_set", "ca_bundle_set" },
+ *   "fingerprint_report": { … as lic_fingerprint_report … },
+ *   "history": [ { "time": "<RFC 3339>", "call": "validate" | "revalidate" | "activate" | "deactivate",
+ *                  "status": "OK" | "LIC_STATUS_…", "code": "VALID" | … | null,
+ *                  "valid": bool | null, "source": "online" | "cached_file" | … | null,
+ *                  "message": "<error>" } ],          // the last 32 calls, oldest first
+ *   "clock": { "state": "unknown" | "ok" | "tampered", "behind_seconds", "system_time",
+ *              "trusted_mark", "tolerance_seconds" },
+ *   "grace": { "grace_seconds", "last_online_validation", "last_online_code", "grace_expiry",
+ *              "highest_offline_clock" },
+ *   "cache": { "dir", "machine_file": { "name", "present", "size", "verifies", "issued",
+ *              "expiry", "error" }, "clock_mark": { …, "mark" }, "grace_record": { … },
+ *              "loaded_file": { "issued", "expiry" } | null },
+ *   "heartbeat": { "thread_running", "beats": [ { "kind": "slot" | "machine", "id", "state",
+ *                  "interval_seconds", "last_ok_seconds_ago", "next_in_seconds",
+ *                  "failed_attempts" } ],
+ *                  "revalidation": { "interval_seconds", "next_in_seconds", "running" } | null,
+ *                  "wakeups", "pings", "revalidations" },
+ *   "slots_held": <n>, "events": { "dropped": <n>, "callback": bool } }
+ * ```
+ *
+ * Times are RFC 3339 UTC strings (null when unknown). Buffer protocol as
+ * `lic_fingerprint_report` (the document is kept for the second call).
+ * `client` must not be NULL. Returns OK, NULL_ARGUMENT or
+ * BUFFER_TOO_SMALL. Blocks on the network as `lic_fingerprint_report`.
+ * Thread-safe.
+ */
+lic_status lic_client_diagnostics(const struct lic_client *client,
+                                  char *buf,
+                                  size_t buf_len,
+                                  size_t *out_len);
 
 /**
  * The library version, e.g. "0.1.0". Static; never NULL; do not free.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::crypto::PublicKey;
+use crate::crypto::KeySet;
 use crate::error::{err, ErrorKind, Result};
 use crate::events::EventSink;
 
@@ -65,10 +65,16 @@ pub struct Config {
     pub base_url: String,
     pub license_key: Option<String>,
     pub license_token: Option<String>,
-    pub public_key: Option<PublicKey>,
+    /// The account's public keys (any of Ed25519, RSA, ECDSA P-256). With
+    /// none, answers are unverified and there is no offline fallback.
+    pub public_keys: KeySet,
     pub api_version: String,
     pub timeout: Duration,
     pub cache_dir: Option<PathBuf>,
+    /// Keep nothing on disk: no cached machine file and no trusted-time mark
+    /// (`cache_dir` is ignored). For a service acting for other machines,
+    /// such as lic-portal; an app on its own machine wants the cache.
+    pub no_cache: bool,
     pub fingerprint: Option<String>,
     pub app_id: String,
     pub user_agent_suffix: Option<String>,
@@ -91,6 +97,12 @@ pub struct Config {
     pub log: Option<(LogSink, LogLevel)>,
     /// Receives the client's events instead of its poll queue.
     pub events: Option<EventSink>,
+    /// The app's hardware components, in order: `(name, Some(value))` sets
+    /// or adds one, `(name, None)` keeps it from being sent.
+    pub components: Vec<(String, Option<String>)>,
+    /// How long offline answers stay valid after the last verified online
+    /// validation; `None`: no limit beyond the files' own.
+    pub offline_grace: Option<Duration>,
 }
 
 impl Default for Config {
@@ -101,10 +113,11 @@ impl Default for Config {
             base_url: DEFAULT_BASE_URL.to_string(),
             license_key: None,
             license_token: None,
-            public_key: None,
+            public_keys: KeySet::new(),
             api_version: DEFAULT_API_VERSION.to_string(),
             timeout: DEFAULT_TIMEOUT,
             cache_dir: None,
+            no_cache: false,
             fingerprint: None,
             app_id: "lic".to_string(),
             user_agent_suffix: None,
@@ -117,6 +130,8 @@ impl Default for Config {
             proxy: None,
             log: None,
             events: None,
+            components: Vec::new(),
+            offline_grace: None,
         }
     }
 }
@@ -136,7 +151,7 @@ impl std::fmt::Debug for Config {
                 "license_token",
                 &self.license_token.as_ref().map(|_| "<redacted>"),
             )
-            .field("public_key", &self.public_key.as_ref().map(|k| k.to_hex()))
+            .field("public_keys", &self.public_keys)
             .finish_non_exhaustive()
     }
 }
@@ -190,6 +205,9 @@ impl Config {
         if let Some(age) = self.max_offline_age {
             check_span("max_offline_age", age)?;
         }
+        if let Some(grace) = self.offline_grace {
+            check_span("offline_grace", grace)?;
+        }
         if let Some(ttl) = self.checkout_ttl {
             if !(MIN_CHECKOUT_TTL..=MAX_SECONDS).contains(&ttl) {
                 return err(ErrorKind::InvalidArgument, checkout_ttl_range(ttl));
@@ -241,13 +259,21 @@ mod tests {
             max_response_age: max,
             clock_tolerance: max,
             max_offline_age: Some(max),
+            offline_grace: Some(max),
             checkout_ttl: Some(MAX_SECONDS),
             timeout: MAX_TIMEOUT,
             ..Config::default()
         };
         assert!(edge.check_limits().is_ok());
         let over = max + Duration::from_secs(1);
-        let cases: [(&str, Config); 7] = [
+        let cases: [(&str, Config); 8] = [
+            (
+                "offline_grace",
+                Config {
+                    offline_grace: Some(over),
+                    ..Config::default()
+                },
+            ),
             (
                 "max_response_age",
                 Config {

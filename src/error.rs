@@ -93,6 +93,7 @@ impl Error {
                 | ErrorKind::RateLimited
                 | ErrorKind::BadResponse
                 | ErrorKind::SignatureInvalid
+                | ErrorKind::UnsupportedAlgorithm
                 | ErrorKind::ResponseMismatch
         )
     }

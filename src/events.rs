@@ -33,8 +33,12 @@ pub enum EventKind {
     OfflineEntered,
     /// Validation answered online again after offline answers.
     OfflineLeft,
-    /// The validation code differs from the previous validation's.
+    /// The validation code differs from the previous validation's
+    /// (`codes` has the old and the new one).
     LicenseStateChanged,
+    /// Offline answers are close to the end of the offline grace
+    /// (`time_left` has what is left).
+    GraceExpiring,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,8 +49,11 @@ pub struct Event {
     pub message: String,
     /// Consecutive failed attempts (HEARTBEAT_FAILED), else 0.
     pub attempt: u32,
-    /// Time left before the server's heartbeat window closes (HEARTBEAT_FAILED).
+    /// Time left before the server's heartbeat window closes
+    /// (HEARTBEAT_FAILED), or before the offline grace ends (GRACE_EXPIRING).
     pub time_left: Option<Duration>,
+    /// The old and the new validation code, as text (LICENSE_STATE_CHANGED).
+    pub codes: Option<(String, String)>,
 }
 
 impl Event {
@@ -57,6 +64,7 @@ impl Event {
             message: message.into(),
             attempt: 0,
             time_left: None,
+            codes: None,
         }
     }
 }

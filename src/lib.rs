@@ -17,6 +17,7 @@
 //! | 3 | [`protocol`] | the Keygen wire: URL rules, TLS, the transport with its one deadline, response signatures, error documents |
 //! | 3 | [`machine`] | what this machine is: its fingerprint, host name, platform |
 //! | 3 | [`evidence`] | offline evidence: signed files and keys, the cache, the clock mark, offline verdicts |
+//! | 3 | [`activation`] | air-gapped activation requests: the `lic1.` text, its parsing, its QR code (SVG, PNG, terminal) |
 //! | 4 | [`slots`] | process slots and the heartbeat thread |
 //! | 5 | [`client`] | the orchestration a `Client` does with all of the above |
 //! | 6 | [`ffi`] | the C API in `include/lic.h`, mirroring the core |
@@ -51,6 +52,8 @@ pub mod machine;
 pub mod protocol;
 
 pub mod slots;
+
+pub mod activation;
 
 pub mod client;
 

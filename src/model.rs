@@ -59,6 +59,8 @@ pub enum ValidationCode {
     // lic's offline verdicts (never sent by Keygen).
     FileExpired = 100,
     ClockTampered = 101,
+    /// Offline past the grace after the last verified online validation.
+    GraceExpired = 102,
 }
 
 const CODE_TEXT: &[(ValidationCode, &str)] = &[
@@ -154,6 +156,7 @@ const CODE_TEXT: &[(ValidationCode, &str)] = &[
     (ValidationCode::TooManyProcesses, "TOO_MANY_PROCESSES"),
     (ValidationCode::FileExpired, "FILE_EXPIRED"),
     (ValidationCode::ClockTampered, "CLOCK_TAMPERED"),
+    (ValidationCode::GraceExpired, "GRACE_EXPIRED"),
 ];
 
 impl ValidationCode {
@@ -253,6 +256,14 @@ pub struct Validation {
     pub offline_reason: Option<String>,
     /// Process slots this client held when the answer was made.
     pub process_slots: usize,
+    /// The signed time of the last verified online validation (this one,
+    /// when it is one).
+    pub last_online: Option<Millis>,
+    /// When the offline grace ends (configured grace only).
+    pub grace_expiry: Option<Millis>,
+    /// Grace left when the answer was made, never negative (configured
+    /// grace only).
+    pub grace_left_ms: Option<i64>,
 }
 
 impl Validation {
@@ -284,6 +295,9 @@ impl Validation {
             certificate: None,
             offline_reason: None,
             process_slots: 0,
+            last_online: None,
+            grace_expiry: None,
+            grace_left_ms: None,
         }
     }
 
@@ -445,7 +459,7 @@ mod tests {
             ValidationCode::from_text("SOMETHING_NEW"),
             ValidationCode::Unknown
         );
-        assert_eq!(ValidationCode::all().count(), 41);
+        assert_eq!(ValidationCode::all().count(), 42);
         assert_eq!(ValidationCode::from_i32(77), None);
     }
 

@@ -161,6 +161,7 @@ fn names(c: &str) -> (&'static str, &'static str, &'static str) {
         "lic_clock_state" => ("ClockState", "ClockState", "LIC_CLOCK_STATE_"),
         "lic_signed_part" => ("SignedPart", "SignedPart", "LIC_SIGNED_PART_"),
         "lic_event_kind" => ("EventKind", "LicenseEventKind", "LIC_EVENT_KIND_"),
+        "lic_file_kind" => ("FileKind", "FileKind", "LIC_FILE_KIND_"),
         other => panic!(
             "lic.h has a new enum `{other}`: name it for the bindings in tests/bindings_enums.rs"
         ),

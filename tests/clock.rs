@@ -108,3 +108,54 @@ fn cached_file_expires_on_its_own_schedule() {
     assert_eq!(v.code, Code::FileExpired);
     assert!(v.detail.contains("offline limit"), "{}", v.detail);
 }
+
+#[test]
+fn a_clock_wound_back_does_not_extend_the_grace() {
+    let _serial = CLOCK.lock();
+    let env = Env::new();
+    let (_, key) = env.license(&env.node_locked());
+    let mut cfg = env.config(&key, "fp-grace-clock");
+    cfg.offline_grace = Some(std::time::Duration::from_secs(3600));
+    let c = lic::client::Client::new(cfg.clone()).unwrap();
+    let t0 = c
+        .validate(VALIDATE_AUTO_ACTIVATE)
+        .unwrap()
+        .last_online
+        .unwrap();
+    env.admin.set_fault(json!({ "mode": "offline" }));
+
+    let half = Offset::set(HOUR / 2);
+    let v = c.validate(0).unwrap();
+    assert_eq!((v.code, v.source), (Code::Valid, Source::CachedFile));
+    let left = v.grace_left_ms.unwrap();
+    assert!(left <= HOUR / 2 && left > HOUR / 2 - 60_000, "{left}");
+    drop(half);
+
+    let _late = Offset::set(2 * HOUR);
+    let v = c.validate(0).unwrap();
+    assert_eq!((v.code, v.valid), (Code::GraceExpired, false));
+    assert_eq!(v.grace_expiry, Some(t0 + HOUR));
+    drop(_late);
+
+    // Winding the clock back to where the grace had time left gives none back,
+    // in this process and in the next one.
+    let v = c.validate(0).unwrap();
+    assert_eq!((v.code, v.grace_left_ms), (Code::GraceExpired, Some(0)));
+    let fresh = lic::client::Client::new(cfg.clone()).unwrap();
+    assert_eq!(fresh.validate(0).unwrap().code, Code::GraceExpired);
+
+    // Online again: the grace starts over.
+    env.admin.clear_faults();
+    assert_eq!(c.validate(0).unwrap().source, Source::Online);
+    env.admin.set_fault(json!({ "mode": "offline" }));
+    let late = Offset::set(50 * 60_000);
+    let v = c.validate(0).unwrap();
+    assert_eq!(v.code, Code::Valid, "{}", v.detail);
+    assert!(v.grace_left_ms.unwrap() <= 10 * 60_000);
+    drop(late);
+    // Setting the clock back 50 minutes (beyond the 10-minute tolerance)
+    // while offline ends the grace rather than extending it.
+    let v = c.validate(0).unwrap();
+    assert_eq!((v.code, v.valid), (Code::GraceExpired, false));
+    assert!(v.detail.contains("set back"), "{}", v.detail);
+}

@@ -72,7 +72,7 @@ fn a_signed_response_with_an_oversized_date_is_refused() {
         account_id: "acct",
     };
     let e = verify_response(
-        &public,
+        &lic::crypto::KeySet::of(public),
         &req,
         body,
         Some(HUGE_YEAR),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use lic::client::{Client, VALIDATE_AUTO_ACTIVATE, VALIDATE_ONLINE_ONLY};
 use lic::config::Config;
-use lic::crypto::{random_bytes, PublicKey};
+use lic::crypto::{random_bytes, KeySet, PublicKey};
 use lic::error::ErrorKind;
 
 const ROUNDS: usize = 40;
@@ -101,8 +101,11 @@ fn random_lies_end_in_a_status_never_a_panic_or_hang() {
             base_url: format!("http://{addr}"),
             license_key: Some("KEY-1".into()),
             fingerprint: Some("fp".into()),
-            public_key: with_key
-                .then(|| PublicKey::from_hex(&lic::crypto::encode_hex(key.as_bytes())).unwrap()),
+            public_keys: if with_key {
+                KeySet::of(PublicKey::from_hex(&lic::crypto::encode_hex(key.as_bytes())).unwrap())
+            } else {
+                KeySet::new()
+            },
             cache_dir: Some(dir.clone()),
             timeout: Duration::from_millis(500),
             ..Config::default()

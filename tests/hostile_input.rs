@@ -306,6 +306,8 @@ fn out_of_range_spans_are_refused_with_their_range() {
     );
     assert_range_refusals("clock_tolerance", lic_config_set_clock_tolerance_seconds, 1);
     assert_range_refusals("max_offline_age", lic_config_set_max_offline_age_seconds, 1);
+    // (The offline grace, added since, is a span like the others.)
+    assert_range_refusals("offline_grace", lic_config_set_offline_grace_seconds, 1);
     unsafe {
         let mut cfg = null_mut();
         assert_eq!(lic_config_new(&mut cfg), LIC_STATUS_OK);

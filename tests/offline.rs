@@ -87,7 +87,7 @@ fn no_public_key_means_no_fallback() {
     let env = Env::new();
     let (_, key) = env.license(&env.node_locked());
     let mut cfg = env.config(&key, "fp-nokey");
-    cfg.public_key = None;
+    cfg.public_keys = lic::crypto::KeySet::new();
     let c = Client::new(cfg).unwrap();
     let v = c.validate(VALIDATE_AUTO_ACTIVATE).unwrap();
     assert_eq!(v.code, Code::Valid);

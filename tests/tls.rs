@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::TempDir;
 use lic::client::{Client, VALIDATE_AUTO_ACTIVATE, VALIDATE_ONLINE_ONLY};
 use lic::config::Config;
-use lic::crypto::PublicKey;
+use lic::crypto::{KeySet, PublicKey};
 use lic::error::ErrorKind;
 use lic::model::{Source, ValidationCode as Code};
 use lic_devserver::{DevServer, Options, TlsOptions};
@@ -73,7 +73,7 @@ fn lic_trusts_the_devserver_certificate_only_with_the_ca_bundle() {
         account_id: Some(server.account_id()),
         base_url: url.clone(),
         license_key: Some(key.clone()),
-        public_key: Some(PublicKey::from_hex(&server.public_key_hex()).unwrap()),
+        public_keys: KeySet::of(PublicKey::from_hex(&server.public_key_hex()).unwrap()),
         fingerprint: Some("fp-tls".into()),
         cache_dir: Some(dir.path.join("cache")),
         timeout: TIMEOUT,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lic::crypto::PublicKey;
+use lic::crypto::{KeySet, PublicKey};
 use lic::error::{ErrorKind, Result};
 use lic::evidence::files::{self, Certificate, Dataset, FileKind};
 use lic::evidence::signed_key::verify_signed_key;
@@ -35,8 +35,8 @@ impl Vector {
             .unwrap_or_else(|e| panic!("{}: cannot read {path}: {e}", self.name))
     }
 
-    fn public_key(&self) -> PublicKey {
-        PublicKey::from_hex(&self.public_key_hex).unwrap()
+    fn public_key(&self) -> KeySet {
+        KeySet::of(PublicKey::parse(&self.public_key_hex).unwrap())
     }
 
     fn file_kind(&self) -> Option<FileKind> {
@@ -163,7 +163,7 @@ fn every_file_parses_and_verifies() {
         let cert = files::parse_certificate(&text).unwrap_or_else(|e| panic!("{}: {e}", v.name));
         assert_eq!(cert.kind, kind, "{}", v.name);
         assert_eq!(v.algorithm, "aes-256-gcm+ed25519", "{}", v.name);
-        assert_eq!(cert.alg, files::Algorithm::Aes256GcmEd25519, "{}", v.name);
+        assert_eq!(cert.alg, files::Algorithm::AES_ED25519, "{}", v.name);
         assert_eq!(cert.text, text, "{}: normalized text differs", v.name);
         cert.verify(&v.public_key())
             .unwrap_or_else(|e| panic!("{}: {e}", v.name));

@@ -30,18 +30,22 @@ pub fn fuzz_signing_key() -> SigningKey {
     SigningKey::from_bytes(&FUZZ_SEED)
 }
 
-pub fn fuzz_public_key() -> lic::crypto::PublicKey {
+/// The fuzzer's public key, as the key set lic verifies with.
+pub fn fuzz_public_key() -> lic::crypto::KeySet {
     let hex: String = fuzz_signing_key()
         .verifying_key()
         .as_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    lic::crypto::PublicKey::from_hex(&hex).expect("a valid key")
+    lic::crypto::KeySet::of(lic::crypto::PublicKey::from_hex(&hex).expect("a valid key"))
 }
 
-pub fn vector_public_key() -> lic::crypto::PublicKey {
-    lic::crypto::PublicKey::from_hex(VECTOR_PUBLIC_KEY).expect("a valid key")
+/// The real Keygen account's public key, as a key set.
+pub fn vector_public_key() -> lic::crypto::KeySet {
+    lic::crypto::KeySet::of(
+        lic::crypto::PublicKey::from_hex(VECTOR_PUBLIC_KEY).expect("a valid key"),
+    )
 }
 
 /// Wraps `plaintext` as Keygen would: encrypted with AES-256-GCM under

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::Client;
 use crate::config::LogLevel;
 use crate::error::{Error, ErrorKind, Result};
-use crate::machine;
+use crate::machine::HostFacts;
 use crate::model::MachineInfo;
 use crate::protocol::{pct, Call, Deadline};
 
@@ -93,29 +93,55 @@ impl Client {
         Ok(id)
     }
 
-    /// Activates this machine. Already activated is success.
+    /// Activates this machine (fingerprint, host facts and hardware
+    /// components). Already activated is success.
     pub fn activate(&self) -> Result<MachineInfo> {
-        self.activate_by(&self.deadline())
+        let res = self.activate_by(&HostFacts::this_machine(), &self.deadline());
+        self.record_call("activate", res.as_ref().map(|_| None));
+        res
     }
 
-    /// `activate` within a call's deadline. The machine-file check-out behind
-    /// it is skipped when too little time is left; the next online
+    /// Activates the client's fingerprint, telling the server `facts` (host
+    /// name, platform, cores; each only when known) instead of this
+    /// machine's: for a portal that activates an air-gapped machine from its
+    /// request. Already activated is success. With the cache on, the machine
+    /// file is cached as after `activate`.
+    pub fn activate_as(&self, facts: &HostFacts) -> Result<MachineInfo> {
+        let res = self.activate_by(facts, &self.deadline());
+        self.record_call("activate", res.as_ref().map(|_| None));
+        res
+    }
+
+    /// `activate_as` within a call's deadline. The machine-file check-out
+    /// behind it is skipped when too little time is left; the next online
     /// validation checks the file out instead.
-    pub(crate) fn activate_by(&self, deadline: &Deadline) -> Result<MachineInfo> {
+    pub(crate) fn activate_by(
+        &self,
+        facts: &HostFacts,
+        deadline: &Deadline,
+    ) -> Result<MachineInfo> {
         let fingerprint = self.fingerprint()?;
         let license_id = self.license_id(deadline)?;
-        let mut attributes = json!({
-            "fingerprint": fingerprint,
-            "platform": machine::platform(),
-            "cores": machine::cores(),
-        });
-        if let Some(h) = machine::hostname() {
+        let mut attributes = json!({ "fingerprint": fingerprint });
+        if let Some(p) = &facts.platform {
+            attributes["platform"] = json!(p);
+        }
+        if let Some(c) = facts.cores {
+            attributes["cores"] = json!(c);
+        }
+        if let Some(h) = &facts.hostname {
             attributes["hostname"] = json!(h);
+        }
+        let mut relationships =
+            json!({ "license": { "data": { "type": "licenses", "id": license_id } } });
+        // The hardware components, for the components validation scope.
+        if let Some(components) = self.components_relationship() {
+            relationships["components"] = components;
         }
         let body = json!({ "data": {
             "type": "machines",
             "attributes": attributes,
-            "relationships": { "license": { "data": { "type": "licenses", "id": license_id } } }
+            "relationships": relationships
         }});
         let machine = match self.send(
             Call {
@@ -174,6 +200,12 @@ impl Client {
 
     /// Deactivates this machine (`None`) or the machine with the given id.
     pub fn deactivate(&self, machine_id: Option<&str>) -> Result<()> {
+        let res = self.deactivate_inner(machine_id);
+        self.record_call("deactivate", res.as_ref().map(|_| None));
+        res
+    }
+
+    fn deactivate_inner(&self, machine_id: Option<&str>) -> Result<()> {
         let fingerprint = self.fingerprint()?;
         let target = machine_id.unwrap_or(&fingerprint).to_string();
         let res = self.send(

@@ -5,6 +5,8 @@
 //! A `Client` is immutable configuration plus a little shared state behind
 //! locks that are never held across network I/O; it is `Send + Sync`.
 
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU8;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,15 +17,23 @@ use crate::config::{check_text, Config, LogLevel};
 use crate::error::{err, ErrorKind, Result};
 use crate::events::{Event, Events};
 use crate::evidence::OfflineStore;
-use crate::machine::machine_fingerprint;
+use crate::machine::{machine_fingerprint, Component};
 use crate::model::ValidationCode;
 use crate::protocol::{Auth, Call, Deadline, Reply, Transport};
 use crate::slots::Monitor;
+use crate::time::Millis;
 
+mod activation;
+mod diagnostics;
+mod fingerprint;
 mod machines;
 mod offline;
+mod revalidate;
 mod slots;
 mod validate;
+
+pub use diagnostics::HISTORY_LEN;
+pub use revalidate::DEFAULT_REVALIDATION_INTERVAL;
 
 /// The trust state of the system clock, as the result reports it.
 pub use crate::model::ClockState;
@@ -51,6 +61,15 @@ pub(crate) struct Inner {
     pub(crate) monitor: OnceCell<Arc<Monitor>>,
     /// (answered online, code) of the last validation, for the events.
     last_verdict: Mutex<Option<(bool, ValidationCode)>>,
+    /// This machine's components (collected once, on first use).
+    components: OnceCell<Vec<Component>>,
+    /// Whether validations send the components scope: unknown (0), no (1),
+    /// yes (2: the policy requires it).
+    components_scope: AtomicU8,
+    /// The last calls and their outcomes, for diagnostics.
+    history: Mutex<VecDeque<diagnostics::Entry>>,
+    /// The grace expiry GRACE_EXPIRING was sent for.
+    grace_warned: Mutex<Option<Millis>>,
 }
 
 impl Drop for Inner {
@@ -95,6 +114,7 @@ impl Client {
         if let Some(fp) = &cfg.fingerprint {
             let _ = fingerprint.set(check_text("fingerprint", fp, 4096)?);
         }
+        fingerprint::check_overrides(&cfg.components)?;
         let events = Arc::new(Events::new(cfg.events.clone()));
         Ok(Client {
             inner: Arc::new(Inner {
@@ -107,6 +127,10 @@ impl Client {
                 events,
                 monitor: OnceCell::new(),
                 last_verdict: Mutex::new(None),
+                components: OnceCell::new(),
+                components_scope: AtomicU8::new(0),
+                history: Mutex::new(VecDeque::new()),
+                grace_warned: Mutex::new(None),
             }),
         })
     }
@@ -164,6 +188,16 @@ impl Client {
                 }
                 e
             })
+    }
+
+    /// Stops the background thread (heartbeats, slots, revalidation) now,
+    /// releasing the slots still held, waiting at most `SHUTDOWN_BUDGET`;
+    /// no event is delivered after it returns. The C API calls it when the
+    /// app frees its client; dropping the last `Client` does the same.
+    pub fn shutdown(&self) {
+        if let Some(m) = self.inner.monitor.get() {
+            m.shutdown();
+        }
     }
 
     /// The oldest queued event, if any (none are queued when a sink is set).

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::Client;
 use crate::config::LogLevel;
 use crate::error::{Error, ErrorKind, Result};
+use crate::evidence::files::Algorithm;
 use crate::model::{MachineInfo, Validation};
 use crate::protocol::{pct, Call, Deadline};
 
@@ -17,7 +18,7 @@ impl Client {
     /// call has time left for it (else the next validation tries again).
     pub(crate) fn after_online_validation(&self, v: &mut Validation, deadline: &Deadline) {
         self.inner.offline.check_online_answer(v);
-        if self.config().public_key.is_none() || !v.verified {
+        if self.config().public_keys.is_empty() || !v.verified || self.config().no_cache {
             return;
         }
         let Some(machine_id) = v.machine_id.clone() else {
@@ -30,7 +31,7 @@ impl Client {
                 });
                 return;
             }
-            if let Err(e) = self.checkout_machine_file(&machine_id, &v.fingerprint, deadline) {
+            if let Err(e) = self.refresh_cached_file(&machine_id, &v.fingerprint, deadline) {
                 self.log(LogLevel::Warn, || {
                     format!("could not refresh the cached machine file: {e}")
                 });
@@ -39,7 +40,7 @@ impl Client {
     }
 
     pub(crate) fn after_activation(&self, machine: &MachineInfo, deadline: &Deadline) {
-        if self.config().public_key.is_none() {
+        if self.config().public_keys.is_empty() || self.config().no_cache {
             return;
         }
         if !deadline.room_for_follow_up() {
@@ -48,7 +49,7 @@ impl Client {
             });
             return;
         }
-        if let Err(e) = self.checkout_machine_file(&machine.id, &machine.fingerprint, deadline) {
+        if let Err(e) = self.refresh_cached_file(&machine.id, &machine.fingerprint, deadline) {
             self.log(LogLevel::Warn, || {
                 format!("activated, but could not cache a machine file for offline use: {e}")
             });
@@ -66,7 +67,7 @@ impl Client {
     /// Checks out a machine file (encrypted, with the license, its policy and
     /// entitlements) and hands it to the evidence store, which verifies it
     /// and keeps it in the cache.
-    fn checkout_machine_file(
+    fn refresh_cached_file(
         &self,
         machine_id: &str,
         fingerprint: &str,
@@ -75,8 +76,46 @@ impl Client {
         if !self.inner.offline.can_cache() {
             return Err(Error::new(ErrorKind::Io, "no cache directory is available"));
         }
+        let certificate = self.checkout_certificate(machine_id, deadline)?;
+        self.inner.offline.keep_checkout(&certificate, fingerprint)
+    }
+
+    /// Checks out a machine file for the client's fingerprint (activated
+    /// already) and returns its certificate text, the `.lic` file a person
+    /// carries to an air-gapped machine. The TTL is the configured check-out
+    /// TTL. With a public key the file is verified and decrypted first
+    /// (signature, license key, fingerprint), so a file this returns loads
+    /// on that machine. Nothing is cached. Errors: MachineNotActivated when
+    /// the fingerprint is not activated, and the server's refusals.
+    pub fn checkout_machine_file(&self) -> Result<String> {
+        let deadline = self.deadline();
+        let fingerprint = self.fingerprint()?;
+        let machine_id = self.this_machine_id(&deadline)?;
+        let certificate = self.checkout_certificate(&machine_id, &deadline)?;
+        if !self.config().public_keys.is_empty() {
+            self.inner.offline.verify(&certificate, &fingerprint)?;
+        }
+        Ok(certificate)
+    }
+
+    /// The check-out call: the certificate text of a fresh machine file.
+    fn checkout_certificate(&self, machine_id: &str, deadline: &Deadline) -> Result<String> {
+        // Ask for a signature lic can verify with the keys it was given
+        // (Keygen's default follows the license's scheme, which may need a
+        // key the app did not configure): Ed25519 first, else RSA-PSS, else
+        // ECDSA.
+        let signing = self.config().public_keys.preferred().ok_or_else(|| {
+            Error::new(
+                ErrorKind::NoPublicKey,
+                "checking out a file needs a public key",
+            )
+        })?;
+        let algorithm = Algorithm {
+            encrypted: true,
+            signing,
+        };
         let body = json!({ "meta": {
-            "algorithm": "aes-256-gcm+ed25519",
+            "algorithm": algorithm.name(),
             "include": ["license", "license.entitlements", "license.policy"],
             "ttl": self.config().checkout_ttl,
         }});
@@ -101,7 +140,7 @@ impl Client {
                     "check-out answer has no certificate",
                 )
             })?;
-        self.inner.offline.keep_checkout(certificate, fingerprint)
+        Ok(certificate.to_string())
     }
 
     /// Hands lic a license or machine file delivered by hand (air-gapped
@@ -119,7 +158,8 @@ impl Client {
         self.inner.offline.validate(fingerprint, cause)
     }
 
-    /// Checks the configured license key as an ED25519_SIGN key, with no server.
+    /// Checks the configured license key as a signed key of any scheme Keygen
+    /// makes, with no server.
     pub fn signed_key_validation(&self, fingerprint: &str) -> Result<Validation> {
         self.inner.offline.signed_key_validation(fingerprint)
     }

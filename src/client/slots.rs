@@ -11,7 +11,7 @@ use crate::protocol::{pct, Deadline};
 use crate::slots::{HeartbeatStats, Monitor, ProcessSlot};
 
 impl Client {
-    fn monitor(&self) -> Result<Arc<Monitor>> {
+    pub(super) fn monitor(&self) -> Result<Arc<Monitor>> {
         self.inner
             .monitor
             .get_or_try_init(|| {

@@ -16,9 +16,10 @@ use crate::config::LogLevel;
 use crate::crypto::random_nonce;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::events::{Event, EventKind};
+use crate::machine::HostFacts;
 use crate::model::{LicenseInfo, LicenseResource, Source, Validation, ValidationCode};
 use crate::protocol::{pct, Auth, Call, Deadline};
-use crate::time::parse_rfc3339;
+use crate::time::{format_rfc3339, parse_rfc3339};
 
 impl Client {
     /// Validates the license for this machine. See `VALIDATE_*` for `flags`.
@@ -32,13 +33,36 @@ impl Client {
     /// file). A follow-up that does not fit in what is left is skipped, and
     /// the next call does it.
     pub fn validate(&self, flags: u32) -> Result<Validation> {
-        let mut v = self.validate_once(flags, &self.deadline())?;
-        v.process_slots = self.process_slots();
-        self.note_verdict(&v);
-        Ok(v)
+        let (res, events) = self.validate_noting(flags, "validate");
+        for e in events {
+            self.inner.events.emit(e);
+        }
+        res
     }
 
-    fn note_verdict(&self, v: &Validation) {
+    /// `validate`, recorded in the call history under `call`, returning the
+    /// events it raises instead of emitting them (the background
+    /// revalidation delivers them only while its client lives).
+    pub(crate) fn validate_noting(
+        &self,
+        flags: u32,
+        call: &'static str,
+    ) -> (Result<Validation>, Vec<Event>) {
+        let res = self.validate_once(flags, &self.deadline()).map(|mut v| {
+            v.process_slots = self.process_slots();
+            v
+        });
+        self.record_call(call, res.as_ref().map(Some));
+        let events = match &res {
+            Ok(v) => self.note_verdict(v),
+            Err(_) => Vec::new(),
+        };
+        (res, events)
+    }
+
+    /// The events a verdict raises: a switch between online and offline,
+    /// a changed code (with both codes), and the grace running out.
+    fn note_verdict(&self, v: &Validation) -> Vec<Event> {
         let online = v.source == Source::Online;
         let before = self.inner.last_verdict.lock().replace((online, v.code));
         let was_online = before.is_none_or(|(o, _)| o);
@@ -61,15 +85,55 @@ impl Client {
             ));
         }
         if let Some((_, code)) = before.filter(|(_, c)| *c != v.code) {
-            events.push(Event::new(
+            let mut e = Event::new(
                 EventKind::LicenseStateChanged,
                 None,
                 format!("{} -> {}", code.as_text(), v.code_text),
-            ));
+            );
+            e.codes = Some((code.as_text().to_string(), v.code_text.clone()));
+            events.push(e);
         }
-        for e in events {
-            self.inner.events.emit(e);
+        if let Some(e) = self.grace_warning(v) {
+            events.push(e);
         }
+        events
+    }
+
+    /// GRACE_EXPIRING, once per grace period, when a valid offline answer
+    /// has less grace left than a tenth of the grace or two revalidation
+    /// intervals (whichever is longer).
+    fn grace_warning(&self, v: &Validation) -> Option<Event> {
+        if v.source == Source::Online || !v.valid {
+            return None;
+        }
+        let (left, expiry) = (v.grace_left_ms?, v.grace_expiry?);
+        let grace = self.inner.offline.grace_ms()?;
+        let interval = self
+            .inner
+            .monitor
+            .get()
+            .and_then(|m| m.revalidation_interval())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let lead = (grace / 10).max(interval.saturating_mul(2)).min(grace);
+        if left > lead {
+            return None;
+        }
+        let mut warned = self.inner.grace_warned.lock();
+        if *warned == Some(expiry) {
+            return None;
+        }
+        *warned = Some(expiry);
+        let mut e = Event::new(
+            EventKind::GraceExpiring,
+            None,
+            format!(
+                "the offline grace ends in {} s (at {}); connect to the server to renew it",
+                left / 1000,
+                format_rfc3339(expiry)
+            ),
+        );
+        e.time_left = Some(std::time::Duration::from_millis(left.max(0) as u64));
+        Some(e)
     }
 
     fn validate_once(&self, flags: u32, deadline: &Deadline) -> Result<Validation> {
@@ -109,16 +173,50 @@ impl Client {
         self.log(LogLevel::Info, || {
             format!("{} for this machine; activating", first.code_text)
         });
-        self.activate_by(deadline)?;
+        self.activate_by(&HostFacts::this_machine(), deadline)?;
         self.validate_online(&fingerprint, deadline)
     }
 
+    /// The online answer, with the components scope when the policy needs
+    /// it: learnt from a COMPONENTS_SCOPE_REQUIRED answer (asked again at
+    /// once with the scope when the call has time left) or from the cached
+    /// file's policy.
     fn validate_online(&self, fingerprint: &str, deadline: &Deadline) -> Result<Validation> {
+        let with_components = self.wants_components_scope(fingerprint);
+        let v = self.validate_online_scoped(fingerprint, deadline, with_components)?;
+        if with_components || v.code != ValidationCode::ComponentsScopeRequired {
+            return Ok(v);
+        }
+        self.components_scope_required();
+        if !deadline.room_for_follow_up() {
+            return Ok(v);
+        }
+        self.log(LogLevel::Info, || {
+            "the policy requires the components scope; validating again with it".to_string()
+        });
+        self.validate_online_scoped(fingerprint, deadline, true)
+    }
+
+    fn validate_online_scoped(
+        &self,
+        fingerprint: &str,
+        deadline: &Deadline,
+        with_components: bool,
+    ) -> Result<Validation> {
         let key = self.license_key()?;
         let nonce = random_nonce()?;
         let mut scope = json!({ "fingerprint": fingerprint });
         if let Some(p) = &self.inner.cfg.product_id {
             scope["product"] = json!(p);
+        }
+        let components: Option<Vec<String>> = with_components.then(|| {
+            self.components_to_send()
+                .into_iter()
+                .map(|(_, fp)| fp)
+                .collect()
+        });
+        if let Some(c) = &components {
+            scope["components"] = json!(c);
         }
         let body = json!({ "meta": { "key": key, "nonce": nonce, "scope": scope } });
         let reply = self.send(
@@ -148,6 +246,18 @@ impl Client {
                 ErrorKind::ResponseMismatch,
                 "validation answer is about another fingerprint",
             );
+        }
+        if let Some(sent) = &components {
+            let mut echoed = scope.components.clone().unwrap_or_default();
+            let mut sent = sent.clone();
+            echoed.sort();
+            sent.sort();
+            if echoed != sent {
+                return err(
+                    ErrorKind::ResponseMismatch,
+                    "validation answer is about other components",
+                );
+            }
         }
         if let Some(p) = &self.inner.cfg.product_id {
             if scope.product.as_deref() != Some(p.as_str()) {
@@ -308,6 +418,7 @@ struct ValidationMeta {
 struct EchoedScope {
     fingerprint: Option<String>,
     product: Option<String>,
+    components: Option<Vec<String>>,
 }
 
 fn needs_activation(v: &Validation) -> bool {

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{err, ErrorKind, Result};
 
 mod keys;
-pub use keys::PublicKey;
+pub use keys::{KeyKind, KeySet, PublicKey, SigAlg, KEY_FORMS};
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
@@ -75,6 +75,11 @@ pub fn b64_std(data: &[u8]) -> String {
 
 pub fn b64_std_decode(s: &str) -> Option<Vec<u8>> {
     STANDARD.decode(s).ok()
+}
+
+/// base64url without padding (RFC 4648 §5), for text that travels in URLs.
+pub fn b64_url_nopad(data: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(data)
 }
 
 /// base64url, padded or not (Keygen pads; other tools may not).
@@ -166,8 +171,8 @@ mod tests {
             PublicKey::from_hex("e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788")
                 .unwrap();
         assert_eq!(
-            k.to_hex(),
-            "e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788"
+            k.to_hex().as_deref(),
+            Some("e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788")
         );
         assert_eq!(
             PublicKey::from_hex("abcd").unwrap_err().kind,

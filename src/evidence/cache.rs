@@ -23,7 +23,8 @@ fn io_error(action: &str, path: &Path, e: io::Error) -> Error {
 /// directory (`.<name>.<pid>.<16 hex>.tmp`), is flushed to disk, then renamed
 /// over the target. Missing parent directories are created (0700 on unix);
 /// the file is 0600 on unix. Temporary files a killed writer left behind for
-/// the same target are removed first (see [`remove_stale_temps`]).
+/// the same target, and old files moved aside on Windows, are removed first
+/// (see [`remove_stale_temps`]).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -49,7 +50,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 
     let written = write_new_file(&tmp, data)
         .map_err(|e| io_error("write", &tmp, e))
-        .and_then(|()| fs::rename(&tmp, path).map_err(|e| io_error("replace", path, e)));
+        .and_then(|()| replace(&tmp, path).map_err(|e| io_error("replace", path, e)));
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
         return written;
@@ -63,18 +64,52 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Moves `tmp` over `path`. Windows refuses to replace a file that another
+/// handle has open unless POSIX rename semantics are available (NTFS on
+/// Windows 10 1607 and later; not FAT32/exFAT, older Windows or Wine 8):
+/// there the old file is first moved aside under a name of lic's own
+/// (`.<name>.<pid>.<nonce>.old`, which open handles keep reading), the new
+/// one moved in, and the aside file deleted (or left for the next write to
+/// remove, while a reader still has it open).
+fn replace(tmp: &Path, path: &Path) -> io::Result<()> {
+    match fs::rename(tmp, path) {
+        Err(e) if cfg!(windows) && e.kind() == io::ErrorKind::PermissionDenied => {
+            let mut nonce = [0u8; 8];
+            random_bytes(&mut nonce).map_err(|_| e)?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let aside = path.with_file_name(format!(
+                ".{name}.{}.{}.old",
+                std::process::id(),
+                encode_hex(&nonce)
+            ));
+            fs::rename(path, &aside)?;
+            if let Err(e) = fs::rename(tmp, path) {
+                let _ = fs::rename(&aside, path);
+                return Err(e);
+            }
+            let _ = fs::remove_file(&aside);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// A temporary file older than this is stale whoever wrote it: a write
 /// takes milliseconds, even of a megabyte on a slow disk.
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
 
-/// The pid in a temporary file name of ours for the target `name`
-/// (`.<name>.<pid>.<16 hex>.tmp`), or `None` for any other name.
+/// The pid in a temporary file name of ours for the target `name`: a new
+/// file being written (`.<name>.<pid>.<16 hex>.tmp`) or an old one moved
+/// aside on Windows (`.<name>.<pid>.<16 hex>.old`, see [`replace`]); `None`
+/// for any other name.
 fn temp_pid(file_name: &str, name: &str) -> Option<u32> {
     let rest = file_name
         .strip_prefix('.')?
         .strip_prefix(name)?
-        .strip_prefix('.')?
-        .strip_suffix(".tmp")?;
+        .strip_prefix('.')?;
+    let rest = rest
+        .strip_suffix(".tmp")
+        .or_else(|| rest.strip_suffix(".old"))?;
     let (pid, nonce) = rest.split_once('.')?;
     let is_hex = |s: &str| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
     if !is_hex(nonce) || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
@@ -377,6 +412,7 @@ pub(crate) mod tests {
         let (dead, alive) = (dead_pid(), std::process::id());
         let name = |pid: u32, nonce: &str| format!(".{target}.{pid}.{nonce}.tmp");
         let killed = name(dead, "0123456789abcdef");
+        let aside = format!(".{target}.{dead}.0123456789abcdef.old");
         let in_flight = name(alive, "fedcba9876543210");
         let abandoned = name(alive, "00112233445566aa");
         let other_target = format!(".clock-0123abcd.lic.{dead}.0123456789abcdef.tmp");
@@ -387,7 +423,7 @@ pub(crate) mod tests {
             format!(".{target}.{dead}.0123.tmp"),
             format!(".{target}.{dead}.0123456789abcdef.tmp.keep"),
         ];
-        for n in [&killed, &in_flight, &abandoned, &other_target]
+        for n in [&killed, &aside, &in_flight, &abandoned, &other_target]
             .into_iter()
             .chain(&not_ours)
         {
@@ -426,6 +462,7 @@ pub(crate) mod tests {
             ".machine-ab.lic..0123456789abcdef.tmp",
             ".machine-ab.lic.-4.0123456789abcdef.tmp",
             ".machine-ab.lic.42.0123456789abcdeg.tmp",
+            ".machine-ab.lic.42.0123456789abcdef.bak",
             ".machine-abc.lic.42.0123456789abcdef.tmp",
             "machine-ab.lic",
         ] {

@@ -95,6 +95,12 @@ impl ClockMark {
         Ok(())
     }
 
+    /// The mark as this process knows it (the file is read on first use).
+    pub fn mark(&self) -> Option<Millis> {
+        let mut st = self.known.lock();
+        self.known_mark(&mut st)
+    }
+
     /// Compares `now` with the mark: `Tampered` when `now` is more than
     /// `tolerance_ms` before it. Reads the file only on first use.
     pub fn check(&self, now: Millis, tolerance_ms: i64) -> ClockState {

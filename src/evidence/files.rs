@@ -1,12 +1,13 @@
 //! Keygen license files and machine files (checked-out certificates): parsing
-//! the certificate text, verifying its Ed25519 signature, decrypting or
-//! decoding the dataset, and reading the JSON:API document inside.
-//! Reference: keygen-api.md §5.
+//! the certificate text, verifying its signature (Ed25519, RSA-PSS, RSA
+//! PKCS#1 v1.5 or ECDSA P-256, with the account key of that kind), decrypting
+//! or decoding the dataset, and reading the JSON:API document inside.
+//! Reference: keygen-api.md §5; keygen-api `abstract_checkout_service.rb`.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::crypto::{aes256gcm_open, b64_std_decode, sha256, PublicKey};
+use crate::crypto::{aes256gcm_open, b64_std_decode, sha256, KeySet, SigAlg};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::time::{parse_rfc3339, Millis};
 
@@ -52,14 +53,55 @@ impl FileKind {
     }
 }
 
-/// The certificate's `alg`. Only Ed25519 signatures are supported.
+/// The certificate's `alg`, `<encoding>+<signing>`: `base64` (the dataset is
+/// only encoded) or `aes-256-gcm` (encrypted with the license key, plus the
+/// fingerprint for machine files), and one of Keygen's four signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Algorithm {
-    /// `base64+ed25519`: the dataset is only encoded.
-    Base64Ed25519,
-    /// `aes-256-gcm+ed25519`: the dataset is encrypted with the license key
-    /// (plus the fingerprint for machine files).
-    Aes256GcmEd25519,
+pub struct Algorithm {
+    pub encrypted: bool,
+    pub signing: SigAlg,
+}
+
+impl Algorithm {
+    /// `aes-256-gcm+ed25519`, what lic asked for before it spoke RSA/ECDSA.
+    pub const AES_ED25519: Algorithm = Algorithm {
+        encrypted: true,
+        signing: SigAlg::Ed25519,
+    };
+
+    /// Keygen's name, e.g. `aes-256-gcm+rsa-pss-sha256`.
+    pub fn name(&self) -> String {
+        let enc = if self.encrypted {
+            "aes-256-gcm"
+        } else {
+            "base64"
+        };
+        format!("{enc}+{}", self.signing.name())
+    }
+
+    /// Reads Keygen's name; anything else is UNSUPPORTED_ALGORITHM naming it.
+    pub fn parse(alg: &str) -> Result<Algorithm> {
+        let parsed = alg.split_once('+').and_then(|(enc, sig)| {
+            let encrypted = match enc {
+                "aes-256-gcm" => true,
+                "base64" => false,
+                _ => return None,
+            };
+            Some(Algorithm {
+                encrypted,
+                signing: SigAlg::from_name(sig)?,
+            })
+        });
+        parsed.ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnsupportedAlgorithm,
+                format!(
+                    "unknown file algorithm {alg:.64?}: lic verifies aes-256-gcm or base64 with \
+                     ed25519, rsa-pss-sha256, rsa-sha256 or ecdsa-p256"
+                ),
+            )
+        })
+    }
 }
 
 /// A parsed, not yet verified certificate.
@@ -69,7 +111,8 @@ pub struct Certificate {
     pub alg: Algorithm,
     /// The signed payload exactly as in the certificate.
     pub enc: String,
-    /// The 64-byte Ed25519 signature.
+    /// The signature bytes (64 for Ed25519, the modulus size for RSA, DER
+    /// for ECDSA).
     pub sig: Vec<u8>,
     /// The certificate in Keygen's own layout (LF line ends, body wrapped at
     /// 60 columns, final newline). Equals the file Keygen served.
@@ -141,15 +184,23 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
             kind.name()
         ))
     })?;
-    let alg = parse_algorithm(&envelope.alg)?;
+    let alg = Algorithm::parse(&envelope.alg)?;
     let sig = b64_std_decode(&envelope.sig)
-        .filter(|s| s.len() == 64)
+        .filter(|s| !s.is_empty())
         .ok_or_else(|| {
             malformed(format!(
-                "{} file signature is not a base64 64-byte Ed25519 signature",
-                kind.name()
+                "{} file signature is not base64 ({})",
+                kind.name(),
+                alg.signing.name()
             ))
         })?;
+    if alg.signing == SigAlg::Ed25519 && sig.len() != 64 {
+        return Err(malformed(format!(
+            "{} file signature is {} bytes, not a 64-byte Ed25519 signature",
+            kind.name(),
+            sig.len()
+        )));
+    }
 
     let mut normalized = String::with_capacity(body.len() + body.len() / LINE + 64);
     normalized.push_str(kind.header());
@@ -171,29 +222,21 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
     })
 }
 
-fn parse_algorithm(alg: &str) -> Result<Algorithm> {
-    match alg {
-        "base64+ed25519" => return Ok(Algorithm::Base64Ed25519),
-        "aes-256-gcm+ed25519" => return Ok(Algorithm::Aes256GcmEd25519),
-        _ => {}
-    }
-    let signing = alg.rsplit('+').next().unwrap_or(alg);
-    let message = if matches!(signing, "rsa-pss-sha256" | "rsa-sha256" | "ecdsa-p256") {
-        format!(
-            "file is signed with {signing} (alg {alg:.64}), which lic does not verify; \
-             check it out with algorithm=aes-256-gcm+ed25519"
-        )
-    } else {
-        format!("unknown file algorithm {alg:.64}")
-    };
-    err(ErrorKind::UnsupportedAlgorithm, message)
-}
-
 impl Certificate {
-    /// Checks the Ed25519 signature over `license/<enc>` or `machine/<enc>`.
-    pub fn verify(&self, key: &PublicKey) -> Result<()> {
+    /// Whether the signature over `license/<enc>` or `machine/<enc>` holds
+    /// with the account key of the file's algorithm; NO_PUBLIC_KEY (naming
+    /// the algorithm) when `keys` has no key of that kind.
+    pub fn signature_holds(&self, keys: &KeySet) -> Result<bool> {
         let message = format!("{}/{}", self.kind.name(), self.enc);
-        if key.verify(message.as_bytes(), &self.sig) {
+        keys.verify(self.alg.signing, message.as_bytes(), &self.sig)
+            .ok_or_else(|| {
+                keys.missing(self.alg.signing, &format!("this {} file", self.kind.name()))
+            })
+    }
+
+    /// Checks the signature; SIGNATURE_INVALID when it does not hold.
+    pub fn verify(&self, keys: &KeySet) -> Result<()> {
+        if self.signature_holds(keys)? {
             Ok(())
         } else {
             err(
@@ -212,7 +255,7 @@ impl Certificate {
     /// fingerprint, which must match the one inside.
     pub fn open(
         &self,
-        key: &PublicKey,
+        key: &KeySet,
         license_key: Option<&str>,
         fingerprint: Option<&str>,
     ) -> Result<Dataset> {
@@ -228,28 +271,32 @@ impl Certificate {
                 )
             }
         };
-        let plain = match self.alg {
-            Algorithm::Base64Ed25519 => b64_std_decode(&self.enc).ok_or_else(|| {
-                malformed(format!(
-                    "{} file payload is not valid base64",
-                    self.kind.name()
-                ))
-            })?,
-            Algorithm::Aes256GcmEd25519 => {
-                let Some(license_key) = license_key else {
-                    return err(
-                        ErrorKind::InvalidArgument,
-                        format!(
-                            "this {} file is encrypted and needs the license key",
-                            self.kind.name()
-                        ),
-                    );
-                };
-                let secret = format!("{license_key}{secret_suffix}");
-                self.decrypt(&sha256(secret.as_bytes()))?
-            }
+        let plain = if !self.alg.encrypted {
+            self.decode()?
+        } else {
+            let Some(license_key) = license_key else {
+                return err(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "this {} file is encrypted and needs the license key",
+                        self.kind.name()
+                    ),
+                );
+            };
+            let secret = format!("{license_key}{secret_suffix}");
+            self.decrypt(&sha256(secret.as_bytes()))?
         };
         Dataset::from_json(self.kind, &plain, fingerprint)
+    }
+
+    /// The dataset of a `base64+…` file.
+    fn decode(&self) -> Result<Vec<u8>> {
+        b64_std_decode(&self.enc).ok_or_else(|| {
+            malformed(format!(
+                "{} file payload is not valid base64",
+                self.kind.name()
+            ))
+        })
     }
 
     /// `enc` is `b64(ciphertext).b64(iv).b64(tag)`.
@@ -287,13 +334,58 @@ impl Certificate {
 /// Parses and opens certificate text in one step.
 pub fn open_file(
     text: &str,
-    key: &PublicKey,
+    key: &KeySet,
     license_key: Option<&str>,
     fingerprint: Option<&str>,
 ) -> Result<(Certificate, Dataset)> {
     let cert = parse_certificate(text)?;
     let dataset = cert.open(key, license_key, fingerprint)?;
     Ok((cert, dataset))
+}
+
+/// What a file's signature says, checked without the license key (for a
+/// portal, relay or support tool that vets files it cannot decrypt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureCheck {
+    pub kind: FileKind,
+    pub algorithm: Algorithm,
+    /// Whether the signature holds with the account key of its algorithm.
+    pub valid: bool,
+    /// `meta.issued`, when the signature holds and the file is not encrypted.
+    pub issued: Option<Millis>,
+    /// `meta.expiry`, likewise (and `None` for a file without a TTL).
+    pub expiry: Option<Millis>,
+}
+
+impl SignatureCheck {
+    pub fn encrypted(&self) -> bool {
+        self.algorithm.encrypted
+    }
+}
+
+/// Checks a license or machine file's signature, no license key needed.
+/// A signature that does not hold is `valid: false`, not an error; the
+/// errors are FILE_MALFORMED (not a certificate, or a signed `base64+` file
+/// whose dataset is not Keygen's), UNSUPPORTED_ALGORITHM (an `alg` lic does
+/// not know, named) and NO_PUBLIC_KEY (no key of the algorithm's kind).
+/// Times are read only from a file whose signature holds and that is not
+/// encrypted.
+pub fn check_signature(text: &str, keys: &KeySet) -> Result<SignatureCheck> {
+    let cert = parse_certificate(text)?;
+    let valid = cert.signature_holds(keys)?;
+    let (mut issued, mut expiry) = (None, None);
+    if valid && !cert.alg.encrypted {
+        let ds = Dataset::from_json(cert.kind, &cert.decode()?, None)?;
+        issued = Some(ds.issued);
+        expiry = ds.expiry;
+    }
+    Ok(SignatureCheck {
+        kind: cert.kind,
+        algorithm: cert.alg,
+        valid,
+        issued,
+        expiry,
+    })
 }
 
 impl Dataset {
@@ -403,7 +495,7 @@ impl Dataset {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::crypto::{b64_std, encode_hex};
+    use crate::crypto::{b64_std, encode_hex, PublicKey};
     use aes_gcm::aead::{Aead, KeyInit};
     use aes_gcm::{Aes256Gcm, Nonce};
     use ed25519_dalek::{Signer, SigningKey};
@@ -415,10 +507,10 @@ pub(crate) mod tests {
     const EXPIRY: &str = "2024-02-01T00:00:00.000Z";
 
     /// A test-only account key pair; `seed` picks the account.
-    pub(crate) fn account(seed: u8) -> (SigningKey, PublicKey) {
+    pub(crate) fn account(seed: u8) -> (SigningKey, KeySet) {
         let sk = SigningKey::from_bytes(&[seed; 32]);
         let pk = PublicKey::from_hex(&encode_hex(sk.verifying_key().as_bytes())).unwrap();
-        (sk, pk)
+        (sk, KeySet::of(pk))
     }
 
     /// Wraps an envelope the way Keygen does.
@@ -498,7 +590,7 @@ pub(crate) mod tests {
         let text = base64_file(FileKind::License, &dataset(FileKind::License, ""));
         let (cert, ds) = open_file(&text, &pk, None, None).unwrap();
         assert_eq!(cert.kind, FileKind::License);
-        assert_eq!(cert.alg, Algorithm::Base64Ed25519);
+        assert_eq!(cert.alg.name(), "base64+ed25519");
         assert_eq!(cert.text, text);
         assert_eq!(ds.kind, FileKind::License);
         assert_eq!(ds.issued, parse_rfc3339(ISSUED).unwrap());
@@ -543,7 +635,7 @@ pub(crate) mod tests {
         let (_, pk) = account(1);
         let doc = dataset(FileKind::License, "");
         let cert = parse_certificate(&aes_file(FileKind::License, LICENSE_KEY, &doc)).unwrap();
-        assert_eq!(cert.alg, Algorithm::Aes256GcmEd25519);
+        assert_eq!(cert.alg, Algorithm::AES_ED25519);
         let ds = cert.open(&pk, Some(LICENSE_KEY), None).unwrap();
         assert_eq!(ds.doc, doc);
 
@@ -759,30 +851,38 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn unsupported_algorithms_are_named() {
+    fn other_kinds_need_their_key_and_unknown_algorithms_are_named() {
+        let (_, ed) = account(1);
         let sig = b64_std(&[1u8; 256]);
         for alg in [
-            "rsa-sha256",
-            "rsa-pss-sha256",
-            "ecdsa-p256",
-            "aes-256-gcm+rsa-pss-sha256",
             "base64+rsa-sha256",
+            "base64+rsa-pss-sha256",
+            "aes-256-gcm+rsa-pss-sha256",
             "aes-256-gcm+ecdsa-p256",
         ] {
             let text = wrap(
                 FileKind::License,
                 &json!({"enc": "x", "sig": sig, "alg": alg}).to_string(),
             );
-            let e = parse_certificate(&text).unwrap_err();
-            assert_eq!(e.kind, ErrorKind::UnsupportedAlgorithm, "{alg}");
-            assert!(e.message.contains(alg), "{}", e.message);
+            let cert = parse_certificate(&text).unwrap();
+            assert_eq!(cert.alg.name(), alg);
+            // Only the Ed25519 key is configured: lic cannot say, and says why.
+            let e = cert.verify(&ed).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::NoPublicKey, "{alg}");
+            let signing = alg.split('+').nth(1).unwrap();
+            assert!(e.message.contains(signing), "{}", e.message);
+            assert!(!e.message.contains("altered"), "{}", e.message);
         }
         for alg in [
             "",
             "ed25519",
+            "rsa-sha256",
             "base64+ed448",
             "aes-128-gcm+ed25519",
             "BASE64+ED25519",
+            "base64+rsa-sha512",
+            "aes-256-gcm+ecdsa-p384",
+            "base64+ed25519+x",
         ] {
             let text = wrap(
                 FileKind::Machine,
@@ -791,6 +891,7 @@ pub(crate) mod tests {
             let e = parse_certificate(&text).unwrap_err();
             assert_eq!(e.kind, ErrorKind::UnsupportedAlgorithm, "{alg}");
             assert!(e.message.contains("unknown"), "{}", e.message);
+            assert!(e.message.contains(&format!("{alg:?}")), "{}", e.message);
         }
     }
 

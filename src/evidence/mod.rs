@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod clockmark;
 pub mod files;
+pub mod grace;
 pub mod signed_key;
 pub mod store;
 pub mod verdict;

@@ -13,13 +13,14 @@ use serde_json::Value;
 use super::cache::{default_cache_dir, entry_name, read_capped, remove, write_atomic};
 use super::clockmark::ClockMark;
 use super::files::{parse_certificate, FileKind};
+use super::grace::{GraceMark, GraceRecord};
 use super::signed_key::verify_signed_key;
 use super::verdict::{evaluate_file, half_life_passed, signed_key_verdict};
 use super::Evidence;
 use crate::config::{Config, LogLevel, Logger};
-use crate::crypto::PublicKey;
+use crate::crypto::KeySet;
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::model::{ClockState, Source, Validation};
+use crate::model::{ClockState, Source, Validation, ValidationCode};
 use crate::time::{format_rfc3339, now_ms, Millis};
 
 const MAX_FILE: usize = 1 << 20;
@@ -28,10 +29,11 @@ const MAX_FILE: usize = 1 << 20;
 pub struct OfflineStore {
     account: String,
     license_key: Option<String>,
-    public_key: Option<PublicKey>,
+    public_keys: KeySet,
     cache_dir: Option<PathBuf>,
     clock_tolerance_ms: i64,
     max_offline_age_ms: Option<i64>,
+    grace_ms: Option<i64>,
     log: Logger,
     state: Mutex<State>,
 }
@@ -41,6 +43,7 @@ struct State {
     cached: Option<Arc<Evidence>>,
     loaded: Option<Arc<Evidence>>,
     clockmark: Option<ClockMark>,
+    grace: Option<Arc<GraceMark>>,
 }
 
 impl OfflineStore {
@@ -48,10 +51,14 @@ impl OfflineStore {
         OfflineStore {
             account: account.to_string(),
             license_key: cfg.license_key.clone(),
-            public_key: cfg.public_key.clone(),
-            cache_dir: cfg.cache_dir.clone().or_else(default_cache_dir),
+            public_keys: cfg.public_keys.clone(),
+            cache_dir: match cfg.no_cache {
+                true => None,
+                false => cfg.cache_dir.clone().or_else(default_cache_dir),
+            },
             clock_tolerance_ms: cfg.clock_tolerance.as_millis() as i64,
             max_offline_age_ms: cfg.max_offline_age.map(|d| d.as_millis() as i64),
+            grace_ms: cfg.offline_grace.map(|d| d.as_millis() as i64),
             log,
             state: Mutex::default(),
         }
@@ -112,11 +119,54 @@ impl OfflineStore {
         .unwrap_or(ClockState::Unknown)
     }
 
+    /// The grace record for this license and machine.
+    fn grace_mark(&self, fingerprint: &str) -> Option<Arc<GraceMark>> {
+        let mut st = self.state.lock();
+        if st.grace.is_none() {
+            let path = self.cache_path("grace", fingerprint)?;
+            st.grace = Some(Arc::new(GraceMark::new(
+                path,
+                self.license_key.as_deref()?,
+                fingerprint,
+            )));
+        }
+        st.grace.clone()
+    }
+
+    /// What the grace record says (for diagnostics).
+    pub fn grace_record(&self, fingerprint: &str) -> Option<GraceRecord> {
+        self.grace_mark(fingerprint)?.get()
+    }
+
+    /// The trusted-time mark, if any (for diagnostics and the grace clock).
+    pub fn clock_mark(&self, fingerprint: &str) -> Option<Millis> {
+        self.with_clockmark(fingerprint, |m| m.mark()).flatten()
+    }
+
+    /// The configured grace, in milliseconds.
+    pub fn grace_ms(&self) -> Option<i64> {
+        self.grace_ms
+    }
+
     /// Folds an online answer into the clock mark (its signed time counts
     /// only when it was verified) and marks the answer when the clock was set
-    /// back.
+    /// back. A verified answer about the license restarts the offline grace.
     pub fn check_online_answer(&self, v: &mut Validation) {
         let trusted = if v.verified { v.timestamp } else { None };
+        if let (Some(ts), true) = (trusted, v.license.is_some()) {
+            if let Some(g) = self.grace_mark(&v.fingerprint) {
+                if let Err(e) = g.online(ts, &v.code_text, v.valid) {
+                    self.log(LogLevel::Warn, || {
+                        format!("cannot store the offline-grace record: {e}")
+                    });
+                }
+            }
+            v.last_online = Some(ts);
+            if let Some(grace) = self.grace_ms {
+                v.grace_expiry = Some(ts.saturating_add(grace));
+                v.grace_left_ms = Some(grace);
+            }
+        }
         v.clock = self.observe_and_check(&v.fingerprint, trusted);
         if let ClockState::Tampered { behind_ms } = v.clock {
             v.mark_clock_tampered(behind_ms);
@@ -176,15 +226,13 @@ impl OfflineStore {
         source: Source,
         fingerprint: &dyn Fn() -> Result<String>,
     ) -> Result<Arc<Evidence>> {
-        let key = match &self.public_key {
-            Some(k) => k,
-            None => {
-                return err(
-                    ErrorKind::NoPublicKey,
-                    "verifying a file needs the account's public key; none is configured",
-                )
-            }
-        };
+        let key = &self.public_keys;
+        if key.is_empty() {
+            return err(
+                ErrorKind::NoPublicKey,
+                "verifying a file needs the account's public key; none is configured",
+            );
+        }
         let license_key = self.license_key()?;
         let cert = parse_certificate(text)?;
         let fingerprint = match cert.kind {
@@ -207,6 +255,105 @@ impl OfflineStore {
             dataset,
             source,
         }))
+    }
+
+    /// A boolean attribute of the policy in the cached machine file (checked
+    /// out with `license.policy`), if there is such a file.
+    pub fn policy_flag(&self, fingerprint: &str, flag: &str) -> Option<bool> {
+        let ev = self.cached(fingerprint)?;
+        let policies = ev.dataset.doc.get("included")?.as_array()?;
+        policies
+            .iter()
+            .find(|i| i.get("type").and_then(Value::as_str) == Some("policies"))?
+            .pointer(&format!("/attributes/{flag}"))?
+            .as_bool()
+    }
+
+    /// The state of this client's cache for diagnostics: each file, whether
+    /// it is there and verifies, and the issue and expiry times of the
+    /// machine file — never a file's content.
+    pub fn describe(&self, fingerprint: &str) -> Value {
+        let times = |ev: &Evidence| {
+            serde_json::json!({
+                "issued": format_rfc3339(ev.dataset.issued),
+                "expiry": ev.dataset.expiry.map(format_rfc3339),
+            })
+        };
+        let file = |kind: &str| -> Value {
+            let Some(path) = self.cache_path(kind, fingerprint) else {
+                return Value::Null;
+            };
+            let meta = std::fs::metadata(&path).ok();
+            let mut v = serde_json::json!({
+                "name": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                "present": meta.is_some(),
+                "size": meta.as_ref().map(|m| m.len()),
+            });
+            if meta.is_none() {
+                return v;
+            }
+            match kind {
+                "machine" => {
+                    let opened = read_capped(&path, MAX_FILE).and_then(|b| {
+                        let text = String::from_utf8_lossy(&b.unwrap_or_default()).into_owned();
+                        self.open(&text, Source::CachedFile, &|| Ok(fingerprint.to_string()))
+                    });
+                    match opened {
+                        Ok(ev) => {
+                            v["verifies"] = true.into();
+                            v["issued"] = times(&ev)["issued"].clone();
+                            v["expiry"] = times(&ev)["expiry"].clone();
+                        }
+                        Err(e) => {
+                            v["verifies"] = false.into();
+                            v["error"] = e.message.into();
+                        }
+                    }
+                }
+                "clock" => {
+                    let m = ClockMark::new(
+                        path.clone(),
+                        self.license_key.as_deref().unwrap_or(""),
+                        fingerprint,
+                    );
+                    let mark = m.load();
+                    v["verifies"] = mark.is_some().into();
+                    v["mark"] = mark.map(format_rfc3339).into();
+                }
+                "grace" => {
+                    let g = GraceMark::new(
+                        path.clone(),
+                        self.license_key.as_deref().unwrap_or(""),
+                        fingerprint,
+                    );
+                    let r = g.load();
+                    v["verifies"] = r.is_some().into();
+                    if let Some(r) = r {
+                        v["last_online_validation"] = r.last_online.map(format_rfc3339).into();
+                        v["last_online_code"] = r.code.into();
+                        v["highest_offline_clock"] = r.highest_local.map(format_rfc3339).into();
+                    }
+                }
+                _ => {}
+            }
+            v
+        };
+        let loaded = self.state.lock().loaded.clone();
+        serde_json::json!({
+            "dir": self.cache_dir.as_ref().map(|d| d.display().to_string()),
+            "machine_file": file("machine"),
+            "clock_mark": file("clock"),
+            "grace_record": file("grace"),
+            "loaded_file": loaded.map(|ev| times(&ev)),
+        })
+    }
+
+    /// Verifies and decrypts a license or machine file for `fingerprint`
+    /// (signature, license key, fingerprint) without keeping it: for a file
+    /// checked out on behalf of another machine.
+    pub fn verify(&self, text: &str, fingerprint: &str) -> Result<()> {
+        self.open(text, Source::LoadedFile, &|| Ok(fingerprint.to_string()))
+            .map(drop)
     }
 
     /// True when there is no cached machine file or half its life has passed.
@@ -276,7 +423,7 @@ impl OfflineStore {
             Some(w) => format!("the server gave no trustworthy answer ({w})"),
             None => "offline validation was asked for".to_string(),
         };
-        if self.public_key.is_none() {
+        if self.public_keys.is_empty() {
             return err(
                 ErrorKind::NoPublicKey,
                 format!(
@@ -319,20 +466,100 @@ impl OfflineStore {
             },
         };
         v.offline_reason = why;
+        self.apply_grace(fingerprint, &mut v);
         Ok(v)
+    }
+
+    /// Holds an offline answer to the last verified online verdict and the
+    /// grace: evidence older than a signed online SUSPENDED/BANNED/EXPIRED
+    /// cannot lift it, and past the grace a valid answer is GRACE_EXPIRED.
+    /// The grace runs from the last verified online validation (or, with
+    /// none recorded, from the answering evidence's own signed time); its
+    /// clock is the latest of the system clock, the trusted-time mark and
+    /// the highest local reading already seen, and a clock set back beyond
+    /// the tolerance during the grace ends it.
+    fn apply_grace(&self, fingerprint: &str, v: &mut Validation) {
+        let now = now_ms();
+        let mark = self.grace_mark(fingerprint);
+        let record = mark.as_ref().and_then(|m| m.get()).unwrap_or_default();
+        if let Some(t) = record.last_online {
+            let code = ValidationCode::from_text(&record.code);
+            let revoked = !record.valid
+                && matches!(
+                    code,
+                    ValidationCode::Suspended | ValidationCode::Banned | ValidationCode::Expired
+                );
+            if revoked && v.valid && v.timestamp.is_none_or(|issued| issued < t) {
+                v.code = code;
+                v.code_text = record.code.clone();
+                v.valid = false;
+                v.detail = format!(
+                    "the last verified online answer ({}) said {}; offline evidence issued before it cannot lift that",
+                    format_rfc3339(t),
+                    record.code
+                );
+            }
+        }
+        v.last_online = record.last_online;
+        let Some(grace) = self.grace_ms else { return };
+        let Some(start) = record.last_online.or(v.timestamp) else {
+            return;
+        };
+        if let Some(m) = &mark {
+            if let Err(e) = m.offline_seen(now) {
+                self.log(LogLevel::Warn, || {
+                    format!("cannot store the offline-grace record: {e}")
+                });
+            }
+        }
+        let clock = [
+            Some(now),
+            self.clock_mark(fingerprint),
+            record.highest_local,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(now);
+        let expiry = start.saturating_add(grace);
+        let left = expiry.saturating_sub(clock);
+        let set_back = record
+            .highest_local
+            .filter(|h| now < h.saturating_sub(self.clock_tolerance_ms))
+            .map(|h| h - now);
+        v.grace_expiry = Some(expiry);
+        v.grace_left_ms = Some(if set_back.is_some() { 0 } else { left.max(0) });
+        if !v.valid {
+            return;
+        }
+        let detail = match set_back {
+            Some(b) => format!(
+                "the offline grace ended: the clock was set back {} s while offline; connect to the server to renew it",
+                b / 1000
+            ),
+            None if left <= 0 => format!(
+                "the offline grace of {} s after the last verified online validation ({}) ended at {}; connect to the server",
+                grace / 1000,
+                format_rfc3339(start),
+                format_rfc3339(expiry)
+            ),
+            None => return,
+        };
+        v.code = ValidationCode::GraceExpired;
+        v.code_text = ValidationCode::GraceExpired.as_text().to_string();
+        v.valid = false;
+        v.detail = detail;
     }
 
     /// Checks the configured license key as a signed key, with no server.
     pub fn signed_key_validation(&self, fingerprint: &str) -> Result<Validation> {
-        let key = match &self.public_key {
-            Some(k) => k,
-            None => {
-                return err(
-                    ErrorKind::NoPublicKey,
-                    "checking a signed key needs the account's public key; none is configured",
-                )
-            }
-        };
+        let key = &self.public_keys;
+        if key.is_empty() {
+            return err(
+                ErrorKind::NoPublicKey,
+                "checking a signed key needs the account's public key; none is configured",
+            );
+        }
         let license_key = self.license_key()?;
         let signed = verify_signed_key(license_key, key)?;
         let clock = self.observe_and_check(fingerprint, None);

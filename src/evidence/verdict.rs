@@ -73,19 +73,12 @@ pub fn signed_key_verdict(
     now: Millis,
 ) -> Validation {
     let (issued, expiry) = signed.issued_and_expiry();
-    let payload = signed.json.clone().unwrap_or(Value::Null);
-    let s = |p: &str| {
-        payload
-            .pointer(p)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let license = s("/license/id").map(|id| LicenseInfo {
+    let license = signed.license_id().map(|id| LicenseInfo {
         id,
         key: Some(license_key.to_string()),
         expiry,
-        policy_id: s("/policy/id"),
-        product_id: s("/product/id"),
+        policy_id: signed.policy_id(),
+        product_id: signed.product_id(),
         ..LicenseInfo::default()
     });
     let (code, valid, detail) = match expiry {

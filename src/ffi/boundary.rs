@@ -4,6 +4,10 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use parking_lot::{const_mutex, Mutex};
 
 use super::status::lic_status;
 use crate::error::Error;
@@ -260,6 +264,71 @@ pub(crate) unsafe fn write_opt_str(
             format!("{what} is not known for this result"),
         ),
     }
+}
+
+/// A generated document (a report) that did not fit the caller's buffer,
+/// kept so the call that follows with a big enough buffer gets the very
+/// same text instead of a fresh one of another length.
+struct PendingDocument {
+    owner: usize,
+    thread: ThreadId,
+    what: &'static str,
+    at: Instant,
+    text: String,
+}
+
+static PENDING: Mutex<Vec<PendingDocument>> = const_mutex(Vec::new());
+/// How long a document waits for its second call.
+const PENDING_FOR: Duration = Duration::from_secs(60);
+const MAX_PENDING: usize = 64;
+
+/// The buffer protocol for a document that is generated anew on each call
+/// (`make`): when it does not fit, it is kept for this thread, `owner` (a
+/// handle address) and `what` for up to a minute, and the next such call
+/// writes the kept text, so asking for the length and then for the text
+/// gives one document.
+///
+/// # Safety
+/// As [`write_buf`].
+pub(crate) unsafe fn write_document(
+    owner: usize,
+    what: &'static str,
+    make: impl FnOnce() -> String,
+    buf: *mut c_char,
+    buf_len: usize,
+    out_len: *mut usize,
+) -> FfiResult<()> {
+    let thread = std::thread::current().id();
+    let kept = {
+        let mut p = PENDING.lock();
+        p.retain(|d| d.at.elapsed() < PENDING_FOR);
+        p.iter()
+            .position(|d| d.owner == owner && d.thread == thread && d.what == what)
+            .map(|i| p.swap_remove(i).text)
+    };
+    let text = kept.unwrap_or_else(make);
+    match unsafe { write_str(&text, buf, buf_len, out_len) } {
+        Err(e) if e.status == lic_status::LIC_STATUS_BUFFER_TOO_SMALL => {
+            let mut p = PENDING.lock();
+            if p.len() >= MAX_PENDING {
+                p.remove(0);
+            }
+            p.push(PendingDocument {
+                owner,
+                thread,
+                what,
+                at: Instant::now(),
+                text,
+            });
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+/// Drops the documents kept for `owner` (its handle is being freed).
+pub(crate) fn forget_documents(owner: usize) {
+    PENDING.lock().retain(|d| d.owner != owner);
 }
 
 #[cfg(test)]

@@ -48,13 +48,23 @@ pub unsafe extern "C" fn lic_client_new(
     })
 }
 
-/// Frees a client. NULL is a no-op. Stops its background thread and releases
-/// the process slots it still holds (network, bounded to about one second);
-/// results and machines obtained from it stay valid. Must not be called
-/// twice, nor while another thread is using the client.
+/// Frees a client. NULL is a no-op. Stops its background thread (heartbeats,
+/// revalidation) and releases the process slots it still holds (network,
+/// bounded to about one second); no event callback runs after it returns
+/// (a request in flight on that thread ends on its own within the timeout,
+/// delivering nothing). Results and machines obtained from it stay valid.
+/// Must not be called twice, nor while another thread is using the client.
 #[no_mangle]
 pub unsafe extern "C" fn lic_client_free(client: *const lic_client) {
-    infallible((), || unsafe { free_handle(client) })
+    infallible((), || {
+        super::boundary::forget_documents(client as usize);
+        // The background thread may hold the client for a moment (a
+        // revalidation in flight): stop it now rather than when that ends.
+        if let Ok(c) = unsafe { handle_ref(client) } {
+            c.shutdown();
+        }
+        unsafe { free_handle(client) }
+    })
 }
 
 /// Writes this machine's built-in fingerprint for `app_id` (NULL means the

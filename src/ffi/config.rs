@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::boundary::{boundary, check_out, fail, opt_str, FfiResult};
+use super::boundary::{arg_str, boundary, check_out, fail, opt_str, FfiResult};
 /// The handle type this part of the API hands out (declared with the others in `handles`).
 pub use super::handles::lic_config;
 use super::handles::{free_handle, handle_mut, into_handle, lic_event};
@@ -18,7 +18,7 @@ use crate::config::{
     check_seconds, check_text, checkout_ttl_range, Config, LogLevel, DEFAULT_API_VERSION,
     DEFAULT_BASE_URL, MAX_SECONDS, MIN_CHECKOUT_TTL,
 };
-use crate::crypto::PublicKey;
+use crate::crypto::{KeySet, PublicKey};
 use crate::events::{Event, EventSink};
 
 /// Creates a config with every setting at its default.
@@ -148,24 +148,61 @@ pub unsafe extern "C" fn lic_config_set_license_token(
     }
 }
 
-/// Sets the account's Ed25519 public key, 64 hex characters as Keygen's
-/// dashboard shows it. With it every response, file and signed key is
-/// verified and offline fallback is possible; without it answers are
-/// unverified (a shipped app must set it). NULL unsets it.
+/// Sets the account's public key, replacing any set before: its Ed25519 key
+/// as 64 hex characters (as Keygen's dashboard shows it) or base64 DER/SPKI,
+/// or its RSA-2048 or ECDSA P-256 key as PEM or base64 DER (also the base64
+/// of the PEM that the account resource's `meta.keys` holds). With a key,
+/// every response, file and signed key is verified (with the key of the
+/// algorithm it is signed with) and offline fallback is possible; without
+/// one answers are unverified (a shipped app must set one). Add the
+/// account's other keys with `lic_config_add_public_key`. NULL removes every key.
 ///
-/// Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (not 64 hex
-/// characters or not a valid key). No I/O. Needs exclusive access to `config`.
+/// `config` must not be NULL; `public_key` may be NULL. The string is copied.
+/// Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (malformed, a
+/// private key, or a key of a kind Keygen does not sign with; the message
+/// names the forms expected), leaving the config unchanged on error. No I/O.
+/// Needs exclusive access to `config`.
 #[no_mangle]
 pub unsafe extern "C" fn lic_config_set_public_key(
     config: *mut lic_config,
-    public_key_hex: *const c_char,
+    public_key: *const c_char,
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            c.public_key = match opt_str(public_key_hex, "public_key_hex")? {
-                Some(hex) => Some(PublicKey::from_hex(hex)?),
-                None => None,
+            c.public_keys = match opt_str(public_key, "public_key")? {
+                Some(text) => KeySet::of(PublicKey::parse(text)?),
+                None => KeySet::new(),
             };
+            Ok(())
+        })
+    }
+}
+
+/// Adds one more of the account's public keys, in any form
+/// `lic_config_set_public_key` takes, to those already set (an app that
+/// may meet files, keys or responses signed with more than one of its
+/// account's keys sets each). Adding a key already set changes nothing.
+/// Verification picks the key by the algorithm a signature names.
+///
+/// `config` and `public_key` must not be NULL. The string is copied.
+/// Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT (as
+/// `lic_config_set_public_key`), leaving the config unchanged on error. No
+/// I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_add_public_key(
+    config: *mut lic_config,
+    public_key: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            let key = PublicKey::parse(arg_str(public_key, "public_key")?)?;
+            if c.public_keys.len() >= 16 {
+                return fail(
+                    lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                    "a config holds at most 16 public keys (an account has three)",
+                );
+            }
+            c.public_keys.add(key);
             Ok(())
         })
     }
@@ -399,6 +436,77 @@ pub unsafe extern "C" fn lic_config_set_checkout_ttl_seconds(
                         checkout_ttl_range(s),
                     )
                 }
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Sets, adds or excludes one hardware component. lic collects this
+/// machine's components itself (`machine_id`, `system_uuid`,
+/// `board_serial`, `cpu`, `disk`, `mac:<interface>`; see
+/// `lic_fingerprint_report`); with a `value`, the component `name` gets it
+/// (replacing the built-in one of that name, or adding a new one), for
+/// example a stable id a container's host passes in; with `value` NULL the
+/// component `name` is not sent. Like every component, the value is sent
+/// only as `hex(HMAC-SHA256(key = value, message = app id + "/" + kind))`,
+/// where kind is the name up to its first `:`. Settings apply in order;
+/// the last for a name wins.
+///
+/// `config` and `name` must not be NULL; both strings are copied. `name`:
+/// 1–255 bytes, `value`: 1–4096 bytes, no control characters; at most 64
+/// settings. Returns OK, NULL_ARGUMENT, INVALID_UTF8 or INVALID_ARGUMENT.
+/// No I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_add_component(
+    config: *mut lic_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            let name = check_text("name", arg_str(name, "name")?, 255)?;
+            let value = text_setting(value, "value", 4096)?;
+            if c.components.len() >= 64 && !c.components.iter().any(|(n, _)| *n == name) {
+                return fail(
+                    lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                    "at most 64 component settings are accepted",
+                );
+            }
+            c.components.retain(|(n, _)| *n != name);
+            c.components.push((name, value));
+            Ok(())
+        })
+    }
+}
+
+/// Sets the offline grace: after the last verified online validation,
+/// offline answers (cached or loaded file, signed key) stay valid for this
+/// many seconds; after it they are LIC_CODE_GRACE_EXPIRED (valid = 0) until
+/// the server answers again. Only signed evidence starts the grace: the
+/// signed time (`meta.ts`) of the last verified online validation, kept
+/// sealed in the cache directory across restarts (with none recorded, the
+/// answering file's signed issue time). The grace's clock never runs
+/// backwards: it is the latest of the system clock, the trusted-time mark
+/// and the highest clock reading already seen offline, and a clock set
+/// back by more than the clock tolerance during the grace ends it. Each
+/// verified online answer restarts it. 0 removes the limit (the default);
+/// else the range is 1 to 3155695200 (100 years).
+///
+/// `config` must not be NULL; a negative or larger value is
+/// INVALID_ARGUMENT, with the range in the message, and the setting is
+/// unchanged. No I/O. Needs exclusive access to `config`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_offline_grace_seconds(
+    config: *mut lic_config,
+    seconds: i64,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            c.offline_grace = if seconds == 0 {
+                None
+            } else {
+                Some(check_seconds("offline_grace_seconds", seconds, 1)?)
             };
             Ok(())
         })

@@ -11,6 +11,7 @@ pub use super::handles::lic_event;
 use super::handles::{free_handle, handle_ref, into_handle, lic_client};
 use super::status::lic_status;
 use crate::events::EventKind;
+use crate::model::ValidationCode;
 
 /// What an event reports. Values are stable: new kinds are appended.
 #[repr(i32)]
@@ -36,9 +37,14 @@ pub enum lic_event_kind {
     LIC_EVENT_KIND_OFFLINE_ENTERED = 6,
     /// `lic_validate` answered online again after offline answers.
     LIC_EVENT_KIND_OFFLINE_LEFT = 7,
-    /// `lic_validate`'s code differs from the previous call's (the message
-    /// says "OLD -> NEW").
+    /// A validation's code (from `lic_validate` or the background
+    /// revalidation) differs from the previous one's: `lic_event_old_code`
+    /// and `lic_event_new_code` have both (the message says "OLD -> NEW").
     LIC_EVENT_KIND_LICENSE_STATE_CHANGED = 8,
+    /// Offline answers are close to the end of the offline grace
+    /// (`lic_config_set_offline_grace_seconds`); `lic_event_time_left_ms`
+    /// has what is left. Sent once per grace period.
+    LIC_EVENT_KIND_GRACE_EXPIRING = 9,
 }
 
 impl From<EventKind> for lic_event_kind {
@@ -53,6 +59,7 @@ impl From<EventKind> for lic_event_kind {
             EventKind::OfflineEntered => LIC_EVENT_KIND_OFFLINE_ENTERED,
             EventKind::OfflineLeft => LIC_EVENT_KIND_OFFLINE_LEFT,
             EventKind::LicenseStateChanged => LIC_EVENT_KIND_LICENSE_STATE_CHANGED,
+            EventKind::GraceExpiring => LIC_EVENT_KIND_GRACE_EXPIRING,
         }
     }
 }
@@ -146,8 +153,9 @@ pub unsafe extern "C" fn lic_event_attempt(event: *const lic_event) -> u32 {
 }
 
 /// For HEARTBEAT_FAILED, milliseconds left before the server's heartbeat
-/// window closes (0 when it has passed); -1 for other events and NULL.
-/// Infallible. Thread-safe.
+/// window closes (0 when it has passed); for GRACE_EXPIRING, milliseconds
+/// of offline grace left; -1 for other events and NULL. Infallible.
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn lic_event_time_left_ms(event: *const lic_event) -> i64 {
     infallible(-1, || {
@@ -155,6 +163,35 @@ pub unsafe extern "C" fn lic_event_time_left_ms(event: *const lic_event) -> i64 
             .ok()
             .and_then(|e| e.time_left)
             .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    })
+}
+
+/// For LICENSE_STATE_CHANGED, the code before the change (`LIC_CODE_*`;
+/// `LIC_CODE_UNKNOWN` for codes newer than this library, for other events
+/// and for NULL). Infallible, no I/O. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_event_old_code(event: *const lic_event) -> ValidationCode {
+    infallible(ValidationCode::Unknown, || {
+        unsafe { handle_ref(event) }
+            .ok()
+            .and_then(|e| e.codes.as_ref())
+            .map_or(ValidationCode::Unknown, |(old, _)| {
+                ValidationCode::from_text(old)
+            })
+    })
+}
+
+/// For LICENSE_STATE_CHANGED, the code after the change. As
+/// `lic_event_old_code`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_event_new_code(event: *const lic_event) -> ValidationCode {
+    infallible(ValidationCode::Unknown, || {
+        unsafe { handle_ref(event) }
+            .ok()
+            .and_then(|e| e.codes.as_ref())
+            .map_or(ValidationCode::Unknown, |(_, new)| {
+                ValidationCode::from_text(new)
+            })
     })
 }
 

@@ -23,9 +23,10 @@ fn text_of(bytes: &[u8]) -> super::boundary::FfiResult<&str> {
 /// or at once with LIC_VALIDATE_OFFLINE_ONLY. The bytes are copied.
 ///
 /// `client` must not be NULL; `data` may be NULL only when `len` is 0.
-/// Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY, CONFIG_INCOMPLETE (no license
-/// key), FILE_MALFORMED, UNSUPPORTED_ALGORITHM (RSA/ECDSA files),
-/// SIGNATURE_INVALID, DECRYPTION_FAILED (wrong license key) or
+/// Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY (none, or none of the kind the
+/// file is signed with: Ed25519, RSA or ECDSA), CONFIG_INCOMPLETE (no license
+/// key), FILE_MALFORMED, UNSUPPORTED_ALGORITHM (an algorithm lic does not
+/// know, named), SIGNATURE_INVALID, DECRYPTION_FAILED (wrong license key) or
 /// FINGERPRINT_MISMATCH (a machine file for another machine). No network.
 /// Thread-safe.
 #[no_mangle]
@@ -64,15 +65,21 @@ pub unsafe extern "C" fn lic_client_load_file_path(
     })
 }
 
-/// Checks the configured license key as a signed key (Keygen's
-/// ED25519_SIGN scheme, `key/<payload>.<signature>`) with no server, and
-/// returns a result whose source is LIC_SOURCE_SIGNED_KEY: VALID, or EXPIRED
-/// when the payload's license expiry has passed, with the license id, policy
-/// and expiry from the payload. Machine activation is not checked.
+/// Checks the configured license key as a signed key of any Keygen scheme
+/// (ED25519_SIGN, ECDSA_P256_SIGN, RSA_2048_PKCS1_PSS_SIGN_V2,
+/// RSA_2048_PKCS1_SIGN_V2, the legacy RSA_2048_PKCS1_PSS_SIGN and
+/// RSA_2048_PKCS1_SIGN, RSA_2048_PKCS1_ENCRYPT, RSA_2048_JWT_RS256) with the
+/// configured key of its kind and no server, and returns a result whose
+/// source is LIC_SOURCE_SIGNED_KEY: VALID, or EXPIRED when the payload's
+/// license expiry has passed, with the license id, policy and expiry from
+/// the payload (Keygen's default dataset of the scheme). Machine activation
+/// is not checked.
 ///
 /// On success `*out` is owned by the caller (free with `lic_result_free`).
-/// Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY, CONFIG_INCOMPLETE, KEY_NOT_SIGNED,
-/// FILE_MALFORMED or SIGNATURE_INVALID. No network. Thread-safe.
+/// Returns OK, NULL_ARGUMENT, NO_PUBLIC_KEY (none, or none of the kind the
+/// scheme needs; the message names it), CONFIG_INCOMPLETE, KEY_NOT_SIGNED,
+/// UNSUPPORTED_ALGORITHM (a JWT not signed RS256), FILE_MALFORMED or
+/// SIGNATURE_INVALID. No network. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn lic_client_check_signed_key(
     client: *const lic_client,

@@ -6,9 +6,11 @@
 
 use super::boundary::{fail, FfiResult};
 use super::status::lic_status;
+use crate::activation::RequestCode;
 use crate::client::Client;
 use crate::config::Config;
 use crate::events::Event;
+use crate::evidence::files::SignatureCheck;
 use crate::model::{MachineInfo, Validation};
 use crate::slots::ProcessSlot;
 
@@ -63,6 +65,13 @@ macro_rules! castable {
     };
 }
 
+/// An air-gapped activation request: its text and QR code. Create with
+/// `lic_client_activation_request`, free with `lic_activation_request_free`.
+pub struct lic_activation_request {
+    _private: [u8; 0],
+}
+castable!(lic_activation_request => RequestCode);
+
 /// A licensing client: immutable settings plus connection pool, cache and
 /// background work. Create with `lic_client_new`, free with `lic_client_free`.
 pub struct lic_client {
@@ -101,6 +110,13 @@ pub struct lic_process_slot {
     _private: [u8; 0],
 }
 castable!(lic_process_slot => ProcessSlot);
+
+/// A file's signature check, from `lic_file_verify_signature`. Free with
+/// `lic_file_signature_free`.
+pub struct lic_file_signature {
+    _private: [u8; 0],
+}
+castable!(lic_file_signature => SignatureCheck);
 
 /// A validation result. Free with `lic_result_free`.
 pub struct lic_result {

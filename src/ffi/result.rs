@@ -481,6 +481,55 @@ pub unsafe extern "C" fn lic_result_process_slots(r: *const lic_result) -> usize
     })
 }
 
+/// Writes the signed time of the last verified online validation (Unix
+/// seconds): this answer's own for a verified online answer, else the last
+/// one recorded for this license and machine (kept in the cache directory
+/// across restarts). NOT_FOUND when none is known (no public key, or never
+/// validated online here). No I/O. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_result_last_online_validation(
+    r: *const lic_result,
+    out: *mut i64,
+) -> lic_status {
+    boundary(|| unsafe {
+        write_time(
+            result(r)?.last_online,
+            "last verified online validation",
+            out,
+        )
+    })
+}
+
+/// Writes when the offline grace ends (Unix seconds): the last verified
+/// online validation plus `lic_config_set_offline_grace_seconds`. NOT_FOUND
+/// without a configured grace or a known start. No I/O. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_result_grace_expiry(
+    r: *const lic_result,
+    out: *mut i64,
+) -> lic_status {
+    boundary(|| unsafe { write_time(result(r)?.grace_expiry, "grace expiry", out) })
+}
+
+/// Writes the seconds of offline grace left when the result was made (the
+/// whole grace for an online answer, 0 once it has ended). NOT_FOUND as
+/// `lic_result_grace_expiry`. No I/O. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_result_grace_seconds_left(
+    r: *const lic_result,
+    out: *mut i64,
+) -> lic_status {
+    boundary(|| unsafe {
+        match result(r)?.grace_left_ms {
+            Some(ms) => write_out(out, ms.max(0) / 1000, "out"),
+            None => fail(
+                lic_status::LIC_STATUS_NOT_FOUND,
+                "no offline grace is configured or known for this result",
+            ),
+        }
+    })
+}
+
 /// Frees a result. NULL is a no-op. Must not be called twice.
 #[no_mangle]
 pub unsafe extern "C" fn lic_result_free(r: *mut lic_result) {

@@ -148,3 +148,45 @@ pub unsafe extern "C" fn lic_client_stop_machine_heartbeat(
         Ok(())
     })
 }
+
+/// Starts background revalidation: the client's background thread (the one
+/// that serves heartbeats, started if needed) validates the license every
+/// `interval_seconds` — never more often, plus up to a tenth of the interval
+/// as jitter so a fleet does not call at once; the first run is one interval
+/// from now — as `lic_validate(client, 0, …)` would (online, with offline
+/// fallback; never auto-activation). What changes arrives as events:
+/// LICENSE_STATE_CHANGED (`lic_event_old_code`/`_new_code`, e.g. VALID →
+/// SUSPENDED), OFFLINE_ENTERED / OFFLINE_LEFT, GRACE_EXPIRING. 0 means the
+/// default interval (3600 s). Starting it again changes the interval.
+/// `lic_client_free` stops it (a revalidation in flight then finishes on
+/// its own, within the timeout, delivering no events).
+///
+/// `client` must not be NULL. Returns OK, NULL_ARGUMENT, INVALID_ARGUMENT
+/// (negative, or more than a year) or CONFIG_INCOMPLETE (no license key).
+/// No I/O in the call. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_client_start_revalidation(
+    client: *const lic_client,
+    interval_seconds: i64,
+) -> lic_status {
+    boundary(|| {
+        let client = unsafe { handle_ref(client)? };
+        let secs = u64::try_from(interval_seconds).map_err(|_| super::boundary::FfiError {
+            status: lic_status::LIC_STATUS_INVALID_ARGUMENT,
+            message: "interval_seconds must not be negative".to_string(),
+        })?;
+        client.start_revalidation(std::time::Duration::from_secs(secs))?;
+        Ok(())
+    })
+}
+
+/// Stops background revalidation (a run in progress finishes). Not running
+/// is OK. `client` must not be NULL. Returns OK or NULL_ARGUMENT. No I/O.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_client_stop_revalidation(client: *const lic_client) -> lic_status {
+    boundary(|| {
+        unsafe { handle_ref(client)? }.stop_revalidation();
+        Ok(())
+    })
+}

@@ -75,7 +75,7 @@ pub enum lic_status {
     LIC_STATUS_FILE_MALFORMED = 61,
     /// A signature (response, file or key) is missing, malformed or wrong.
     LIC_STATUS_SIGNATURE_INVALID = 62,
-    /// The file uses an algorithm lic does not verify (RSA, ECDSA).
+    /// A file, key or response uses an algorithm lic does not verify (named in the message).
     LIC_STATUS_UNSUPPORTED_ALGORITHM = 63,
     /// Decryption failed: wrong license key.
     LIC_STATUS_DECRYPTION_FAILED = 64,
@@ -89,7 +89,7 @@ pub enum lic_status {
     LIC_STATUS_FINGERPRINT_UNAVAILABLE = 68,
     /// A signed answer is not about this request (nonce, scope, license, stale Date).
     LIC_STATUS_RESPONSE_MISMATCH = 69,
-    /// The license key is not a signed (ED25519_SIGN) key.
+    /// The license key is not a signed key of any Keygen scheme.
     LIC_STATUS_KEY_NOT_SIGNED = 70,
     /// A bug in lic was caught at the boundary; the message says where.
     LIC_STATUS_INTERNAL_PANIC = 99,

@@ -252,3 +252,124 @@ fn validate_flags_match_the_core() {
         crate::client::VALIDATE_OFFLINE_ONLY
     );
 }
+
+/// `lic_file_verify_signature` and `lic_config_add_public_key` (ffi/signature.rs).
+mod file_signature {
+    use super::super::boundary::last_error_ptr;
+    use super::super::config::{
+        lic_config_add_public_key, lic_config_free, lic_config_new, lic_config_set_public_key,
+    };
+    use super::super::signature::*;
+    use super::super::status::lic_status;
+    use std::ffi::c_char;
+    use std::ffi::{CStr, CString};
+    use std::ptr::{null, null_mut};
+
+    fn last_error() -> String {
+        unsafe { CStr::from_ptr(last_error_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn verify_signature_through_the_c_abi() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/signing/vectors.json")).unwrap();
+        let file = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["algorithm"] == "base64+ecdsa-p256" && f["kind"] == "machine")
+            .unwrap();
+        let cert = file["certificate"].as_str().unwrap().as_bytes();
+        let key = |k: &str| CString::new(v["account"][k].as_str().unwrap()).unwrap();
+        unsafe {
+            let mut cfg = null_mut();
+            assert_eq!(lic_config_new(&mut cfg), lic_status::LIC_STATUS_OK);
+            let mut out = null_mut();
+            // No key yet: NO_PUBLIC_KEY naming the algorithm.
+            assert_eq!(
+                lic_file_verify_signature(cfg, cert.as_ptr(), cert.len(), &mut out),
+                lic_status::LIC_STATUS_NO_PUBLIC_KEY
+            );
+            assert!(last_error().contains("ecdsa-p256"), "{}", last_error());
+            assert!(out.is_null(), "outputs are written only on success");
+            assert_eq!(
+                lic_config_set_public_key(cfg, key("ed25519").as_ptr()),
+                lic_status::LIC_STATUS_OK
+            );
+            assert_eq!(
+                lic_config_add_public_key(cfg, null()),
+                lic_status::LIC_STATUS_NULL_ARGUMENT
+            );
+            let bad = CString::new("zz").unwrap();
+            assert_eq!(
+                lic_config_add_public_key(cfg, bad.as_ptr()),
+                lic_status::LIC_STATUS_INVALID_ARGUMENT
+            );
+            assert!(last_error().contains("PEM"), "{}", last_error());
+            assert_eq!(
+                lic_config_add_public_key(cfg, key("ecdsa").as_ptr()),
+                lic_status::LIC_STATUS_OK
+            );
+            assert_eq!(
+                lic_file_verify_signature(cfg, cert.as_ptr(), cert.len(), &mut out),
+                lic_status::LIC_STATUS_OK
+            );
+            assert_eq!(lic_file_signature_valid(out), 1);
+            assert_eq!(lic_file_signature_encrypted(out), 0);
+            assert_eq!(
+                lic_file_signature_kind(out),
+                lic_file_kind::LIC_FILE_KIND_MACHINE
+            );
+            let mut buf = [0 as c_char; 64];
+            let mut n = 0;
+            assert_eq!(
+                lic_file_signature_algorithm(out, buf.as_mut_ptr(), buf.len(), &mut n),
+                lic_status::LIC_STATUS_OK
+            );
+            assert_eq!(
+                CStr::from_ptr(buf.as_ptr()).to_str().unwrap(),
+                "base64+ecdsa-p256"
+            );
+            let mut t = 0i64;
+            assert_eq!(
+                lic_file_signature_issued_unix(out, &mut t),
+                lic_status::LIC_STATUS_OK
+            );
+            assert_eq!(t, 1_709_368_200);
+            assert_eq!(
+                lic_file_signature_expires_unix(out, &mut t),
+                lic_status::LIC_STATUS_NOT_FOUND
+            );
+            assert!(last_error().contains("without a TTL"), "{}", last_error());
+            assert_eq!(
+                lic_file_signature_issued_unix(out, null_mut()),
+                lic_status::LIC_STATUS_NULL_ARGUMENT
+            );
+            lic_file_signature_free(out);
+
+            // NULL handles: neutral answers, never a crash.
+            assert_eq!(lic_file_signature_valid(null()), 0);
+            assert_eq!(
+                lic_file_signature_kind(null()),
+                lic_file_kind::LIC_FILE_KIND_UNKNOWN
+            );
+            lic_file_signature_free(null());
+            assert_eq!(
+                lic_file_verify_signature(null(), cert.as_ptr(), cert.len(), &mut out),
+                lic_status::LIC_STATUS_NULL_ARGUMENT
+            );
+            assert_eq!(
+                lic_file_verify_signature(cfg, cert.as_ptr(), cert.len(), null_mut()),
+                lic_status::LIC_STATUS_NULL_ARGUMENT
+            );
+            let junk = [0xffu8, 0xfe];
+            assert_eq!(
+                lic_file_verify_signature(cfg, junk.as_ptr(), junk.len(), &mut out),
+                lic_status::LIC_STATUS_FILE_MALFORMED
+            );
+            lic_config_free(cfg);
+        }
+    }
+}

@@ -25,7 +25,7 @@ pub fn machine_fingerprint(app_id: &str) -> Result<String> {
     if id.is_empty() {
         return err(
             ErrorKind::FingerprintUnavailable,
-            "this machine's id is empty; set a fingerprint in the configuration",
+            "this machine's OS machine id is empty; set a fingerprint in the configuration (for containers, pass a stable id from the host)",
         );
     }
     Ok(protected_id(&id, app_id))

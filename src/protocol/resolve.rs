@@ -65,6 +65,19 @@ fn late(deadline: Instant, connect_timeout: Duration) -> bool {
     deadline.saturating_duration_since(Instant::now()) + slack < connect_timeout
 }
 
+/// A connect the resolver tried itself failed: a connection failure
+/// (refused, unreachable, …), whatever ureq calls the resolver's errors.
+#[derive(Debug)]
+pub(crate) struct ConnectFailed(io::Error);
+
+impl std::fmt::Display for ConnectFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ConnectFailed {}
+
 /// The first of `addrs` that accepts a TCP connection before `deadline`.
 fn reachable_before(
     addrs: Vec<SocketAddr>,
@@ -83,7 +96,9 @@ fn reachable_before(
         }
     }
     Err(match last {
-        Some(e) if e.kind() != io::ErrorKind::TimedOut => e,
+        Some(e) if e.kind() != io::ErrorKind::TimedOut => {
+            io::Error::new(e.kind(), ConnectFailed(e))
+        }
         _ => io::Error::new(
             io::ErrorKind::TimedOut,
             format!("connecting to {netloc} took longer than the call's deadline"),

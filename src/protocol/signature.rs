@@ -1,9 +1,10 @@
-//! Keygen response signatures (draft-cavage HTTP signatures, Ed25519), as
-//! keygen-api `signature_headers.rb` emits them: a `Digest` over the exact body
-//! bytes and a `Keygen-Signature` over
-//! `(request-target)`, `host`, `date` and `digest`.
+//! Keygen response signatures (draft-cavage HTTP signatures), as keygen-api
+//! `signature_headers.rb` emits them: a `Digest` over the exact body bytes and
+//! a `Keygen-Signature` over `(request-target)`, `host`, `date` and `digest`,
+//! signed with `ed25519` (Keygen's default), `rsa-pss-sha256`, `rsa-sha256` or
+//! `ecdsa-p256` as `Keygen-Accept-Signature` asked (`signature_methods.rb`).
 
-use crate::crypto::{b64_std, b64_std_decode, sha256, PublicKey};
+use crate::crypto::{b64_std, b64_std_decode, sha256, KeySet, SigAlg};
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::model::SignedMaterial;
 use crate::time::{parse_http_date, Millis};
@@ -91,9 +92,13 @@ pub struct RequestInfo<'a> {
     pub account_id: &'a str,
 }
 
-/// Verifies a response. Returns the signed material and the `Date` in ms.
+/// Verifies a response with the account key of the algorithm its
+/// `Keygen-Signature` names. Returns the signed material and the `Date` in
+/// ms. An algorithm lic does not know, or one whose kind of key it was not
+/// given, is UNSUPPORTED_ALGORITHM naming it; a signature that does not hold
+/// is SIGNATURE_INVALID.
 pub fn verify_response(
-    key: &PublicKey,
+    keys: &KeySet,
     req: &RequestInfo<'_>,
     body: &[u8],
     date: Option<&str>,
@@ -117,14 +122,20 @@ pub fn verify_response(
         );
     }
     let params = parse_signature_header(signature_header)?;
-    if !params.algorithm.eq_ignore_ascii_case("ed25519") {
+    // Keygen matches the algorithm case-insensitively (`signature_methods.rb`).
+    let Some(alg) = SigAlg::from_name(&params.algorithm.to_ascii_lowercase()) else {
         return err(
-            ErrorKind::SignatureInvalid,
+            ErrorKind::UnsupportedAlgorithm,
             format!(
-                "response is signed with {:?}; lic verifies ed25519 signatures only",
+                "response is signed with {:.32?}, which lic does not verify (it verifies \
+                 ed25519, rsa-pss-sha256, rsa-sha256 and ecdsa-p256)",
                 params.algorithm
             ),
         );
+    };
+    if !keys.has(alg.key_kind()) {
+        let e = keys.missing(alg, "the response");
+        return err(ErrorKind::UnsupportedAlgorithm, e.message);
     }
     if let Some(keyid) = &params.keyid {
         if !keyid.is_empty() && keyid != req.account_id {
@@ -143,7 +154,7 @@ pub fn verify_response(
     let hosts = std::iter::once(req.host).chain(req.host_without_port);
     for host in hosts {
         let s = signing_string(req.method, req.target, host, date, &expected_digest);
-        if key.verify(s.as_bytes(), &params.signature) {
+        if keys.verify(alg, s.as_bytes(), &params.signature) == Some(true) {
             let material = SignedMaterial {
                 body: body.to_vec(),
                 date: date.to_string(),
@@ -157,7 +168,10 @@ pub fn verify_response(
     }
     err(
         ErrorKind::SignatureInvalid,
-        "response signature does not verify with the configured public key",
+        format!(
+            "response signature ({}) does not verify with the configured public key",
+            alg.name()
+        ),
     )
 }
 
@@ -209,9 +223,12 @@ mod tests {
     /// Keygen's demo account: a real signature over a real signing string.
     #[test]
     fn verifies_real_keygen_response() {
-        let key =
-            PublicKey::from_hex("e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788")
-                .unwrap();
+        let key = KeySet::of(
+            crate::crypto::PublicKey::from_hex(
+                "e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788",
+            )
+            .unwrap(),
+        );
         let body = include_bytes!("testdata/keygen-go-me.body");
         let account = "1fddcec8-8dd3-4d8d-9b16-215cac0f9b52";
         let target = format!("/v1/accounts/{account}/me");

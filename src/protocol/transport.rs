@@ -11,12 +11,12 @@ use serde_json::Value;
 
 use super::deadline::Deadline;
 use super::errors::{error_suffix, map_error_document};
-use super::resolve::{resolve, with_deadline};
+use super::resolve::{resolve, with_deadline, ConnectFailed};
 use super::signature::{verify_response, RequestInfo};
 use super::tls::{tls_config, tls_message};
 use super::url::{proxy_for, BaseUrl};
 use crate::config::{Config, LogLevel, Logger};
-use crate::crypto::{random_bytes, PublicKey};
+use crate::crypto::{random_bytes, KeySet, SigAlg};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::SignedMaterial;
 use crate::time::{now_ms, parse_http_date, Millis};
@@ -84,7 +84,10 @@ pub struct Transport {
     account: String,
     api_version: String,
     user_agent: String,
-    key: Option<PublicKey>,
+    keys: KeySet,
+    /// `Keygen-Accept-Signature`, sent when the keys lack Keygen's default
+    /// Ed25519: the response signature lic can verify with what it has.
+    accept_signature: Option<String>,
     timeout: Duration,
     max_age_ms: i64,
     log: Logger,
@@ -124,7 +127,8 @@ impl Transport {
             account: account.to_string(),
             api_version: cfg.api_version.clone(),
             user_agent,
-            key: cfg.public_key.clone(),
+            keys: cfg.public_keys.clone(),
+            accept_signature: accept_signature(&cfg.public_keys),
             timeout: cfg.timeout,
             max_age_ms: cfg.max_response_age.as_millis() as i64,
             log: Logger::new(cfg),
@@ -132,7 +136,7 @@ impl Transport {
     }
 
     pub fn verifies(&self) -> bool {
-        self.key.is_some()
+        !self.keys.is_empty()
     }
 
     pub fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
@@ -248,6 +252,9 @@ impl Transport {
             .set("Accept", "application/vnd.api+json")
             .set("Keygen-Version", &self.api_version)
             .set("User-Agent", &self.user_agent);
+        if let Some(accept) = &self.accept_signature {
+            req = req.set("Keygen-Accept-Signature", accept);
+        }
         match call.auth {
             Auth::None => {}
             Auth::License(k) => req = req.set("Authorization", &license_authorization(k)),
@@ -327,7 +334,7 @@ impl Transport {
 
         let mut signed = None;
         let mut date_ms = date.as_deref().and_then(parse_http_date);
-        if let Some(key) = &self.key {
+        if !self.keys.is_empty() {
             let authority = self.base.authority();
             let req_info = RequestInfo {
                 method: call.method,
@@ -337,7 +344,7 @@ impl Transport {
                 account_id: &self.account,
             };
             let (material, signed_date) = verify_response(
-                key,
+                &self.keys,
                 &req_info,
                 &bytes,
                 date.as_deref(),
@@ -376,6 +383,10 @@ impl Transport {
     fn transport_failure(&self, t: ureq::Transport) -> Failure {
         use std::error::Error as _;
         let text = t.to_string();
+        let mut io_kind = None;
+        let mut io_text = None;
+        // A connect tried by the resolver (late in a call) that failed.
+        let mut probe = false;
         let mut source = t.source();
         while let Some(s) = source {
             if let Some(tls) = s.downcast_ref::<rustls::Error>() {
@@ -391,18 +402,47 @@ impl Transport {
                 if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
                     return Failure::final_(Error::new(ErrorKind::Tls, tls_message(inner)));
                 }
+                probe |= io.get_ref().is_some_and(|i| i.is::<ConnectFailed>());
+                if io_kind.is_none() {
+                    io_kind = Some(io.kind());
+                    io_text = Some(io.to_string());
+                }
             }
             source = s.source();
         }
+        let origin = self.base.origin();
         match t.kind() {
-            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => Failure {
+            ureq::ErrorKind::Dns if !probe => Failure {
                 error: Error::new(
                     ErrorKind::Network,
-                    format!("cannot reach {}: {text}", self.base.origin()),
+                    format!("cannot resolve {}: check the API URL, and this machine's network and DNS ({text})", self.base.host),
                 ),
                 retry: Retry::Backoff,
                 before_send: true,
             },
+            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => {
+                // Worded for action whatever the platform's own text
+                // (Linux errno 111, Winsock 10061, …).
+                let what = match io_kind {
+                    Some(std::io::ErrorKind::ConnectionRefused) => format!(
+                        "the connection to {origin} was refused, so no server is listening there: check the API URL and that the server is running"
+                    ),
+                    Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => format!(
+                        "the connection to {origin} was cut by the other side or by a firewall: check the API URL, the proxy settings and the firewall"
+                    ),
+                    Some(std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::HostUnreachable) => format!(
+                        "{origin} cannot be reached from this machine (no route): check the network connection and the API URL"
+                    ),
+                    _ => format!("cannot reach {origin}: check the API URL and the network"),
+                };
+                // The OS's own words, without ureq's restatement of the URL.
+                let why = io_text.unwrap_or(text);
+                Failure {
+                    error: Error::new(ErrorKind::Network, format!("{what} ({why})")),
+                    retry: Retry::Backoff,
+                    before_send: true,
+                }
+            }
             ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => {
                 Failure::final_(Error::new(
                     ErrorKind::InvalidArgument,
@@ -426,6 +466,17 @@ impl Transport {
                 format!("connection failed: {text}"),
             )),
         }
+    }
+}
+
+/// The `Keygen-Accept-Signature` value for a key set: none while it has the
+/// Ed25519 key (Keygen's default), else the algorithm of its RSA (PSS) or
+/// ECDSA key. No `keyid`: Keygen answers 400 when it differs from the
+/// account's UUID, and the configured account may be a slug.
+pub fn accept_signature(keys: &KeySet) -> Option<String> {
+    match keys.preferred()? {
+        SigAlg::Ed25519 => None,
+        alg => Some(format!("algorithm=\"{}\"", alg.name())),
     }
 }
 
@@ -495,6 +546,33 @@ pub fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_signature_asks_for_what_the_keys_verify() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/data/signing/vectors.json")).unwrap();
+        let key =
+            |k: &str| crate::crypto::PublicKey::parse(v["account"][k].as_str().unwrap()).unwrap();
+        assert_eq!(accept_signature(&KeySet::new()), None);
+        assert_eq!(
+            accept_signature(&KeySet::of(key("ed25519"))),
+            None,
+            "Keygen's default"
+        );
+        let rsa = KeySet::of(key("rsa"));
+        assert_eq!(
+            accept_signature(&rsa).as_deref(),
+            Some(r#"algorithm="rsa-pss-sha256""#)
+        );
+        let mut both = rsa.clone();
+        both.add(key("ed25519"));
+        assert_eq!(accept_signature(&both), None, "Ed25519 stays the default");
+        assert_eq!(
+            accept_signature(&KeySet::of(key("ecdsa"))).as_deref(),
+            Some(r#"algorithm="ecdsa-p256""#)
+        );
+    }
+
     #[test]
     fn license_auth_header_is_always_ascii() {
         assert_eq!(license_authorization("ABC-123"), "License ABC-123");
@@ -540,6 +618,36 @@ mod tests {
         assert_eq!(
             local.target("machines", Some("page[size]=100")),
             "/v1/machines?page[size]=100"
+        );
+    }
+
+    #[test]
+    fn a_refused_connection_says_what_to_do() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let cfg = Config {
+            base_url: format!("http://127.0.0.1:{port}"),
+            timeout: Duration::from_secs(2),
+            ..Config::default()
+        };
+        let t = Transport::new(&cfg, "acct").unwrap();
+        let e = t
+            .send(&Call {
+                method: "GET",
+                path: "ping".into(),
+                query: None,
+                body: None,
+                auth: Auth::None,
+                retry_safe: false,
+            })
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Network);
+        assert!(
+            e.message.contains("was refused") && e.message.contains("check the API URL"),
+            "{}",
+            e.message
         );
     }
 }

@@ -16,10 +16,15 @@
 //! client's drop waits for that at most `SHUTDOWN_BUDGET`. A process that is
 //! killed cannot release anything: the server culls its processes once their
 //! heartbeat window passes.
+//!
+//! The same thread also runs the owner's background revalidation (a
+//! [`Revalidate`] job the client registers, holding only a weak reference
+//! to it), never more often than its interval, with jitter.
 
 mod monitor;
 
 use crate::error::Result;
+use crate::events::Event;
 
 use std::sync::Arc;
 
@@ -40,6 +45,46 @@ pub struct HeartbeatStats {
     pub wakeups: u64,
     /// Heartbeat requests sent (slots and machine).
     pub pings: u64,
+    /// Background revalidations run.
+    pub revalidations: u64,
+}
+
+/// Work the heartbeat thread does for its owner besides heartbeats: one
+/// revalidation per call. The owner implements it (holding only a weak
+/// reference to itself, so the job never keeps it alive).
+pub trait Revalidate: Send + Sync {
+    /// Revalidates once and returns the events to deliver (the thread
+    /// delivers them unless the monitor is stopping), or `None` when the
+    /// owner is gone and the job should end.
+    fn revalidate(&self) -> Option<Vec<Event>>;
+}
+
+/// One beat as the diagnostics report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BeatState {
+    /// "slot" or "machine".
+    pub kind: &'static str,
+    /// The process id (slots) or machine id.
+    pub id: String,
+    /// "alive", "lost", "gone" or "released".
+    pub state: &'static str,
+    pub interval_secs: u64,
+    /// Seconds since the last successful heartbeat.
+    pub last_ok_secs_ago: u64,
+    /// Seconds until the next heartbeat.
+    pub next_in_secs: u64,
+    pub attempt: u32,
+}
+
+/// The heartbeat thread and its work, for diagnostics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonitorState {
+    pub thread_running: bool,
+    pub beats: Vec<BeatState>,
+    /// (interval, seconds until the next run, running now) of the
+    /// background revalidation.
+    pub revalidation: Option<(u64, u64, bool)>,
+    pub stats: HeartbeatStats,
 }
 
 impl ProcessSlot {

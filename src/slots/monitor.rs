@@ -16,7 +16,7 @@ use crate::crypto::random_bytes;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::events::{Event, EventKind, Events};
 
-use super::{HeartbeatStats, ProcessSlot};
+use super::{BeatState, HeartbeatStats, MonitorState, ProcessSlot, Revalidate};
 use crate::protocol::{pct, Auth, Call, Deadline, Reply, Transport};
 
 /// How long freeing a client (or exiting the process) waits for its slots
@@ -40,6 +40,7 @@ pub(crate) struct Monitor {
     wake: Condvar,
     wakeups: AtomicU64,
     pings: AtomicU64,
+    revalidations: AtomicU64,
 }
 
 enum Credential {
@@ -54,6 +55,30 @@ struct Table {
     stopping: bool,
     thread: Option<(JoinHandle<()>, ThreadId)>,
     exited: bool,
+    revalidation: Option<Revalidation>,
+}
+
+/// The owner's background revalidation.
+struct Revalidation {
+    interval: Duration,
+    due: Instant,
+    busy: bool,
+    job: Arc<dyn Revalidate>,
+}
+
+impl Revalidation {
+    /// The next run: a full interval from `now` plus up to a tenth of it
+    /// (jitter that spreads a fleet's requests; never sooner than the
+    /// interval).
+    fn schedule(&mut self, now: Instant) {
+        self.due = now + self.interval + jittered(self.interval / 10);
+    }
+}
+
+/// What one wake-up of the thread does.
+struct Work {
+    beats: Vec<Job>,
+    revalidate: Option<Arc<dyn Revalidate>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,6 +242,7 @@ impl Monitor {
             wake: Condvar::new(),
             wakeups: AtomicU64::new(0),
             pings: AtomicU64::new(0),
+            revalidations: AtomicU64::new(0),
         })
     }
 
@@ -334,20 +360,7 @@ impl Monitor {
                 return Ok(b.key);
             }
         }
-        if t.thread.is_none() {
-            let me = self.clone();
-            let handle = std::thread::Builder::new()
-                .name("lic-heartbeat".into())
-                .spawn(move || me.run())
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Internal,
-                        format!("cannot start the heartbeat thread: {e}"),
-                    )
-                })?;
-            let id = handle.thread().id();
-            t.thread = Some((handle, id));
-        }
+        self.ensure_thread(&mut t)?;
         let key = t.next_key;
         t.next_key += 1;
         t.beats.push(Beat {
@@ -365,9 +378,28 @@ impl Monitor {
         Ok(key)
     }
 
+    /// Starts the thread if it is not running.
+    fn ensure_thread(self: &Arc<Self>, t: &mut Table) -> Result<()> {
+        if t.thread.is_none() {
+            let me = self.clone();
+            let handle = std::thread::Builder::new()
+                .name("lic-heartbeat".into())
+                .spawn(move || me.run())
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Internal,
+                        format!("cannot start the heartbeat thread: {e}"),
+                    )
+                })?;
+            let id = handle.thread().id();
+            t.thread = Some((handle, id));
+        }
+        Ok(())
+    }
+
     fn run(self: Arc<Self>) {
-        while let Some(jobs) = self.next_jobs() {
-            for job in jobs {
+        while let Some(work) = self.next_jobs() {
+            for job in work.beats {
                 let key = job.key;
                 let unit = catch_unwind(AssertUnwindSafe(|| {
                     let outcome = self.work(&job);
@@ -380,6 +412,10 @@ impl Monitor {
                     self.unstick(key);
                 }
             }
+            // After the beats: they have windows to keep, a revalidation has none.
+            if let Some(job) = work.revalidate {
+                self.revalidate(job);
+            }
         }
         if catch_unwind(AssertUnwindSafe(|| self.release_held())).is_err() {
             self.log(LogLevel::Error, || {
@@ -390,22 +426,81 @@ impl Monitor {
         self.wake.notify_all();
     }
 
-    /// Sleeps until a beat is due (or the monitor stops: `None`), then takes
-    /// every beat due now or within its coalescing slack.
-    fn next_jobs(&self) -> Option<Vec<Job>> {
+    /// One background revalidation (without the lock); its events are
+    /// delivered unless the monitor began stopping meanwhile (what the app's
+    /// callback uses may be gone then).
+    fn revalidate(&self, job: Arc<dyn Revalidate>) {
+        self.revalidations.fetch_add(1, Ordering::Relaxed);
+        let outcome = catch_unwind(AssertUnwindSafe(|| job.revalidate()));
+        // When the owner went away during the job (the job's upgraded
+        // reference was its last), its drop asked this monitor to stop, and
+        // `stopping` below says so.
+        drop(job);
+        let events = {
+            let mut t = self.table.lock();
+            let stopping = t.stopping;
+            match (&mut t.revalidation, outcome) {
+                (Some(r), Ok(Some(events))) => {
+                    r.busy = false;
+                    r.schedule(Instant::now());
+                    if stopping {
+                        Vec::new()
+                    } else {
+                        events
+                    }
+                }
+                (Some(r), Err(_)) => {
+                    r.busy = false;
+                    r.schedule(Instant::now());
+                    self.log(LogLevel::Error, || {
+                        "a background revalidation panicked (a bug in lic); it runs again later"
+                            .to_string()
+                    });
+                    Vec::new()
+                }
+                (slot, Ok(None)) => {
+                    *slot = None;
+                    Vec::new()
+                }
+                (None, _) => Vec::new(),
+            }
+        };
+        for e in events {
+            self.events.emit(e);
+        }
+    }
+
+    /// Sleeps until a beat or the revalidation is due (or the monitor
+    /// stops: `None`), then takes every beat due now or within its
+    /// coalescing slack, and the revalidation when it is due.
+    fn next_jobs(&self) -> Option<Work> {
         let mut t = self.table.lock();
         loop {
             if t.stopping {
                 return None;
             }
             let now = Instant::now();
-            match t
+            let revalidation_due = t.revalidation.as_ref().filter(|r| !r.busy).map(|r| r.due);
+            let revalidate = match &mut t.revalidation {
+                Some(r) if !r.busy && r.due <= now => {
+                    r.busy = true;
+                    Some(r.job.clone())
+                }
+                _ => None,
+            };
+            let beat_due = t
                 .beats
                 .iter()
                 .filter(|b| b.schedulable())
                 .map(|b| b.due)
-                .min()
-            {
+                .min();
+            if revalidate.is_some() && beat_due.is_none_or(|d| d > now) {
+                return Some(Work {
+                    beats: Vec::new(),
+                    revalidate,
+                });
+            }
+            match beat_due {
                 Some(due) if due <= now => {
                     let jobs = t
                         .beats
@@ -425,12 +520,19 @@ impl Monitor {
                             }
                         })
                         .collect();
-                    return Some(jobs);
+                    return Some(Work {
+                        beats: jobs,
+                        revalidate,
+                    });
                 }
-                Some(due) => {
-                    self.wake.wait_until(&mut t, due);
-                }
-                None => self.wake.wait(&mut t),
+                due => match due.into_iter().chain(revalidation_due).min() {
+                    Some(due) => {
+                        self.wake.wait_until(&mut t, due);
+                    }
+                    None => {
+                        self.wake.wait(&mut t);
+                    }
+                },
             }
             self.wakeups.fetch_add(1, Ordering::Relaxed);
         }
@@ -797,6 +899,89 @@ impl Monitor {
         HeartbeatStats {
             wakeups: self.wakeups.load(Ordering::Relaxed),
             pings: self.pings.load(Ordering::Relaxed),
+            revalidations: self.revalidations.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `job` on the heartbeat thread every `interval` (plus jitter),
+    /// the first run one interval from now. A running revalidation gets the
+    /// new interval and job.
+    pub(crate) fn start_revalidation(
+        self: &Arc<Self>,
+        interval: Duration,
+        job: Arc<dyn Revalidate>,
+    ) -> Result<()> {
+        let mut t = self.table.lock();
+        if t.stopping {
+            return err(ErrorKind::Internal, "the client is shutting down");
+        }
+        self.ensure_thread(&mut t)?;
+        let busy = t.revalidation.as_ref().is_some_and(|r| r.busy);
+        let mut r = Revalidation {
+            interval,
+            due: Instant::now(),
+            busy,
+            job,
+        };
+        r.schedule(Instant::now());
+        t.revalidation = Some(r);
+        self.wake.notify_all();
+        Ok(())
+    }
+
+    /// Stops the background revalidation; not running is success.
+    pub(crate) fn stop_revalidation(&self) {
+        self.table.lock().revalidation = None;
+    }
+
+    /// The revalidation interval, when one runs.
+    pub(crate) fn revalidation_interval(&self) -> Option<Duration> {
+        self.table.lock().revalidation.as_ref().map(|r| r.interval)
+    }
+
+    /// The thread and its work, for diagnostics.
+    pub(crate) fn state(&self) -> MonitorState {
+        let t = self.table.lock();
+        let now = Instant::now();
+        let secs = |d: Duration| d.as_secs();
+        MonitorState {
+            thread_running: t.thread.is_some() && !t.exited,
+            beats: t
+                .beats
+                .iter()
+                .map(|b| BeatState {
+                    kind: match b.target {
+                        Target::Slot { .. } => "slot",
+                        Target::Machine { .. } => "machine",
+                    },
+                    id: match &b.target {
+                        Target::Slot { process_id, .. } => process_id.clone(),
+                        Target::Machine { machine_id } => machine_id.clone(),
+                    },
+                    state: match b.state {
+                        State::Alive => "alive",
+                        State::Lost => "lost",
+                        State::Gone => "gone",
+                        State::Released => "released",
+                    },
+                    interval_secs: secs(b.interval),
+                    last_ok_secs_ago: secs(now.saturating_duration_since(b.last_ok)),
+                    next_in_secs: secs(b.due.saturating_duration_since(now)),
+                    attempt: b.attempt,
+                })
+                .collect(),
+            revalidation: t.revalidation.as_ref().map(|r| {
+                (
+                    secs(r.interval),
+                    secs(r.due.saturating_duration_since(now)),
+                    r.busy,
+                )
+            }),
+            stats: HeartbeatStats {
+                wakeups: self.wakeups.load(Ordering::Relaxed),
+                pings: self.pings.load(Ordering::Relaxed),
+                revalidations: self.revalidations.load(Ordering::Relaxed),
+            },
         }
     }
 

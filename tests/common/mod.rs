@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use lic::client::Client;
 use lic::config::Config;
-use lic::crypto::PublicKey;
+use lic::crypto::{KeySet, PublicKey};
 use lic_devserver::{Admin, DevServer, Options};
 use serde_json::{json, Value};
 
@@ -64,7 +64,7 @@ impl Env {
             account_id: Some(self.server.account_id()),
             base_url: self.server.base_url(),
             license_key: Some(key.to_string()),
-            public_key: Some(PublicKey::from_hex(&self.server.public_key_hex()).unwrap()),
+            public_keys: KeySet::of(PublicKey::from_hex(&self.server.public_key_hex()).unwrap()),
             fingerprint: Some(fingerprint.to_string()),
             cache_dir: Some(self.dir.path.join(fingerprint)),
             timeout: std::time::Duration::from_secs(5),

@@ -67,6 +67,8 @@ namespace Lic
         TooManyProcesses = 38,
         FileExpired = 100,
         ClockTampered = 101,
+        /// <summary>Offline past the grace after the last verified online validation.</summary>
+        GraceExpired = 102,
     }
 
     /// <summary>
@@ -120,10 +122,30 @@ namespace Lic
         /// <summary>`lic_validate` answered online again after offline answers.</summary>
         OfflineLeft = 7,
         /// <summary>
-        /// `lic_validate`'s code differs from the previous call's (the message says "OLD -&gt;
-        /// NEW").
+        /// A validation's code (from `lic_validate` or the background revalidation) differs from
+        /// the previous one's: `lic_event_old_code` and `lic_event_new_code` have both (the message
+        /// says "OLD -&gt; NEW").
         /// </summary>
         LicenseStateChanged = 8,
+        /// <summary>
+        /// Offline answers are close to the end of the offline grace
+        /// (`lic_config_set_offline_grace_seconds`); `lic_event_time_left_ms` has what is left.
+        /// Sent once per grace period.
+        /// </summary>
+        GraceExpiring = 9,
+    }
+
+    /// <summary>
+    /// enum lic_file_kind: Which kind of Keygen file a signature check looked at.
+    /// </summary>
+    public enum FileKind
+    {
+        /// <summary>NULL handle.</summary>
+        Unknown = 0,
+        /// <summary>A license file (`-----BEGIN LICENSE FILE-----`).</summary>
+        License = 1,
+        /// <summary>A machine file (`-----BEGIN MACHINE FILE-----`).</summary>
+        Machine = 2,
     }
 
     /// <summary>
@@ -237,7 +259,9 @@ namespace Lic
         FileMalformed = 61,
         /// <summary>A signature (response, file or key) is missing, malformed or wrong.</summary>
         SignatureInvalid = 62,
-        /// <summary>The file uses an algorithm lic does not verify (RSA, ECDSA).</summary>
+        /// <summary>
+        /// A file, key or response uses an algorithm lic does not verify (named in the message).
+        /// </summary>
         UnsupportedAlgorithm = 63,
         /// <summary>Decryption failed: wrong license key.</summary>
         DecryptionFailed = 64,
@@ -253,7 +277,7 @@ namespace Lic
         /// A signed answer is not about this request (nonce, scope, license, stale Date).
         /// </summary>
         ResponseMismatch = 69,
-        /// <summary>The license key is not a signed (ED25519_SIGN) key.</summary>
+        /// <summary>The license key is not a signed key of any Keygen scheme.</summary>
         KeyNotSigned = 70,
         /// <summary>A bug in lic was caught at the boundary; the message says where.</summary>
         InternalPanic = 99,

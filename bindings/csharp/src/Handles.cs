@@ -88,6 +88,13 @@ namespace Lic
         protected override bool ReleaseHandle() { Native.lic_process_slot_free(handle); return true; }
     }
 
+    internal sealed class FileSignatureHandle : SafeHandleZeroOrMinusOneIsInvalid
+    {
+        private FileSignatureHandle() : base(true) { }
+        internal FileSignatureHandle(IntPtr p) : base(true) { SetHandle(p); }
+        protected override bool ReleaseHandle() { Native.lic_file_signature_free(handle); return true; }
+    }
+
     internal sealed class ResultHandle : SafeHandleZeroOrMinusOneIsInvalid
     {
         private ResultHandle() : base(true) { }
@@ -100,6 +107,13 @@ namespace Lic
         private MachineHandle() : base(true) { }
         internal MachineHandle(IntPtr p) : base(true) { SetHandle(p); }
         protected override bool ReleaseHandle() { Native.lic_machine_free(handle); return true; }
+    }
+
+    internal sealed class ActivationRequestHandle : SafeHandleZeroOrMinusOneIsInvalid
+    {
+        private ActivationRequestHandle() : base(true) { }
+        internal ActivationRequestHandle(IntPtr p) : base(true) { SetHandle(p); }
+        protected override bool ReleaseHandle() { Native.lic_activation_request_free(handle); return true; }
     }
 
     internal sealed class MachineListHandle : SafeHandleZeroOrMinusOneIsInvalid

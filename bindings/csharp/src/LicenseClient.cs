@@ -9,7 +9,13 @@ namespace Lic
     {
         public string AccountId { get; set; }
         public string LicenseKey { get; set; }
+        /// <summary>One of the account's public keys: Ed25519 as 64 hex characters or base64
+        /// DER, RSA-2048 or ECDSA P-256 as PEM or base64 DER (lic_config_set_public_key).</summary>
         public string PublicKey { get; set; }
+        /// <summary>More of the account's keys, in the same forms, added after
+        /// <see cref="PublicKey"/> (lic_config_add_public_key): verification picks
+        /// the key by the algorithm a signature names.</summary>
+        public string[] PublicKeys { get; set; }
         public string ApiUrl { get; set; }
         public string ProductId { get; set; }
         public string LicenseToken { get; set; }
@@ -26,6 +32,12 @@ namespace Lic
         public long? CheckoutTtlSeconds { get; set; }
         public string CaBundle { get; set; }
         public string Proxy { get; set; }
+        /// <summary>Offline answers stay valid this long after the last verified online
+        /// validation (lic_config_set_offline_grace_seconds); 0 or null: no limit.</summary>
+        public long? OfflineGraceSeconds { get; set; }
+        /// <summary>Hardware components to set, add (a value) or keep from being sent (null),
+        /// in order (lic_config_add_component).</summary>
+        public IList<KeyValuePair<string, string>> Components { get; set; }
         /// <summary>Receives lic's log messages (never keys or tokens), possibly on lic's own
         /// threads and concurrently. Must not call back into lic. Exceptions are swallowed.</summary>
         public Action<LogLevel, string> Log { get; set; }
@@ -59,7 +71,7 @@ namespace Lic
                 SetString(cfg, Native.lic_config_set_api_url, options.ApiUrl, "ApiUrl");
                 SetString(cfg, Native.lic_config_set_license_key, options.LicenseKey, "LicenseKey");
                 SetString(cfg, Native.lic_config_set_license_token, options.LicenseToken, "LicenseToken");
-                SetString(cfg, Native.lic_config_set_public_key, options.PublicKey, "PublicKey");
+                SetPublicKeys(cfg, options.PublicKey, options.PublicKeys);
                 SetString(cfg, Native.lic_config_set_api_version, options.ApiVersion, "ApiVersion");
                 SetString(cfg, Native.lic_config_set_cache_dir, options.CacheDir, "CacheDir");
                 SetString(cfg, Native.lic_config_set_fingerprint, options.Fingerprint, "Fingerprint");
@@ -74,6 +86,10 @@ namespace Lic
                 SetInt64(cfg, Native.lic_config_set_clock_tolerance_seconds, options.ClockToleranceSeconds);
                 SetInt64(cfg, Native.lic_config_set_max_offline_age_seconds, options.MaxOfflineAgeSeconds);
                 SetInt64(cfg, Native.lic_config_set_checkout_ttl_seconds, options.CheckoutTtlSeconds);
+                SetInt64(cfg, Native.lic_config_set_offline_grace_seconds, options.OfflineGraceSeconds);
+                if (options.Components != null)
+                    foreach (var kv in options.Components)
+                        Ensure.Check(Native.lic_config_add_component(cfg, Utf8.Arg(kv.Key, "component name"), Utf8.Arg(kv.Value, "component value")));
                 if (options.Log != null)
                 {
                     LogCallback cb = MakeLogCallback(options.Log);
@@ -106,6 +122,19 @@ namespace Lic
         private static void SetString(ConfigHandle cfg, StringSetter setter, string value, string name)
         {
             if (value != null) Ensure.Check(setter(cfg, Utf8.Arg(value, name)));
+        }
+
+        internal static void SetPublicKeys(ConfigHandle cfg, string first, string[] more)
+        {
+            var keys = new List<string>();
+            if (first != null) keys.Add(first);
+            if (more != null) keys.AddRange(more);
+            for (int i = 0; i < keys.Count; i++)
+            {
+                if (keys[i] == null) throw new ArgumentNullException("PublicKeys");
+                string key = Utf8.Arg(keys[i], "PublicKey");
+                Ensure.Check(i == 0 ? Native.lic_config_set_public_key(cfg, key) : Native.lic_config_add_public_key(cfg, key));
+            }
         }
 
         private static void SetInt64(ConfigHandle cfg, Int64Setter setter, long? value)
@@ -203,6 +232,24 @@ namespace Lic
             Ensure.Check(Native.lic_client_load_file_path(Handle, Utf8.Arg(path, "path")));
         }
 
+        /// <summary>The activation request this (air-gapped) machine shows, as text and
+        /// QR code, for a person to activate it through lic-portal on any online device.
+        /// With <paramref name="portalUrl"/> the text is <c>portalUrl#lic1.…</c>, so a
+        /// phone's camera opens the portal directly; <paramref name="appName"/> is shown by
+        /// the portal. No network. Load the .lic file the portal gives with
+        /// <see cref="LoadFile(string)"/>, then validate with
+        /// <see cref="ValidateOptions.OfflineOnly"/>.</summary>
+        public ActivationRequest CreateActivationRequest(string portalUrl = null, string appName = null,
+            bool includeHostname = true, bool includePlatform = true)
+        {
+            uint flags = (includeHostname ? 0u : Lic.ActivationRequest.OmitHostname)
+                | (includePlatform ? 0u : Lic.ActivationRequest.OmitPlatform);
+            IntPtr r;
+            Ensure.Check(Native.lic_client_activation_request(Handle, Utf8.Arg(portalUrl, "portalUrl"),
+                Utf8.Arg(appName, "appName"), flags, out r));
+            using (var h = new ActivationRequestHandle(r)) return new ActivationRequest(h);
+        }
+
         /// <summary>The fingerprint this client validates and activates with.</summary>
         public string Fingerprint
         {
@@ -227,6 +274,36 @@ namespace Lic
         public void StartMachineHeartbeat()
         {
             Ensure.Check(Native.lic_client_start_machine_heartbeat(Handle));
+        }
+
+        /// <summary>The fingerprint report (schema version 1): the fingerprint, each component
+        /// (never a raw value), the environment, and the comparison with the activated machine
+        /// (asks the server; a failure is reported inside).</summary>
+        public FingerprintReport FingerprintReport()
+        {
+            ClientHandle h = Handle;
+            return Lic.FingerprintReport.Parse(Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_fingerprint_report(h, b, l, out n), false));
+        }
+
+        /// <summary>The redacted diagnostics bundle (lic_client_diagnostics) as JSON text:
+        /// no license key, token or file content.</summary>
+        public string Diagnostics()
+        {
+            ClientHandle h = Handle;
+            return Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_client_diagnostics(h, b, l, out n), false);
+        }
+
+        /// <summary>Revalidates from lic's background thread every <paramref name="intervalSeconds"/>
+        /// (0: one hour), plus jitter; changes arrive as events.</summary>
+        public void StartRevalidation(long intervalSeconds = 0)
+        {
+            Ensure.Check(Native.lic_client_start_revalidation(Handle, intervalSeconds));
+        }
+
+        /// <summary>Stops the background revalidation; fine when not running.</summary>
+        public void StopRevalidation()
+        {
+            Ensure.Check(Native.lic_client_stop_revalidation(Handle));
         }
 
         /// <summary>Stops the machine heartbeat monitor; not running is fine.</summary>
@@ -259,6 +336,36 @@ namespace Lic
         {
             get { return (long)Native.lic_client_dropped_events(Handle); }
         }
+    }
+
+    /// <summary>An air-gapped machine's activation request and its QR code (a copy; no
+    /// native handle is kept). <see cref="Text"/> holds the license key: show it, never
+    /// log it.</summary>
+    public sealed class ActivationRequest
+    {
+        // lic_client_activation_request flags (LIC_ACTIVATION_REQUEST_* in lic.h).
+        internal const uint OmitHostname = 1;
+        internal const uint OmitPlatform = 2;
+
+        /// <summary><c>lic1.…</c>, or <c>&lt;portal URL&gt;#lic1.…</c>: what the QR code holds.</summary>
+        public string Text { get; private set; }
+        /// <summary>The QR code as an SVG document.</summary>
+        public string Svg { get; private set; }
+        /// <summary>The QR code as PNG bytes (1-bit, 8 px per module).</summary>
+        public byte[] Png { get; private set; }
+        /// <summary>The QR code in Unicode half blocks for a dark terminal; print it as it is.</summary>
+        public string Terminal { get; private set; }
+
+        internal ActivationRequest(ActivationRequestHandle h)
+        {
+            Text = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_activation_request_text(h, b, l, out n), false);
+            Svg = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_activation_request_svg(h, b, l, out n), false);
+            Png = Buffers.ReadBytes((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_activation_request_png(h, b, l, out n), false, false);
+            Terminal = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_activation_request_terminal(h, b, l, out n), false);
+        }
+
+        /// <summary>Sizes only: the text holds the license key.</summary>
+        public override string ToString() { return "ActivationRequest (" + Text.Length + " chars, " + Png.Length + " PNG bytes)"; }
     }
 
     /// <summary>One activation of a license (a copy; no native handle is kept).</summary>

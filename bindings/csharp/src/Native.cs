@@ -129,7 +129,34 @@ namespace Lic
         internal static extern int lic_config_set_license_token(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string token);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern int lic_config_set_public_key(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string publicKeyHex);
+        internal static extern int lic_config_set_public_key(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string publicKey);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_add_public_key(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string publicKey);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_verify_signature(ConfigHandle config, byte[] data, UIntPtr len, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_valid(FileSignatureHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_encrypted(FileSignatureHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_kind(FileSignatureHandle r);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_algorithm(FileSignatureHandle r, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_issued_unix(FileSignatureHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_file_signature_expires_unix(FileSignatureHandle r, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_file_signature_free(IntPtr r);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int lic_config_set_api_version(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string version);
@@ -181,6 +208,24 @@ namespace Lic
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int lic_client_check_signed_key(ClientHandle client, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_activation_request(ClientHandle client, [MarshalAs(UnmanagedType.LPUTF8Str)] string portalUrl, [MarshalAs(UnmanagedType.LPUTF8Str)] string appName, uint flags, out IntPtr result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_activation_request_text(ActivationRequestHandle request, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_activation_request_svg(ActivationRequestHandle request, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_activation_request_png(ActivationRequestHandle request, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_activation_request_terminal(ActivationRequestHandle request, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void lic_activation_request_free(IntPtr request);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int lic_result_code(ResultHandle r);
@@ -313,6 +358,39 @@ namespace Lic
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int lic_client_stop_machine_heartbeat(ClientHandle client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_add_component(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_offline_grace_seconds(ConfigHandle config, long seconds);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_fingerprint_report(ClientHandle client, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_diagnostics(ClientHandle client, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_start_revalidation(ClientHandle client, long intervalSeconds);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_client_stop_revalidation(ClientHandle client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_last_online_validation(ResultHandle result, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_grace_expiry(ResultHandle result, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_grace_seconds_left(ResultHandle result, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_event_old_code(IntPtr ev);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_event_new_code(IntPtr ev);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern IntPtr lic_version();

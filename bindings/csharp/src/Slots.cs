@@ -99,15 +99,23 @@ namespace Lic
         public string SlotId { get; private set; }
         /// <summary>For HeartbeatFailed: how many attempts in a row have failed; 0 otherwise.</summary>
         public int Attempt { get; private set; }
-        /// <summary>For HeartbeatFailed: time left before the server's heartbeat window closes; null otherwise.</summary>
+        /// <summary>For HeartbeatFailed: time left before the server's heartbeat window closes;
+        /// for GraceExpiring: offline grace left; null otherwise.</summary>
         public TimeSpan? TimeLeft { get; private set; }
+        /// <summary>For LicenseStateChanged: the code before and after; null otherwise.</summary>
+        public ValidationCode? OldCode { get; private set; }
+        public ValidationCode? NewCode { get; private set; }
 
         /// <summary>Copies a lic_event (polled, or lent to the callback for the call).</summary>
         internal static LicenseEvent Read(IntPtr ev)
         {
             long left = Native.lic_event_time_left_ms(ev);
+            var kind = (LicenseEventKind)Native.lic_event_get_kind(ev);
+            bool changed = kind == LicenseEventKind.LicenseStateChanged;
             return new LicenseEvent
             {
+                OldCode = changed ? (ValidationCode?)Native.lic_event_old_code(ev) : null,
+                NewCode = changed ? (ValidationCode?)Native.lic_event_new_code(ev) : null,
                 Kind = (LicenseEventKind)Native.lic_event_get_kind(ev),
                 Message = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_event_message(ev, b, l, out n), false),
                 SlotId = Buffers.ReadString((byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_event_slot_id(ev, b, l, out n), true),

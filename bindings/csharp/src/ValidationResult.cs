@@ -177,6 +177,24 @@ namespace Lic
             get { return Buffers.ToTime(I64(h => (out long v) => Native.lic_result_file_expiry(h, out v))); }
         }
 
+        /// <summary>The signed time of the last verified online validation; null when unknown.</summary>
+        public DateTimeOffset? LastOnlineValidation
+        {
+            get { return Buffers.ToTime(I64(h => (out long v) => Native.lic_result_last_online_validation(h, out v))); }
+        }
+
+        /// <summary>When the offline grace ends; null without a configured grace.</summary>
+        public DateTimeOffset? GraceExpiry
+        {
+            get { return Buffers.ToTime(I64(h => (out long v) => Native.lic_result_grace_expiry(h, out v))); }
+        }
+
+        /// <summary>Seconds of offline grace left when the result was made; null without a grace.</summary>
+        public long? GraceSecondsLeft
+        {
+            get { return I64(h => (out long v) => Native.lic_result_grace_seconds_left(h, out v)); }
+        }
+
         public string OfflineReason
         {
             get { return Str(h => (byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_result_offline_reason(h, b, l, out n), true); }

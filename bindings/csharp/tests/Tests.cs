@@ -104,6 +104,13 @@ namespace Lic.Tests
                 Run("offline fallback (server unreachable)", OfflineFallback);
                 Run("tampered answer", TamperedAnswer);
                 Run("hand-delivered machine file", LoadedFile);
+                Run("signed keys of every scheme (RSA, ECDSA, Ed25519)", SignedKeysOfEveryScheme);
+                Run("the real RSA-PSS key of Keygen's C# example", RealKeygenRsaKey);
+                Run("files of every algorithm load and answer offline", FilesOfEveryAlgorithm);
+                Run("signature-only file checks", SignatureOnlyChecks);
+                Run("malformed and wrong-kind public keys", BadPublicKeys);
+                Run("extra keys keep the devserver's answers verified", ExtraKeysOnline);
+                Run("air-gapped activation request (QR code)", AirGappedActivationRequest);
                 Run("configuration exceptions and messages", ConfigurationErrors);
                 Run("Dispose semantics", DisposeSemantics);
                 Run("Unicode keys and fingerprints", Unicode);
@@ -116,6 +123,10 @@ namespace Lic.Tests
                 Run("an outage longer than the heartbeat window", Outage);
                 Run("OnEvent callback", EventCallbackOption);
                 Run("machine heartbeat", MachineHeartbeat);
+                Run("components and the fingerprint report", ComponentsAndReport);
+                Run("components matching survives a disk, refuses a clone", ComponentsMatching);
+                Run("background revalidation and the offline grace", RevalidationAndGrace);
+                Run("diagnostics hold no secret", DiagnosticsRedacted);
                 Run("examples/csharp/NodeLocked", Example);
                 foreach (var c in made) c.Dispose();
             }
@@ -358,6 +369,211 @@ namespace Lic.Tests
                 Throws<OfflineFileException>(() => elsewhere.LoadFile(System.Text.Encoding.UTF8.GetBytes(cert)), "other machine").Status, "status");
             Equal(LicStatus.IoError, Throws<OfflineFileException>(() => air.LoadFile(Path.Combine(tmp, "missing.lic")), "missing").Status, "io");
             Equal(LicStatus.FileMalformed, Throws<OfflineFileException>(() => air.LoadFile(new byte[] { 1, 2, 3 }), "garbage").Status, "malformed");
+        }
+
+        // tests/data/signing/vectors.json, made by tests/support/keygen.rs (signs
+        // as Keygen's source does). Its objects hold no nested braces.
+        private static string vectors;
+        private static string Vectors()
+        {
+            if (vectors == null) vectors = File.ReadAllText(Path.Combine(root, "tests/data/signing/vectors.json"));
+            return vectors;
+        }
+
+        private static List<string> Objects(string section)
+        {
+            string text = Vectors();
+            int start = text.IndexOf("\"" + section + "\": [", StringComparison.Ordinal);
+            int end = text.IndexOf("]", start, StringComparison.Ordinal);
+            return Regex.Matches(text.Substring(start, end - start), "\\{[^{}]*\\}").Cast<Match>().Select(m => m.Value).ToList();
+        }
+
+        private static string AccountKey(string kind)
+        {
+            string account = Regex.Match(Vectors(), "\"account\": \\{[^{}]*\\}").Value;
+            return Json.Str(account, kind);
+        }
+
+        private static string[] AllKeys() { return new[] { AccountKey("ed25519"), AccountKey("rsa"), AccountKey("ecdsa") }; }
+
+        private static string KeyForAlgorithm(string signing)
+        {
+            if (signing.EndsWith("ed25519") || signing == "ED25519_SIGN") return AccountKey("ed25519");
+            if (signing.EndsWith("ecdsa-p256") || signing == "ECDSA_P256_SIGN") return AccountKey("ecdsa");
+            return AccountKey("rsa");
+        }
+
+        private static LicenseClient OfflineClient(string licenseKey, string fingerprint, params string[] keys)
+        {
+            return Client(licenseKey, fingerprint, o =>
+            {
+                o.ApiUrl = "http://127.0.0.1:9";
+                o.PublicKey = null;
+                o.PublicKeys = keys;
+                o.CacheDir = Path.Combine(tmp, Unique("sig"));
+            });
+        }
+
+        private static void SignedKeysOfEveryScheme()
+        {
+            var schemes = new HashSet<string>();
+            foreach (string v in Objects("keys"))
+            {
+                string scheme = Json.Str(v, "scheme"), key = Json.Str(v, "key");
+                schemes.Add(scheme);
+                foreach (var keys in new[] { new[] { KeyForAlgorithm(scheme) }, AllKeys() })
+                    using (var r = OfflineClient(key, "fp", keys).CheckSignedKey())
+                    {
+                        Equal(ValidationCode.Valid, r.Code, scheme);
+                        Equal(LicenseSource.SignedKey, r.Source, scheme);
+                        Equal(Json.Str(v, "license_id"), r.LicenseId, scheme + " license id");
+                        string expiry = Json.Str(v, "expiry");
+                        Equal(expiry == null, !r.Expiry.HasValue, scheme + " expiry");
+                    }
+                string other = KeyForAlgorithm(scheme) == AccountKey("ed25519") ? AccountKey("rsa") : AccountKey("ed25519");
+                var e = Throws<LicenseException>(() => OfflineClient(key, "fp", other).CheckSignedKey(), scheme + " other key");
+                Equal(LicStatus.NoPublicKey, e.Status, scheme + " status");
+            }
+            Equal(8, schemes.Count, "every scheme");
+        }
+
+        private static void RealKeygenRsaKey()
+        {
+            string real = File.ReadAllText(Path.Combine(root, "tests/data/keygen/example-csharp-cryptographic-verification.json"));
+            using (var r = OfflineClient(Json.Str(real, "license_key"), "fp", Json.Str(real, "public_key")).CheckSignedKey())
+            {
+                Equal(ValidationCode.Valid, r.Code, "genuine");
+                Equal(Json.Str(real, "license_id"), r.LicenseId, "license id");
+            }
+            string altered = Json.Str(real, "license_key").Replace("PtRHZ", "PtRHY");
+            Equal(LicStatus.SignatureInvalid,
+                Throws<LicenseException>(() => OfflineClient(altered, "fp", Json.Str(real, "public_key")).CheckSignedKey(), "altered").Status, "altered");
+        }
+
+        private static void FilesOfEveryAlgorithm()
+        {
+            int n = 0;
+            foreach (string v in Objects("files"))
+            {
+                string alg = Json.Str(v, "algorithm");
+                string fp = Json.Str(v, "fingerprint") ?? "fp-any";
+                var c = OfflineClient(Json.Str(v, "license_key"), fp, KeyForAlgorithm(alg));
+                c.LoadFile(System.Text.Encoding.UTF8.GetBytes(Json.Str(v, "certificate")));
+                using (var r = c.Validate(ValidateOptions.OfflineOnly))
+                {
+                    Equal(ValidationCode.Valid, r.Code, alg);
+                    Equal(LicenseSource.LoadedFile, r.Source, alg);
+                }
+                n++;
+            }
+            Equal(16, n, "every algorithm for both kinds of file");
+        }
+
+        private static void SignatureOnlyChecks()
+        {
+            foreach (string v in Objects("files"))
+            {
+                string alg = Json.Str(v, "algorithm");
+                byte[] cert = System.Text.Encoding.UTF8.GetBytes(Json.Str(v, "certificate"));
+                var s = FileSignature.Verify(cert, AllKeys());
+                Assert(s.Valid, alg + " valid");
+                Equal(alg, s.Algorithm, "algorithm");
+                Equal(alg.StartsWith("aes-256-gcm"), s.Encrypted, alg + " encrypted");
+                Equal(Json.Str(v, "kind") == "license" ? FileKind.License : FileKind.Machine, s.Kind, alg + " kind");
+                Equal(!s.Encrypted, s.Issued.HasValue, alg + " issued");
+                if (!s.Encrypted)
+                    Equal(DateTimeOffset.Parse(Json.Str(v, "issued")), s.Issued.Value, alg + " issued time");
+                Equal(!s.Encrypted && Json.Str(v, "expiry") != null, s.Expires.HasValue, alg + " expires");
+                Assert(FileSignature.Verify(cert, KeyForAlgorithm(alg)).Valid, alg + " own key");
+
+                // The signed payload altered: the signature no longer holds.
+                string text = Json.Str(v, "certificate");
+                string[] lines = text.Split('\n');
+                string env = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(string.Concat(lines.Skip(1).Take(lines.Length - 3))));
+                int at = env.IndexOf("\"enc\":\"", StringComparison.Ordinal) + 7;
+                env = env.Substring(0, at) + (env[at] == 'A' ? 'B' : 'A') + env.Substring(at + 1);
+                string altered = lines[0] + "\n" + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(env)) + "\n" + lines[lines.Length - 2] + "\n";
+                var bad = FileSignature.Verify(System.Text.Encoding.UTF8.GetBytes(altered), AllKeys());
+                Assert(!bad.Valid && !bad.Issued.HasValue, alg + " altered");
+            }
+            string rsaFile = Json.Str(Objects("files").First(o => Json.Str(o, "algorithm") == "base64+rsa-sha256"), "certificate");
+            var e = Throws<LicenseException>(() => FileSignature.Verify(System.Text.Encoding.UTF8.GetBytes(rsaFile), AccountKey("ed25519")), "no RSA key");
+            Equal(LicStatus.NoPublicKey, e.Status, "status");
+            Assert(e.NativeMessage.Contains("rsa-sha256"), e.NativeMessage);
+            string path = Path.Combine(tmp, "rsa.lic");
+            File.WriteAllText(path, rsaFile);
+            Assert(FileSignature.VerifyFile(path, AccountKey("rsa")).Valid, "from a path");
+            Equal(LicStatus.FileMalformed,
+                Throws<LicenseException>(() => FileSignature.Verify(new byte[] { 1, 2, 3 }, AllKeys()), "garbage").Status, "garbage");
+        }
+
+        private static void BadPublicKeys()
+        {
+            foreach (var c in new[] { new[] { "abcd", "64 hex characters" }, new[] { "not a key!", "PEM" },
+                                      new[] { "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n", "private key" } })
+            {
+                var e = Throws<LicenseArgumentException>(() => new LicenseClient(new LicenseClientOptions { AccountId = "a", PublicKey = c[0] }), c[0]);
+                Equal(LicStatus.InvalidArgument, e.Status, "status");
+                Assert(e.NativeMessage.Contains(c[1]) && e.NativeMessage.Contains("DER"), e.NativeMessage);
+                Throws<LicenseArgumentException>(() => new LicenseClient(new LicenseClientOptions { AccountId = "a", PublicKeys = new[] { AccountKey("rsa"), c[0] } }), "second " + c[0]);
+            }
+        }
+
+        private static void ExtraKeysOnline()
+        {
+            string key = server.NodeLockedLicense();
+            var c = Client(key, Unique("cs-keys"), o => o.PublicKeys = new[] { AccountKey("rsa"), AccountKey("ecdsa") });
+            using (var r = c.Validate(ValidateOptions.AutoActivate))
+                Assert(r.Code == ValidationCode.Valid && r.Verified && r.Source == LicenseSource.Online, "verified online");
+            using (var r = c.Validate(ValidateOptions.OfflineOnly))
+                Equal(LicenseSource.CachedFile, r.Source, "the checked-out machine file answers");
+        }
+
+        /// <summary>The request's JSON, decoded here independently of lic (format v1).</summary>
+        private static string RequestPayload(string text)
+        {
+            string token = text.Substring(text.LastIndexOf('#') + 1);
+            Assert(token.StartsWith("lic1."), "prefix: " + token);
+            string body = token.Substring(5).Replace('-', '+').Replace('_', '/');
+            Assert(body.IndexOf('=') < 0, "no padding");
+            body += new string('=', (4 - body.Length % 4) % 4);
+            return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(body));
+        }
+
+        private static void AirGappedActivationRequest()
+        {
+            string licenseId;
+            string key = server.License(server.NodeLockedPolicy(), "", out licenseId);
+            string fp = Unique("cs-qr");
+            var device = Client(key, fp, o => o.ApiUrl = "http://127.0.0.1:9"); // never reachable
+            ActivationRequest req = device.CreateActivationRequest("https://activate.example.com/", "Acme CAD");
+            Assert(req.Text.StartsWith("https://activate.example.com/#lic1."), "portal form: " + req.Text);
+            string json = RequestPayload(req.Text);
+            Assert(json.StartsWith("{\"v\":1,\"k\":" + Json.Q(key) + ",\"f\":" + Json.Q(fp)), "payload order: " + json);
+            Equal("Acme CAD", Json.Str(json, "a"), "app name");
+            Assert(Json.Str(json, "p") != null && Json.Str(json, "p").Contains("/"), "platform");
+            Equal((byte)0x89, req.Png[0], "PNG signature");
+            Equal("PNG", System.Text.Encoding.ASCII.GetString(req.Png, 1, 3), "PNG signature");
+            Assert(req.Svg.StartsWith("<svg ") && req.Svg.TrimEnd().EndsWith("</svg>"), "SVG");
+            string[] lines = req.Terminal.TrimEnd('\n').Split('\n');
+            Assert(lines.Length > 10 && lines[0].Length == lines[lines.Length - 1].Length, "terminal lines");
+            foreach (char c in req.Terminal) Assert(" \u2580\u2584\u2588\n".IndexOf(c) >= 0, "terminal characters");
+            Assert(!req.ToString().Contains(key), "ToString hides the key");
+
+            ActivationRequest bare = device.CreateActivationRequest(null, null, false, false);
+            Assert(bare.Text.StartsWith("lic1."), "bare form");
+            Equal("{\"v\":1,\"k\":" + Json.Q(key) + ",\"f\":" + Json.Q(fp) + "}", RequestPayload(bare.Text), "bare payload");
+            var bad = Throws<LicenseArgumentException>(() => device.CreateActivationRequest("ftp://x"), "bad portal URL");
+            Equal(LicStatus.InvalidArgument, bad.Status, "bad URL status");
+
+            // The portal's part (lic-portal does it with the license key; the
+            // admin API stands in here), then the file goes to the device.
+            string cert = server.CheckoutMachine(server.ActivateAsAdmin(licenseId, Json.Str(json, "f")));
+            string path = Path.Combine(tmp, "qr-machine.lic");
+            File.WriteAllText(path, cert);
+            device.LoadFile(path);
+            using (var r = device.Validate(ValidateOptions.OfflineOnly))
+                Assert(r.Code == ValidationCode.Valid && r.Valid && r.Source == LicenseSource.LoadedFile, "valid offline from the portal's file");
         }
 
         private static void ConfigurationErrors()
@@ -709,6 +925,86 @@ namespace Lic.Tests
                 Assert(slot.IsHeld, "held");
             }
             lock (logged) Assert(logged.Any(m => m.Contains("handler failure")), "reported to Log");
+        }
+
+        private static void ComponentsAndReport()
+        {
+            string key = server.NodeLockedLicense();
+            var c = Client(key, Unique("cs-comp"), o => o.Components = new List<KeyValuePair<string, string>>
+            {
+                new KeyValuePair<string, string>("machine_id", "cs-host-id-42"),
+                new KeyValuePair<string, string>("pod", "cs-pod-7"),
+                new KeyValuePair<string, string>("disk", null),
+            });
+            using (var r = c.Validate(ValidateOptions.AutoActivate)) Equal(ValidationCode.Valid, r.Code, "valid");
+            var report = c.FingerprintReport();
+            Equal(1, report.Version, "version");
+            Equal(c.Fingerprint, report.Fingerprint, "fingerprint");
+            var pod = report.Components.First(x => x.Name == "pod");
+            Assert(pod.Source == "app" && pod.Readable && pod.Sent && pod.Activated == "match", "pod " + pod.Activated);
+            Assert(!report.Components.First(x => x.Name == "disk").Sent, "disk excluded");
+            Assert(report.ActivatedMachine.Activated == true && report.ActivatedMachine.Matching == report.ActivatedMachine.Components, "all match");
+            Assert(report.Environment.Kind.Length > 0 && report.Environment.Evidence.Length > 0, "environment");
+            Assert(!report.Json.Contains("cs-host-id-42") && !report.Json.Contains("cs-pod-7") && !report.Json.Contains(key), "no raw value");
+        }
+
+        /// <summary>A client sending exactly <paramref name="mine"/> (every built-in component excluded).</summary>
+        private static LicenseClient Only(string key, string fp, params string[] mine)
+        {
+            var builtin = Client(key, fp).FingerprintReport().Components.Select(x => x.Name).ToList();
+            var settings = builtin.Select(n => new KeyValuePair<string, string>(n, null)).ToList();
+            for (int i = 0; i + 1 < mine.Length; i += 2) settings.Add(new KeyValuePair<string, string>(mine[i], mine[i + 1]));
+            return Client(key, fp, o => o.Components = settings);
+        }
+
+        private static void ComponentsMatching()
+        {
+            string id;
+            string key = server.License(server.Policy("\"strict\":true,\"floating\":false,\"maxMachines\":1,\"requireComponentsScope\":true,\"componentMatchingStrategy\":\"MATCH_MOST\""), "", out id);
+            string fp = Unique("cs-match");
+            using (var r = Only(key, fp, "system_uuid", "u1", "disk", "d1", "mac:eth0", "m1").Validate(ValidateOptions.AutoActivate))
+                Equal(ValidationCode.Valid, r.Code, "activated with components");
+            using (var r = Only(key, fp, "system_uuid", "u1", "disk", "d2", "mac:eth0", "m1").Validate())
+                Equal(ValidationCode.Valid, r.Code, "a new disk");
+            using (var r = Only(key, fp, "system_uuid", "u2", "disk", "d1", "mac:eth0", "m2").Validate())
+                Equal(ValidationCode.ComponentsScopeMismatch, r.Code, "a clone");
+        }
+
+        private static void RevalidationAndGrace()
+        {
+            string id;
+            string key = server.License(server.NodeLockedPolicy(), "", out id);
+            var got = new List<LicenseEvent>();
+            var c = Client(key, Unique("cs-reval"), o => { o.OfflineGraceSeconds = 3600; o.OnEvent = e => { lock (got) got.Add(e); }; });
+            using (var r = c.Validate(ValidateOptions.AutoActivate))
+            {
+                Equal(ValidationCode.Valid, r.Code, "valid");
+                Equal((long?)3600, r.GraceSecondsLeft, "whole grace online");
+                Assert(r.LastOnlineValidation.HasValue && r.GraceExpiry == r.LastOnlineValidation.Value.AddSeconds(3600), "grace expiry");
+            }
+            c.StartRevalidation(1);
+            server.Expect("POST", "/v1/licenses/" + id + "/actions/suspend", null, 200);
+            Assert(Eventually(() => { lock (got) return got.Any(e => e.Kind == LicenseEventKind.LicenseStateChanged); }, 8000), "state change");
+            LicenseEvent changed;
+            lock (got) changed = got.First(e => e.Kind == LicenseEventKind.LicenseStateChanged);
+            Equal((ValidationCode?)ValidationCode.Valid, changed.OldCode, "old code");
+            Equal((ValidationCode?)ValidationCode.Suspended, changed.NewCode, "new code");
+            c.StopRevalidation();
+            Equal(3600L, c.Validate(ValidateOptions.OnlineOnly).GraceSecondsLeft ?? 0, "suspended online still resets the grace");
+            var nograce = Client(key, Unique("cs-nograce"));
+            Assert(nograce.Validate().GraceSecondsLeft == null, "no grace configured");
+        }
+
+        private static void DiagnosticsRedacted()
+        {
+            string key = server.NodeLockedLicense();
+            var c = Client(key, Unique("cs-diag"));
+            using (var r = c.Validate(ValidateOptions.AutoActivate)) Equal(ValidationCode.Valid, r.Code, "valid");
+            string d = c.Diagnostics();
+            Assert(!d.Contains(key), "no license key");
+            Assert(d.Contains("\"version\":1") && d.Contains("\"call\":\"validate\"") && d.Contains("\"verifies\":true"), d);
+            var t = Client(key, Unique("cs-diag-token"), o => o.LicenseToken = "activ-cs-secret-token");
+            Assert(!t.Diagnostics().Contains("activ-cs-secret-token"), "no token");
         }
 
         private static void MachineHeartbeat()

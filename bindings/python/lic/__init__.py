@@ -14,8 +14,18 @@ semantics of every call. Failures raise :class:`lic.LicError` subclasses.
 from __future__ import annotations
 
 from . import _native
-from ._enums import ClockState, Code, EventKind, LogLevel, SignedPart, Source
-from .client import Client, Event, Machine, ProcessSlot, ValidationResult, fingerprint
+from ._enums import ClockState, Code, EventKind, FileKind, LogLevel, SignedPart, Source
+from .client import (
+    ActivationRequest,
+    Client,
+    Event,
+    FileSignature,
+    Machine,
+    ProcessSlot,
+    ValidationResult,
+    fingerprint,
+    verify_file_signature,
+)
 from .errors import (
     ConfigError,
     InternalError,
@@ -49,12 +59,15 @@ def library_path() -> str:
 
 __all__ = [
     "ABI_VERSION",
+    "ActivationRequest",
     "Client",
     "ClockState",
     "Code",
     "ConfigError",
     "Event",
     "EventKind",
+    "FileKind",
+    "FileSignature",
     "InternalError",
     "InvalidArgumentError",
     "LicError",
@@ -75,4 +88,5 @@ __all__ = [
     "fingerprint",
     "library_path",
     "library_version",
+    "verify_file_signature",
 ]

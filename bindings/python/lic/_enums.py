@@ -77,6 +77,9 @@ class Code(enum.IntEnum):
     FILE_EXPIRED = 100
     CLOCK_TAMPERED = 101
 
+    #: Offline past the grace after the last verified online validation.
+    GRACE_EXPIRED = 102
+
 
 class ClockState(enum.IntEnum):
     """``enum lic_clock_state``: The trust state of the system clock when a
@@ -127,9 +130,30 @@ class EventKind(enum.IntEnum):
     #: `lic_validate` answered online again after offline answers.
     OFFLINE_LEFT = 7
 
-    #: `lic_validate`'s code differs from the previous call's (the message says
-    #: "OLD -> NEW").
+    #: A validation's code (from `lic_validate` or the background revalidation)
+    #: differs from the previous one's: `lic_event_old_code` and
+    #: `lic_event_new_code` have both (the message says "OLD -> NEW").
     LICENSE_STATE_CHANGED = 8
+
+    #: Offline answers are close to the end of the offline grace
+    #: (`lic_config_set_offline_grace_seconds`); `lic_event_time_left_ms` has
+    #: what is left. Sent once per grace period.
+    GRACE_EXPIRING = 9
+
+
+class FileKind(enum.IntEnum):
+    """``enum lic_file_kind``: Which kind of Keygen file a signature check
+    looked at.
+    """
+
+    #: NULL handle.
+    UNKNOWN = 0
+
+    #: A license file (`-----BEGIN LICENSE FILE-----`).
+    LICENSE = 1
+
+    #: A machine file (`-----BEGIN MACHINE FILE-----`).
+    MACHINE = 2
 
 
 class SignedPart(enum.IntEnum):
@@ -269,7 +293,8 @@ class Status(enum.IntEnum):
     #: A signature (response, file or key) is missing, malformed or wrong.
     SIGNATURE_INVALID = 62
 
-    #: The file uses an algorithm lic does not verify (RSA, ECDSA).
+    #: A file, key or response uses an algorithm lic does not verify (named in
+    #: the message).
     UNSUPPORTED_ALGORITHM = 63
 
     #: Decryption failed: wrong license key.
@@ -291,7 +316,7 @@ class Status(enum.IntEnum):
     #: Date).
     RESPONSE_MISMATCH = 69
 
-    #: The license key is not a signed (ED25519_SIGN) key.
+    #: The license key is not a signed key of any Keygen scheme.
     KEY_NOT_SIGNED = 70
 
     #: A bug in lic was caught at the boundary; the message says where.

@@ -67,6 +67,14 @@ class lic_event(ctypes.Structure):
     pass
 
 
+class lic_file_signature(ctypes.Structure):
+    pass
+
+
+class lic_activation_request(ctypes.Structure):
+    pass
+
+
 ConfigP = POINTER(lic_config)
 ClientP = POINTER(lic_client)
 ResultP = POINTER(lic_result)
@@ -74,6 +82,8 @@ MachineP = POINTER(lic_machine)
 MachineListP = POINTER(lic_machine_list)
 SlotP = POINTER(lic_process_slot)
 EventP = POINTER(lic_event)
+FileSignatureP = POINTER(lic_file_signature)
+ActivationRequestP = POINTER(lic_activation_request)
 
 # typedef void (*lic_log_callback)(void *user_data, int32_t level, const char *message);
 LOG_CALLBACK = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
@@ -105,6 +115,7 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_config_set_license_key": (status, (ConfigP, c_char_p)),
     "lic_config_set_license_token": (status, (ConfigP, c_char_p)),
     "lic_config_set_public_key": (status, (ConfigP, c_char_p)),
+    "lic_config_add_public_key": (status, (ConfigP, c_char_p)),
     "lic_config_set_api_version": (status, (ConfigP, c_char_p)),
     "lic_config_set_timeout_ms": (status, (ConfigP, c_uint32)),
     "lic_config_set_cache_dir": (status, (ConfigP, c_char_p)),
@@ -120,6 +131,8 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_config_set_proxy": (status, (ConfigP, c_char_p)),
     "lic_config_set_log_callback": (status, (ConfigP, LOG_CALLBACK, c_int32, c_void_p)),
     "lic_config_set_event_callback": (status, (ConfigP, EVENT_CALLBACK, c_void_p)),
+    "lic_config_add_component": (status, (ConfigP, c_char_p, c_char_p)),
+    "lic_config_set_offline_grace_seconds": (status, (ConfigP, c_int64)),
     # client
     "lic_client_new": (status, (ConfigP, POINTER(ClientP))),
     "lic_client_free": (None, (ClientP,)),
@@ -131,6 +144,20 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_client_load_file": (status, (ClientP, c_char_p, c_size_t)),
     "lic_client_load_file_path": (status, (ClientP, c_char_p)),
     "lic_client_check_signed_key": (status, (ClientP, POINTER(ResultP))),
+    "lic_fingerprint_report": (status, (ClientP, *BUF)),
+    "lic_client_diagnostics": (status, (ClientP, *BUF)),
+    "lic_client_start_revalidation": (status, (ClientP, c_int64)),
+    "lic_client_stop_revalidation": (status, (ClientP,)),
+    # air-gapped activation by QR code
+    "lic_client_activation_request": (
+        status,
+        (ClientP, c_char_p, c_char_p, c_uint32, POINTER(ActivationRequestP)),
+    ),
+    "lic_activation_request_text": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_svg": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_png": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_terminal": (status, (ActivationRequestP, *BUF)),
+    "lic_activation_request_free": (None, (ActivationRequestP,)),
     # machines
     "lic_machine_list_count": (c_size_t, (MachineListP,)),
     "lic_machine_list_get": (status, (MachineListP, c_size_t, POINTER(MachineP))),
@@ -170,6 +197,9 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_result_offline_reason": (status, (ResultP, *BUF)),
     "lic_result_signed_part": (status, (ResultP, c_int32, *BUF)),
     "lic_result_process_slots": (c_size_t, (ResultP,)),
+    "lic_result_last_online_validation": (status, (ResultP, i64_p)),
+    "lic_result_grace_expiry": (status, (ResultP, i64_p)),
+    "lic_result_grace_seconds_left": (status, (ResultP, i64_p)),
     "lic_result_free": (None, (ResultP,)),
     # process slots and the machine heartbeat
     "lic_process_slot_acquire": (status, (ClientP, c_char_p, POINTER(SlotP))),
@@ -179,6 +209,15 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_process_slot_free": (None, (SlotP,)),
     "lic_client_start_machine_heartbeat": (status, (ClientP,)),
     "lic_client_stop_machine_heartbeat": (status, (ClientP,)),
+    # signature-only file checks
+    "lic_file_verify_signature": (status, (ConfigP, c_char_p, c_size_t, POINTER(FileSignatureP))),
+    "lic_file_signature_valid": (c_int32, (FileSignatureP,)),
+    "lic_file_signature_encrypted": (c_int32, (FileSignatureP,)),
+    "lic_file_signature_kind": (c_int32, (FileSignatureP,)),
+    "lic_file_signature_algorithm": (status, (FileSignatureP, *BUF)),
+    "lic_file_signature_issued_unix": (status, (FileSignatureP, i64_p)),
+    "lic_file_signature_expires_unix": (status, (FileSignatureP, i64_p)),
+    "lic_file_signature_free": (None, (FileSignatureP,)),
     # events
     "lic_client_poll_event": (status, (ClientP, POINTER(EventP))),
     "lic_client_dropped_events": (c_uint64, (ClientP,)),
@@ -187,6 +226,8 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_event_message": (status, (EventP, *BUF)),
     "lic_event_attempt": (c_uint32, (EventP,)),
     "lic_event_time_left_ms": (c_int64, (EventP,)),
+    "lic_event_old_code": (c_int32, (EventP,)),
+    "lic_event_new_code": (c_int32, (EventP,)),
     "lic_event_free": (None, (EventP,)),
 }
 

@@ -11,7 +11,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from . import _native
 from ._enums import (
@@ -21,6 +21,7 @@ from ._enums import (
     ClockState,
     Code,
     EventKind,
+    FileKind,
     LogLevel,
     Source,
     SignedPart,
@@ -42,7 +43,6 @@ _STRING_SETTINGS = {
     "api_url": lib.lic_config_set_api_url,
     "license_key": lib.lic_config_set_license_key,
     "license_token": lib.lic_config_set_license_token,
-    "public_key": lib.lic_config_set_public_key,
     "api_version": lib.lic_config_set_api_version,
     "cache_dir": lib.lic_config_set_cache_dir,
     "fingerprint": lib.lic_config_set_fingerprint,
@@ -58,6 +58,7 @@ _INT_SETTINGS = {
     "clock_tolerance_seconds": lib.lic_config_set_clock_tolerance_seconds,
     "max_offline_age_seconds": lib.lic_config_set_max_offline_age_seconds,
     "checkout_ttl_seconds": lib.lic_config_set_checkout_ttl_seconds,
+    "offline_grace_seconds": lib.lic_config_set_offline_grace_seconds,
 }
 
 _PY_LOG_LEVELS = {
@@ -106,7 +107,8 @@ class Event:
     ``kind`` is an :class:`EventKind` (the raw int for a kind newer than this
     binding); ``slot_id`` is the slot's current process id for slot events,
     else None; ``attempt`` and ``time_left_ms`` are set for HEARTBEAT_FAILED
-    (0 and None otherwise).
+    (0 and None otherwise), ``time_left_ms`` also for GRACE_EXPIRING;
+    ``old_code`` and ``new_code`` for LICENSE_STATE_CHANGED (None otherwise).
     """
 
     kind: Union[EventKind, int]
@@ -114,18 +116,23 @@ class Event:
     slot_id: Optional[str] = None
     attempt: int = 0
     time_left_ms: Optional[int] = None
+    old_code: Optional[Code] = None
+    new_code: Optional[Code] = None
 
     @classmethod
     def _read(cls, ptr: Any) -> "Event":
         """Copies a lic_event (polled, or lent to the callback for the call)."""
         raw = int(lib.lic_event_get_kind(ptr))
         left = int(lib.lic_event_time_left_ms(ptr))
+        changed = raw == int(EventKind.LICENSE_STATE_CHANGED)
         return cls(
             kind=_EVENT_KINDS.get(raw, raw),
             message=read_str(lib.lic_event_message, ptr) or "",
             slot_id=read_str(lib.lic_event_slot_id, ptr, optional=True),
             attempt=int(lib.lic_event_attempt(ptr)),
             time_left_ms=None if left < 0 else left,
+            old_code=_CODES.get(int(lib.lic_event_old_code(ptr)), Code.UNKNOWN) if changed else None,
+            new_code=_CODES.get(int(lib.lic_event_new_code(ptr)), Code.UNKNOWN) if changed else None,
         )
 
     @classmethod
@@ -185,6 +192,45 @@ class Machine:
             )
         finally:
             lib.lic_machine_free(ptr)
+
+
+# lic_client_activation_request flags (LIC_ACTIVATION_REQUEST_* in lic.h).
+_OMIT_HOSTNAME = 1
+_OMIT_PLATFORM = 2
+
+
+@dataclass(frozen=True)
+class ActivationRequest:
+    """An air-gapped machine's activation request and its QR code (a copy;
+    no native handle is kept). From :meth:`Client.activation_request`.
+
+    ``text`` is ``lic1.…`` or ``<portal URL>#lic1.…`` and holds the license
+    key: show it, never log it. ``svg`` is an SVG document, ``png`` PNG
+    bytes (1-bit, 8 px per module), ``terminal`` the code in Unicode half
+    blocks for a dark terminal (print it as it is).
+    """
+
+    text: str
+    svg: str
+    png: bytes
+    terminal: str
+
+    @classmethod
+    def _take(cls, ptr: Any) -> "ActivationRequest":
+        """Copies a lic_activation_request and frees it."""
+        try:
+            return cls(
+                text=read_str(lib.lic_activation_request_text, ptr) or "",
+                svg=read_str(lib.lic_activation_request_svg, ptr) or "",
+                png=read_bytes(lib.lic_activation_request_png, ptr) or b"",
+                terminal=read_str(lib.lic_activation_request_terminal, ptr) or "",
+            )
+        finally:
+            lib.lic_activation_request_free(ptr)
+
+    def __repr__(self) -> str:
+        # The text holds the license key.
+        return f"<lic.ActivationRequest {len(self.text)} chars, {len(self.png)} PNG bytes>"
 
 
 class ValidationResult(Owned):
@@ -311,6 +357,21 @@ class ValidationResult(Owned):
         """How many process slots the client held when it produced this result."""
         return self._int(lib.lic_result_process_slots)
 
+    @property
+    def last_online_validation(self) -> Optional[datetime]:
+        """The signed time of the last verified online validation, if known."""
+        return to_datetime(self._i64(lib.lic_result_last_online_validation))
+
+    @property
+    def grace_expiry(self) -> Optional[datetime]:
+        """When the offline grace ends (None without a configured grace)."""
+        return to_datetime(self._i64(lib.lic_result_grace_expiry))
+
+    @property
+    def grace_seconds_left(self) -> Optional[int]:
+        """Seconds of offline grace left when the result was made (None without a grace)."""
+        return self._i64(lib.lic_result_grace_seconds_left)
+
     def signed_part(self, part: Union[SignedPart, int]) -> Optional[bytes]:
         """Raw bytes of the signed material behind the answer; None when absent."""
         ptr = self._enter()
@@ -343,7 +404,7 @@ class Client:
         *,
         account_id: Optional[str] = None,
         license_key: Optional[str] = None,
-        public_key: Optional[str] = None,
+        public_key: Union[str, Sequence[str], None] = None,
         api_url: Optional[str] = None,
         product_id: Optional[str] = None,
         license_token: Optional[str] = None,
@@ -360,6 +421,8 @@ class Client:
         checkout_ttl_seconds: Optional[int] = None,
         ca_bundle: Optional[PathLike] = None,
         proxy: Optional[str] = None,
+        offline_grace_seconds: Optional[int] = None,
+        components: Optional[Dict[str, Optional[str]]] = None,
         log: Optional[LogHandler] = None,
         log_level: Union[LogLevel, int] = LogLevel.INFO,
         on_event: Optional[EventHandler] = None,
@@ -374,10 +437,18 @@ class Client:
             for name, setter in _STRING_SETTINGS.items():
                 if settings[name] is not None:
                     _check(setter(cfg, encode(settings[name], name)))
+            _set_public_keys(cfg, public_key)
             for name, setter in _INT_SETTINGS.items():
                 value = settings[name]
                 if value is not None:
                     _check(setter(cfg, int(value)))
+            for cname, cvalue in (components or {}).items():
+                # A value sets (or adds) the component; None keeps it from being sent.
+                _check(
+                    lib.lic_config_add_component(
+                        cfg, encode(cname, "component name"), encode(cvalue, "component value")
+                    )
+                )
             if log is not None:
                 cb = _log_trampoline(log)
                 keepalive.append(cb)
@@ -519,6 +590,35 @@ class Client:
             finally:
                 self._leave()
 
+    def activation_request(
+        self,
+        portal_url: Optional[str] = None,
+        app_name: Optional[str] = None,
+        hostname: bool = True,
+        platform: bool = True,
+    ) -> ActivationRequest:
+        """The activation request this (air-gapped) machine shows, as text
+        and QR code, for a person to activate it through lic-portal.
+
+        With ``portal_url`` the text is ``<portal_url>#lic1.…``, so a phone's
+        camera opens the portal directly. ``app_name`` is shown by the
+        portal; ``hostname``/``platform`` say whether this machine's host
+        name and platform go in. No network. Load the ``.lic`` file the
+        portal gives with :meth:`load_file`, then
+        ``validate(offline_only=True)``.
+        """
+        url = encode(portal_url, "portal_url")
+        app = encode(app_name, "app_name")
+        flags = (0 if hostname else _OMIT_HOSTNAME) | (0 if platform else _OMIT_PLATFORM)
+        out = _native.ActivationRequestP()
+        ptr = self._enter()
+        try:
+            rc = lib.lic_client_activation_request(ptr, url, app, flags, ctypes.byref(out))
+            _check(rc)
+        finally:
+            self._leave()
+        return ActivationRequest._take(out)
+
     @property
     def fingerprint(self) -> str:
         """The fingerprint this client validates and activates with."""
@@ -527,6 +627,34 @@ class Client:
             return read_str(lib.lic_client_fingerprint, ptr) or ""
         finally:
             self._leave()
+
+    def fingerprint_report(self) -> Dict[str, Any]:
+        """The fingerprint report (lic.h ``lic_fingerprint_report``, schema
+        version 1) as a dict: the fingerprint, each component (name, source,
+        readable, hash; never a raw value), the environment, and how this
+        machine compares with the activated one (asks the server)."""
+        ptr = self._enter()
+        try:
+            return json.loads(read_str(lib.lic_fingerprint_report, ptr) or "{}")
+        finally:
+            self._leave()
+
+    def diagnostics(self) -> Dict[str, Any]:
+        """The redacted diagnostics bundle (``lic_client_diagnostics``) as a dict."""
+        ptr = self._enter()
+        try:
+            return json.loads(read_str(lib.lic_client_diagnostics, ptr) or "{}")
+        finally:
+            self._leave()
+
+    def start_revalidation(self, interval_seconds: int = 0) -> None:
+        """Revalidates in the background every ``interval_seconds`` (0: one
+        hour), with jitter; changes arrive as events."""
+        self._call(lib.lic_client_start_revalidation, int(interval_seconds))
+
+    def stop_revalidation(self) -> None:
+        """Stops the background revalidation; OK when not running."""
+        self._call(lib.lic_client_stop_revalidation)
 
     # -- process slots and heartbeats -------------------------------------
     def acquire_process_slot(self, label: Optional[str] = None) -> "ProcessSlot":
@@ -718,6 +846,80 @@ class _ClientHandle(Owned):
 
     def _released(self) -> None:
         self.keepalive = []  # lic_client_free has returned: no more callbacks
+
+
+def _set_public_keys(cfg: Any, public_key: Union[str, Sequence[str], None]) -> None:
+    """``lic_config_set_public_key`` for the first key, ``_add_`` for the rest."""
+    if public_key is None:
+        return
+    keys = [public_key] if isinstance(public_key, str) else list(public_key)
+    for i, key in enumerate(keys):
+        setter = lib.lic_config_set_public_key if i == 0 else lib.lic_config_add_public_key
+        _check(setter(cfg, encode(key, "public_key")))
+
+
+@dataclass(frozen=True)
+class FileSignature:
+    """What :func:`verify_file_signature` found (a copy; no handle is kept).
+
+    ``valid`` says whether the signature holds with the account key of the
+    file's ``algorithm`` (e.g. "aes-256-gcm+rsa-pss-sha256"); ``issued`` and
+    ``expires`` are read only from a file that is not ``encrypted`` and whose
+    signature holds (``expires`` is None for a file without a TTL too).
+    """
+
+    valid: bool
+    algorithm: str
+    encrypted: bool
+    kind: Union[FileKind, int]
+    issued: Optional[datetime]
+    expires: Optional[datetime]
+
+
+def verify_file_signature(
+    data: Union[bytes, bytearray, memoryview, str, PathLike],
+    public_key: Union[str, Sequence[str]],
+) -> FileSignature:
+    """Checks a license or machine file's signature without its license key
+    (``lic_file_verify_signature``), for tools that vet files they cannot
+    decrypt. ``data`` is the certificate (bytes, or text beginning with
+    ``-----BEGIN``) or a path to it; ``public_key`` is one of the account's
+    keys or a list of them, in any form ``Client(public_key=...)`` takes.
+
+    A signature that does not hold gives ``valid=False``; a malformed file,
+    an unknown algorithm (UNSUPPORTED_ALGORITHM) or no key of the file's kind
+    (NO_PUBLIC_KEY) raise.
+    """
+    if isinstance(data, str) and data.lstrip("\ufeff \t\r\n").startswith("-----BEGIN"):
+        raw = data.encode("utf-8")
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+    else:
+        with open(os.fspath(data), "rb") as f:
+            raw = f.read()
+    cfg = _native.ConfigP()
+    _check(lib.lic_config_new(ctypes.byref(cfg)))
+    out = _native.FileSignatureP()
+    try:
+        _set_public_keys(cfg, public_key)
+        _check(lib.lic_file_verify_signature(cfg, raw, len(raw), ctypes.byref(out)))
+    finally:
+        lib.lic_config_free(cfg)
+    try:
+        kind = lib.lic_file_signature_kind(out)
+        return FileSignature(
+            valid=bool(lib.lic_file_signature_valid(out)),
+            algorithm=read_str(lib.lic_file_signature_algorithm, out) or "",
+            encrypted=bool(lib.lic_file_signature_encrypted(out)),
+            kind=_FILE_KINDS.get(kind, kind),
+            issued=to_datetime(read_i64(lib.lic_file_signature_issued_unix, out)),
+            expires=to_datetime(read_i64(lib.lic_file_signature_expires_unix, out)),
+        )
+    finally:
+        lib.lic_file_signature_free(out)
+
+
+_FILE_KINDS = {int(k): k for k in FileKind}
 
 
 def fingerprint(app_id: Optional[str] = None) -> str:

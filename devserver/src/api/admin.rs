@@ -2,12 +2,11 @@
 
 use super::machines::{check_type, rel_id};
 use super::{Bearer, Ctx, Reply};
+use crate::api::errors::{ApiError, ApiResult};
+use crate::api::params::{check, f, validate_attrs, F, REL, T};
 use crate::doc;
-use crate::errors::{ApiError, ApiResult};
-use crate::model::*;
-use crate::params::{check, f, validate_attrs, F, REL, T};
+use crate::store::*;
 use crate::util::{b64url, hex, is_uuid, parse_time, random_bytes, rfc3339_ms, uuid_v4};
-use ed25519_dalek::Signer;
 use serde_json::{json, Map, Value};
 
 macro_rules! product_attrs {
@@ -220,7 +219,8 @@ pub fn list_products(ctx: &Ctx) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let view = ctx.view(&store);
     ctx.paginate(
-        store.products.iter().map(|p| view.product(p)).collect(),
+        store.products.iter().collect(),
+        |p| view.product(p),
         "products",
     )
 }
@@ -249,24 +249,25 @@ pub fn create_product(ctx: &Ctx) -> ApiResult<Reply> {
     let p = store
         .product(&id)
         .ok_or_else(|| ApiError::not_found("product", &id))?;
-    Reply::created(
-        json!({ "data": view.product(p) }),
-        ctx.link(&format!("products/{id}")),
-    )
+    Reply::created(view.product(p), ctx.link(&format!("products/{id}")))
+}
+
+/// Where the record with this id is, or Keygen's 404 for `model`.
+fn index_of<T>(items: &[T], id: &str, model: &str, id_of: fn(&T) -> &String) -> ApiResult<usize> {
+    items
+        .iter()
+        .position(|r| id_of(r) == id)
+        .ok_or_else(|| ApiError::not_found(model, id))
 }
 
 fn product_index(store: &Store, id: &str) -> ApiResult<usize> {
-    store
-        .products
-        .iter()
-        .position(|p| p.id == id)
-        .ok_or_else(|| ApiError::not_found("product", id))
+    index_of(&store.products, id, "product", |r| &r.id)
 }
 
 pub fn show_product(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let i = product_index(&store, id)?;
-    Reply::ok(json!({ "data": ctx.view(&store).product(&store.products[i]) }))
+    Reply::data(ctx.view(&store).product(&store.products[i]))
 }
 
 pub fn update_product(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -277,7 +278,7 @@ pub fn update_product(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     p.attrs.extend(a);
     p.updated = ctx.now;
     ctx.touch();
-    Reply::ok(json!({ "data": ctx.view(&store).product(&store.products[i]) }))
+    Reply::data(ctx.view(&store).product(&store.products[i]))
 }
 
 pub fn delete_product(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -300,11 +301,7 @@ pub fn delete_product(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 // ---- policies ---------------------------------------------------------------
 
 fn policy_index(store: &Store, id: &str) -> ApiResult<usize> {
-    store
-        .policies
-        .iter()
-        .position(|p| p.id == id)
-        .ok_or_else(|| ApiError::not_found("policy", id))
+    index_of(&store.policies, id, "policy", |r| &r.id)
 }
 
 /// Cross-attribute policy rules (Keygen's policy model validations).
@@ -370,9 +367,8 @@ pub fn list_policies(ctx: &Ctx) -> ApiResult<Reply> {
         .policies
         .iter()
         .filter(|p| product.map_or(true, |id| p.product_id == id))
-        .map(|p| view.policy(p))
         .collect();
-    ctx.paginate(items, "policies")
+    ctx.paginate(items, |p| view.policy(p), "policies")
 }
 
 pub fn create_policy(ctx: &Ctx) -> ApiResult<Reply> {
@@ -410,7 +406,7 @@ pub fn create_policy(ctx: &Ctx) -> ApiResult<Reply> {
     ctx.touch();
     let p = &store.policies[policy_index(&store, &id)?];
     Reply::created(
-        json!({ "data": ctx.view(&store).policy(p) }),
+        ctx.view(&store).policy(p),
         ctx.link(&format!("policies/{id}")),
     )
 }
@@ -418,7 +414,7 @@ pub fn create_policy(ctx: &Ctx) -> ApiResult<Reply> {
 pub fn show_policy(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let i = policy_index(&store, id)?;
-    Reply::ok(json!({ "data": ctx.view(&store).policy(&store.policies[i]) }))
+    Reply::data(ctx.view(&store).policy(&store.policies[i]))
 }
 
 pub fn update_policy(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -432,7 +428,7 @@ pub fn update_policy(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     p.attrs = attrs;
     p.updated = ctx.now;
     ctx.touch();
-    Reply::ok(json!({ "data": ctx.view(&store).policy(&store.policies[i]) }))
+    Reply::data(ctx.view(&store).policy(&store.policies[i]))
 }
 
 fn remove_policy(store: &mut Store, id: &str) {
@@ -511,8 +507,8 @@ fn signed_key(
         }
     };
     let signing = format!("key/{}", b64url(seed.as_bytes()));
-    let sig = ctx.app.identity.key.sign(signing.as_bytes());
-    format!("{signing}.{}", b64url(&sig.to_bytes()))
+    let sig = ctx.app.identity.signer.sign(signing.as_bytes());
+    format!("{signing}.{}", b64url(&sig))
 }
 
 pub fn list_licenses(ctx: &Ctx) -> ApiResult<Reply> {
@@ -526,9 +522,8 @@ pub fn list_licenses(ctx: &Ctx) -> ApiResult<Reply> {
         .filter(|l| bearer.sees(&l.id))
         .filter(|l| policy.map_or(true, |p| l.policy_id == p))
         .filter(|l| product.map_or(true, |p| store.policy_of(l).product_id == p))
-        .map(|l| view.license(l))
         .collect();
-    ctx.paginate(items, "licenses")
+    ctx.paginate(items, |l| view.license(l), "licenses")
 }
 
 pub fn create_license(ctx: &Ctx) -> ApiResult<Reply> {
@@ -592,7 +587,7 @@ pub fn create_license(ctx: &Ctx) -> ApiResult<Reply> {
     ctx.touch();
     let l = ctx.license(&store, &Bearer::Admin, &id)?;
     Reply::created(
-        json!({ "data": ctx.view(&store).license(l) }),
+        ctx.view(&store).license(l),
         ctx.link(&format!("licenses/{id}")),
     )
 }
@@ -601,7 +596,7 @@ pub fn show_license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
     let l = ctx.license(&store, &bearer, id)?;
-    Reply::ok(json!({ "data": ctx.view(&store).license(l) }))
+    Reply::data(ctx.view(&store).license(l))
 }
 
 pub fn update_license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -628,7 +623,7 @@ pub fn update_license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     l.updated = ctx.now;
     ctx.touch();
     let l = ctx.license(&store, &Bearer::Admin, &license_id)?;
-    Reply::ok(json!({ "data": ctx.view(&store).license(l) }))
+    Reply::data(ctx.view(&store).license(l))
 }
 
 fn remove_license(store: &mut Store, id: &str) {
@@ -651,11 +646,7 @@ pub fn delete_license(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 // ---- entitlements -----------------------------------------------------------
 
 fn entitlement_index(store: &Store, id: &str) -> ApiResult<usize> {
-    store
-        .entitlements
-        .iter()
-        .position(|e| e.id == id)
-        .ok_or_else(|| ApiError::not_found("entitlement", id))
+    index_of(&store.entitlements, id, "entitlement", |r| &r.id)
 }
 
 fn code_taken(store: &Store, code: Option<&str>, except: &str) -> ApiResult<()> {
@@ -679,14 +670,8 @@ fn code_taken(store: &Store, code: Option<&str>, except: &str) -> ApiResult<()> 
 pub fn list_entitlements(ctx: &Ctx) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let view = ctx.view(&store);
-    ctx.paginate(
-        store
-            .entitlements
-            .iter()
-            .map(|e| view.entitlement(e))
-            .collect(),
-        "entitlements",
-    )
+    let items = store.entitlements.iter().collect();
+    ctx.paginate(items, |e| view.entitlement(e), "entitlements")
 }
 
 pub fn create_entitlement(ctx: &Ctx) -> ApiResult<Reply> {
@@ -704,7 +689,7 @@ pub fn create_entitlement(ctx: &Ctx) -> ApiResult<Reply> {
     ctx.touch();
     let e = &store.entitlements[entitlement_index(&store, &id)?];
     Reply::created(
-        json!({ "data": ctx.view(&store).entitlement(e) }),
+        ctx.view(&store).entitlement(e),
         ctx.link(&format!("entitlements/{id}")),
     )
 }
@@ -712,7 +697,7 @@ pub fn create_entitlement(ctx: &Ctx) -> ApiResult<Reply> {
 pub fn show_entitlement(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let i = entitlement_index(&store, id)?;
-    Reply::ok(json!({ "data": ctx.view(&store).entitlement(&store.entitlements[i]) }))
+    Reply::data(ctx.view(&store).entitlement(&store.entitlements[i]))
 }
 
 pub fn update_entitlement(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -724,7 +709,7 @@ pub fn update_entitlement(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     e.attrs.extend(a);
     e.updated = ctx.now;
     ctx.touch();
-    Reply::ok(json!({ "data": ctx.view(&store).entitlement(&store.entitlements[i]) }))
+    Reply::data(ctx.view(&store).entitlement(&store.entitlements[i]))
 }
 
 pub fn delete_entitlement(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -780,12 +765,8 @@ fn attach(ctx: &Ctx, list: &mut Vec<String>, ids: Vec<String>) -> ApiResult<()> 
 
 fn entitlement_list(ctx: &Ctx, store: &Store, ids: &[String], path: &str) -> ApiResult<Reply> {
     let view = ctx.view(store);
-    let items = ids
-        .iter()
-        .filter_map(|id| store.entitlement(id))
-        .map(|e| view.entitlement(e))
-        .collect();
-    ctx.paginate(items, path)
+    let items = ids.iter().filter_map(|id| store.entitlement(id)).collect();
+    ctx.paginate(items, |e| view.entitlement(e), path)
 }
 
 pub fn policy_entitlements(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -841,9 +822,8 @@ fn attached(ctx: &Ctx, store: &Store, ids: &[String]) -> ApiResult<Reply> {
         return Reply::no_content();
     }
     let view = ctx.view(store);
-    Reply::ok(
-        json!({ "data": ids.iter().filter_map(|id| store.entitlement(id)).map(|e| view.entitlement(e)).collect::<Vec<_>>() }),
-    )
+    let attached = ids.iter().filter_map(|id| store.entitlement(id));
+    Reply::data(attached.map(|e| view.entitlement(e)).collect())
 }
 
 // ---- tokens -----------------------------------------------------------------
@@ -871,7 +851,7 @@ pub fn create_token(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     store.tokens.push(token);
     ctx.touch();
     Reply::created(
-        json!({ "data": ctx.view(&store).token(&view_token, true) }),
+        ctx.view(&store).token(&view_token, true),
         ctx.link(&format!("tokens/{}", view_token.id)),
     )
 }
@@ -884,13 +864,16 @@ pub fn list_tokens(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         .tokens
         .iter()
         .filter(|t| t.license_id == license_id)
-        .map(|t| view.token(t, false))
         .collect();
-    ctx.paginate(items, &format!("licenses/{license_id}/tokens"))
+    ctx.paginate(
+        items,
+        |t| view.token(t, false),
+        &format!("licenses/{license_id}/tokens"),
+    )
 }
 
 /// `--bootstrap`: a demo product, a node-locked strict policy with license-key auth, a license.
-pub fn bootstrap(app: &super::App) -> crate::Bootstrap {
+pub fn bootstrap(app: &super::App) -> crate::store::Bootstrap {
     let now = app.now();
     let mut store = app.store.lock();
     let product = Product {
@@ -936,7 +919,7 @@ pub fn bootstrap(app: &super::App) -> crate::Bootstrap {
         last_check_in: None,
         entitlements: vec![],
     };
-    let b = crate::Bootstrap {
+    let b = crate::store::Bootstrap {
         product_id: product.id.clone(),
         policy_id: policy.id.clone(),
         license_id: license.id.clone(),

@@ -1,13 +1,12 @@
 //! License and machine check-out (§5): signed, optionally encrypted offline files.
 
 use super::{Body, Ctx, Reply};
-use crate::errors::{ApiError, ApiResult};
-use crate::params::{check, f, F, T};
+use crate::api::errors::{ApiError, ApiResult};
+use crate::api::params::{check, f, F, T};
+use crate::api::views::{opt_ts, ts, View};
 use crate::util::{add_calendar_duration, b64, random_bytes, sha256, uuid_v4};
-use crate::views::{opt_ts, ts, View};
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use ed25519_dalek::Signer;
 use serde_json::{json, Value};
 
 const DEFAULT_TTL: i64 = 2_629_746;
@@ -169,7 +168,7 @@ fn parse_options(ctx: &Ctx, kind: Kind) -> ApiResult<Options> {
     })
 }
 
-fn license_related(view: &View, license: &crate::model::License, what: &str) -> Vec<Value> {
+fn license_related(view: &View, license: &crate::store::License, what: &str) -> Vec<Value> {
     let store = view.store;
     let policy = store.policy_of(license);
     match what {
@@ -227,13 +226,13 @@ fn certificate(
     let sig = ctx
         .app
         .identity
-        .key
+        .signer
         .sign(format!("{}/{enc}", kind.prefix()).as_bytes());
     let quoted = |s: &str| Value::String(s.to_string()).to_string();
     let doc = format!(
         r#"{{"enc":{},"sig":{},"alg":{}}}"#,
         quoted(&enc),
-        quoted(&b64(&sig.to_bytes())),
+        quoted(&b64(&sig)),
         quoted(alg)
     );
     let body = b64(doc.as_bytes());

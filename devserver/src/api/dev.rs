@@ -16,7 +16,7 @@ pub fn is_dev(path: &str) -> bool {
 }
 
 fn respond(status: u16, body: Value) -> Response {
-    Response::new(status, "application/json", body.to_string().into_bytes())
+    Response::new(status, "application/json", crate::util::json_bytes(&body))
 }
 
 fn error(status: u16, message: &str) -> Response {

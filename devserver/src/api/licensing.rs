@@ -1,10 +1,10 @@
 //! `GET /me`, license validation (§2.4) and the license actions (suspend, reinstate, renew, check-in).
 
 use super::{Bearer, Ctx, Reply};
-use crate::errors::{ApiError, ApiResult};
-use crate::model::{Heart, License, Machine, Policy, Store};
-use crate::params::{check, f, F, T};
-use crate::views::ts;
+use crate::api::errors::{ApiError, ApiResult};
+use crate::api::params::{check, f, F, T};
+use crate::api::views::ts;
+use crate::store::{Heart, License, Machine, Policy, Store};
 use serde_json::{json, Map, Value};
 
 const SCOPE: &[F] = &[
@@ -42,7 +42,7 @@ pub fn me(ctx: &Ctx) -> ApiResult<Reply> {
     match ctx.bearer(&store)? {
         Bearer::License { id, .. } => {
             let license = ctx.license(&store, &Bearer::Admin, &id)?;
-            Reply::ok(json!({ "data": ctx.view(&store).license(license) }))
+            Reply::data(ctx.view(&store).license(license))
         }
         Bearer::Admin => {
             Err(
@@ -116,7 +116,9 @@ fn respond(
     let data = license_id
         .and_then(|id| store.license(id))
         .map(|l| ctx.view(store).license(l));
-    Reply::ok(json!({ "data": data, "meta": out }))
+    let mut doc = super::ctx::document(data.unwrap_or(Value::Null));
+    doc["meta"] = out;
+    Reply::ok(doc)
 }
 
 /// Sets `expiry = now + duration` the first time an expiration basis event happens.
@@ -199,39 +201,36 @@ fn scope_checks(
     let machines: Vec<&Machine> = store.machines_of(&license.id).collect();
     let floating = policy.floating();
 
-    match scope.get("product").and_then(Value::as_str) {
-        Some(p) if p != policy.product_id => {
-            return Some(verdict(
-                false,
-                "product scope does not match",
-                "PRODUCT_SCOPE_MISMATCH",
-            ))
+    // The product and policy scopes: the license's id, required when the policy says so.
+    for (key, actual, flag, mismatch, missing) in [
+        (
+            "product",
+            &policy.product_id,
+            "requireProductScope",
+            "PRODUCT_SCOPE_MISMATCH",
+            "PRODUCT_SCOPE_REQUIRED",
+        ),
+        (
+            "policy",
+            &policy.id,
+            "requirePolicyScope",
+            "POLICY_SCOPE_MISMATCH",
+            "POLICY_SCOPE_REQUIRED",
+        ),
+    ] {
+        match scope.get(key).and_then(Value::as_str) {
+            Some(id) if id != actual => {
+                return Some(verdict(
+                    false,
+                    &format!("{key} scope does not match"),
+                    mismatch,
+                ))
+            }
+            None if required(flag) => {
+                return Some(verdict(false, &format!("{key} scope is required"), missing))
+            }
+            _ => {}
         }
-        None if required("requireProductScope") => {
-            return Some(verdict(
-                false,
-                "product scope is required",
-                "PRODUCT_SCOPE_REQUIRED",
-            ))
-        }
-        _ => {}
-    }
-    match scope.get("policy").and_then(Value::as_str) {
-        Some(p) if p != policy.id => {
-            return Some(verdict(
-                false,
-                "policy scope does not match",
-                "POLICY_SCOPE_MISMATCH",
-            ))
-        }
-        None if required("requirePolicyScope") => {
-            return Some(verdict(
-                false,
-                "policy scope is required",
-                "POLICY_SCOPE_REQUIRED",
-            ))
-        }
-        _ => {}
     }
     // Licenses here have no owner or users: only a null user scope matches (the owner is null).
     match scope.get("user") {
@@ -561,7 +560,7 @@ fn limit_checks(
     ];
     for (limit_key, attr, detail, code) in sums {
         if let Some(limit) = license.limit(policy, limit_key) {
-            let total = crate::model::total(machines.iter().copied(), attr);
+            let total = crate::store::total(machines.iter().copied(), attr);
             if total > limit {
                 return verdict(policy.within_overage(total, limit), detail, code);
             }
@@ -686,5 +685,5 @@ fn license_action(ctx: &Ctx, id: &str, action: &str) -> ApiResult<Reply> {
     let license = store
         .license(&license_id)
         .ok_or_else(|| ApiError::not_found("license", id))?;
-    Reply::ok(json!({ "data": ctx.view(&store).license(license) }))
+    Reply::data(ctx.view(&store).license(license))
 }

@@ -1,12 +1,12 @@
 //! Machines (activation, deactivation, heartbeats) and processes (§3, §4).
 
 use super::{Bearer, Ctx, Reply};
+use crate::api::errors::{ApiError, ApiResult};
+use crate::api::params::{check, f, validate_attrs, F, REL, T};
 use crate::doc;
-use crate::errors::{ApiError, ApiResult};
-use crate::model::{
+use crate::store::{
     can_resurrect, int, total, Component, Heart, License, Machine, Policy, Process, Store,
 };
-use crate::params::{check, f, validate_attrs, F, REL, T};
 use crate::util::{is_uuid, uuid_v4};
 use serde_json::{json, Map, Value};
 
@@ -215,12 +215,12 @@ pub fn activate(ctx: &Ctx) -> ApiResult<Reply> {
         .machine(&machine_id)
         .ok_or_else(|| ApiError::not_found("machine", &machine_id))?;
     Reply::created(
-        json!({ "data": ctx.view(&store).machine(m, None) }),
+        ctx.view(&store).machine(m, None),
         ctx.link(&format!("machines/{machine_id}")),
     )
 }
 
-fn token_of<'s>(store: &'s Store, bearer: &Bearer) -> Option<&'s crate::model::Token> {
+fn token_of<'s>(store: &'s Store, bearer: &Bearer) -> Option<&'s crate::store::Token> {
     match bearer {
         Bearer::License {
             token: Some(id), ..
@@ -434,7 +434,7 @@ pub fn show(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
     let m = ctx.machine(&store, &bearer, id)?;
-    Reply::ok(json!({ "data": ctx.view(&store).machine(m, None) }))
+    Reply::data(ctx.view(&store).machine(m, None))
 }
 
 fn list_machines(
@@ -444,13 +444,8 @@ fn list_machines(
     path: &str,
 ) -> ApiResult<Reply> {
     let view = ctx.view(store);
-    let items = store
-        .machines
-        .iter()
-        .filter(|m| keep(m))
-        .map(|m| view.machine(m, None))
-        .collect();
-    ctx.paginate(items, path)
+    let items = store.machines.iter().filter(|m| keep(m)).collect();
+    ctx.paginate(items, |m| view.machine(m, None), path)
 }
 
 pub fn list(ctx: &Ctx) -> ApiResult<Reply> {
@@ -508,7 +503,7 @@ pub fn update(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let m = store
         .machine(&machine_id)
         .ok_or_else(|| ApiError::not_found("machine", id))?;
-    Reply::ok(json!({ "data": ctx.view(&store).machine(m, None) }))
+    Reply::data(ctx.view(&store).machine(m, None))
 }
 
 pub fn deactivate(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -566,7 +561,7 @@ pub fn ping(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let m = store
         .machine(&machine_id)
         .ok_or_else(|| ApiError::not_found("machine", id))?;
-    Reply::ok(json!({ "data": ctx.view(&store).machine(m, status) }))
+    Reply::data(ctx.view(&store).machine(m, status))
 }
 
 pub fn reset(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -583,7 +578,7 @@ pub fn reset(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let m = store
         .machine(&machine_id)
         .ok_or_else(|| ApiError::not_found("machine", id))?;
-    Reply::ok(json!({ "data": ctx.view(&store).machine(m, None) }))
+    Reply::data(ctx.view(&store).machine(m, None))
 }
 
 pub fn components_of_machine(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -591,8 +586,9 @@ pub fn components_of_machine(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let bearer = ctx.bearer(&store)?;
     let m = ctx.machine(&store, &bearer, id)?;
     let view = ctx.view(&store);
-    let items = m.components.iter().map(|c| view.component(m, c)).collect();
-    ctx.paginate(items, &format!("machines/{}/components", m.id))
+    let items = m.components.iter().collect();
+    let path = format!("machines/{}/components", m.id);
+    ctx.paginate(items, |c| view.component(m, c), &path)
 }
 
 // ---- processes --------------------------------------------------------------
@@ -604,13 +600,8 @@ fn list_of_processes(
     path: &str,
 ) -> ApiResult<Reply> {
     let view = ctx.view(store);
-    let items = store
-        .processes
-        .iter()
-        .filter(|p| keep(p))
-        .map(|p| view.process(p, None))
-        .collect();
-    ctx.paginate(items, path)
+    let items = store.processes.iter().filter(|p| keep(p)).collect();
+    ctx.paginate(items, |p| view.process(p, None), path)
 }
 
 fn process_license<'s>(store: &'s Store, p: &Process) -> Option<&'s str> {
@@ -664,7 +655,7 @@ pub fn show_process(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = ctx.app.store.lock();
     let bearer = ctx.bearer(&store)?;
     let p = find_process(&store, &bearer, id)?;
-    Reply::ok(json!({ "data": ctx.view(&store).process(p, None) }))
+    Reply::data(ctx.view(&store).process(p, None))
 }
 
 pub fn spawn(ctx: &Ctx) -> ApiResult<Reply> {
@@ -745,7 +736,7 @@ pub fn spawn(ctx: &Ctx) -> ApiResult<Reply> {
     ctx.touch();
     let p = find_process(&store, &Bearer::Admin, &id)?;
     Reply::created(
-        json!({ "data": ctx.view(&store).process(p, None) }),
+        ctx.view(&store).process(p, None),
         ctx.link(&format!("processes/{id}")),
     )
 }
@@ -778,7 +769,7 @@ pub fn ping_process(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     }
     ctx.touch();
     let p = find_process(&store, &Bearer::Admin, &pid)?;
-    Reply::ok(json!({ "data": ctx.view(&store).process(p, status) }))
+    Reply::data(ctx.view(&store).process(p, status))
 }
 
 pub fn kill(ctx: &Ctx, id: &str) -> ApiResult<Reply> {

@@ -1,7 +1,7 @@
 //! Strict request-parameter checking in the manner of keygen-sh/typed_params: unknown keys,
 //! wrong types, blanks and nulls are 400s with a JSON pointer, before any model validation.
 
-use crate::errors::{upper_snake, ApiError, ApiResult};
+use crate::api::errors::{upper_snake, ApiError, ApiResult};
 use serde_json::{Map, Value};
 
 #[derive(Clone, Copy)]
@@ -181,18 +181,18 @@ pub fn validate_attrs(obj: &Map<String, Value>, fields: &[F], pointer: &str) -> 
 #[macro_export]
 macro_rules! doc {
     ($attrs:expr, $attrs_required:expr, $rels:expr, $rels_required:expr) => {
-        &[$crate::params::f(
+        &[$crate::api::params::f(
             "data",
-            $crate::params::T::Obj(&[
-                $crate::params::f("type", $crate::params::T::Str).req(),
-                $crate::params::f("id", $crate::params::T::Str),
-                $crate::params::F {
+            $crate::api::params::T::Obj(&[
+                $crate::api::params::f("type", $crate::api::params::T::Str).req(),
+                $crate::api::params::f("id", $crate::api::params::T::Str),
+                $crate::api::params::F {
                     required: $attrs_required,
-                    ..$crate::params::f("attributes", $crate::params::T::Obj($attrs))
+                    ..$crate::api::params::f("attributes", $crate::api::params::T::Obj($attrs))
                 },
-                $crate::params::F {
+                $crate::api::params::F {
                     required: $rels_required,
-                    ..$crate::params::f("relationships", $crate::params::T::Obj($rels))
+                    ..$crate::api::params::f("relationships", $crate::api::params::T::Obj($rels))
                 },
             ]),
         )

@@ -1,6 +1,6 @@
 //! JSON:API renderings of the resources, shaped like Keygen's serializers.
 
-use crate::model::*;
+use crate::store::*;
 use crate::util::rfc3339_ms;
 use serde_json::{json, Map, Value};
 
@@ -23,80 +23,102 @@ impl<'a> View<'a> {
         format!("/v1/accounts/{}/{}", self.account, path)
     }
 
+    fn related(&self, path: &str) -> Map<String, Value> {
+        let mut links = Map::new();
+        links.insert("related".into(), self.link(path).into());
+        let mut rel = Map::new();
+        rel.insert("links".into(), Value::Object(links));
+        rel
+    }
+
+    /// A to-one relationship: its link, and the related resource's identifier (or null).
     fn one(&self, ty: &str, id: Option<&str>, related: &str) -> Value {
-        json!({ "links": { "related": self.link(related) }, "data": id.map(|id| json!({ "type": ty, "id": id })) })
+        let mut rel = self.related(related);
+        let data = id.map_or(Value::Null, |id| json!({ "type": ty, "id": id }));
+        rel.insert("data".into(), data);
+        Value::Object(rel)
     }
 
+    /// A to-many relationship: its link, and `meta` when it has counts.
     fn many(&self, related: &str) -> Value {
-        json!({ "links": { "related": self.link(related) } })
+        Value::Object(self.related(related))
     }
 
-    fn account_rel(&self) -> Value {
-        json!({ "links": { "related": format!("/v1/accounts/{}", self.account) }, "data": { "type": "accounts", "id": self.account } })
+    fn counted(&self, related: &str, meta: Value) -> Value {
+        let mut rel = self.related(related);
+        rel.insert("meta".into(), meta);
+        Value::Object(rel)
     }
 
-    fn resource(
+    /// A JSON:API resource: `attributes` plus `created`/`updated`, the account relationship
+    /// plus `relationships`, and its self link. Everything is moved in: `json!` would copy
+    /// every `Value` interpolated into it.
+    fn resource<const N: usize>(
         &self,
-        ty: &str,
-        id: &str,
-        path: &str,
-        attributes: Map<String, Value>,
-        relationships: Value,
+        (ty, id, path): (&str, &str, &str),
+        mut attributes: Map<String, Value>,
+        (created, updated): (i64, i64),
+        relationships: [(&str, Value); N],
     ) -> Value {
-        json!({ "id": id, "type": ty, "attributes": attributes, "relationships": relationships, "links": { "self": self.link(path) } })
-    }
-
-    fn with_times(mut attrs: Map<String, Value>, created: i64, updated: i64) -> Map<String, Value> {
-        attrs.insert("created".into(), ts(created));
-        attrs.insert("updated".into(), ts(updated));
-        attrs
+        attributes.insert("created".into(), ts(created));
+        attributes.insert("updated".into(), ts(updated));
+        let mut rels = Map::new();
+        let account = json!({ "type": "accounts", "id": self.account });
+        let account_link = format!("/v1/accounts/{}", self.account);
+        rels.insert(
+            "account".into(),
+            json!({ "links": { "related": account_link }, "data": account }),
+        );
+        for (k, v) in relationships {
+            rels.insert(k.into(), v);
+        }
+        let mut r = Map::new();
+        r.insert("id".into(), id.into());
+        r.insert("type".into(), ty.into());
+        r.insert("attributes".into(), Value::Object(attributes));
+        r.insert("relationships".into(), Value::Object(rels));
+        r.insert("links".into(), json!({ "self": self.link(path) }));
+        Value::Object(r)
     }
 
     pub fn product(&self, p: &Product) -> Value {
         let path = format!("products/{}", p.id);
-        let rels = json!({
-            "account": self.account_rel(),
-            "policies": self.many(&format!("{path}/policies")),
-            "licenses": self.many(&format!("{path}/licenses")),
-            "machines": self.many(&format!("{path}/machines")),
-            "tokens": self.many(&format!("{path}/tokens")),
-        });
         self.resource(
-            "products",
-            &p.id,
-            &path,
-            Self::with_times(p.attrs.clone(), p.created, p.updated),
-            rels,
+            ("products", &p.id, &path),
+            p.attrs.clone(),
+            (p.created, p.updated),
+            [
+                ("policies", self.many(&format!("{path}/policies"))),
+                ("licenses", self.many(&format!("{path}/licenses"))),
+                ("machines", self.many(&format!("{path}/machines"))),
+                ("tokens", self.many(&format!("{path}/tokens"))),
+            ],
         )
     }
 
     pub fn policy(&self, p: &Policy) -> Value {
         let path = format!("policies/{}", p.id);
-        let rels = json!({
-            "account": self.account_rel(),
-            "product": self.one("products", Some(&p.product_id), &format!("{path}/product")),
-            "pool": self.many(&format!("{path}/pool")),
-            "licenses": self.many(&format!("{path}/licenses")),
-            "entitlements": self.many(&format!("{path}/entitlements")),
-        });
+        let product = self.one("products", Some(&p.product_id), &format!("{path}/product"));
         self.resource(
-            "policies",
-            &p.id,
-            &path,
-            Self::with_times(p.attrs.clone(), p.created, p.updated),
-            rels,
+            ("policies", &p.id, &path),
+            p.attrs.clone(),
+            (p.created, p.updated),
+            [
+                ("product", product),
+                ("pool", self.many(&format!("{path}/pool"))),
+                ("licenses", self.many(&format!("{path}/licenses"))),
+                ("entitlements", self.many(&format!("{path}/entitlements"))),
+            ],
         )
     }
 
     pub fn entitlement(&self, e: &Entitlement) -> Value {
         let path = format!("entitlements/{}", e.id);
-        let rels = json!({ "account": self.account_rel() });
         self.resource(
-            "entitlements",
-            &e.id,
-            &path,
-            Self::with_times(e.attrs.clone(), e.created, e.updated),
-            rels,
+            ("entitlements", &e.id, &path),
+            e.attrs.clone(),
+            (e.created, e.updated),
+            [],
         )
     }
 
@@ -182,26 +204,37 @@ impl<'a> View<'a> {
                 .unwrap_or_else(|| json!({})),
         );
         let path = format!("licenses/{}", l.id);
-        let rels = json!({
-            "account": self.account_rel(),
-            "product": self.one("products", Some(&policy.product_id), &format!("{path}/product")),
-            "policy": self.one("policies", Some(&policy.id), &format!("{path}/policy")),
-            "group": self.one("groups", None, &format!("{path}/group")),
-            "owner": self.one("users", None, &format!("{path}/owner")),
-            "users": { "links": { "related": self.link(&format!("{path}/users")) }, "meta": { "count": 0 } },
-            "machines": {
-                "links": { "related": self.link(&format!("{path}/machines")) },
-                "meta": { "cores": sum("cores"), "memory": sum("memory"), "disk": sum("disk"), "count": machines.len() }
-            },
-            "tokens": self.many(&format!("{path}/tokens")),
-            "entitlements": self.many(&format!("{path}/entitlements")),
-        });
+        let machine_totals = json!({ "cores": sum("cores"), "memory": sum("memory"), "disk": sum("disk"), "count": machines.len() });
         self.resource(
-            "licenses",
-            &l.id,
-            &path,
-            Self::with_times(a, l.created, l.updated),
-            rels,
+            ("licenses", &l.id, &path),
+            a,
+            (l.created, l.updated),
+            [
+                (
+                    "product",
+                    self.one(
+                        "products",
+                        Some(&policy.product_id),
+                        &format!("{path}/product"),
+                    ),
+                ),
+                (
+                    "policy",
+                    self.one("policies", Some(&policy.id), &format!("{path}/policy")),
+                ),
+                ("group", self.one("groups", None, &format!("{path}/group"))),
+                ("owner", self.one("users", None, &format!("{path}/owner"))),
+                (
+                    "users",
+                    self.counted(&format!("{path}/users"), json!({ "count": 0 })),
+                ),
+                (
+                    "machines",
+                    self.counted(&format!("{path}/machines"), machine_totals),
+                ),
+                ("tokens", self.many(&format!("{path}/tokens"))),
+                ("entitlements", self.many(&format!("{path}/entitlements"))),
+            ],
         )
     }
 
@@ -244,21 +277,25 @@ impl<'a> View<'a> {
                 .unwrap_or_else(|| json!({})),
         );
         let path = format!("machines/{}", m.id);
-        let rels = json!({
-            "account": self.account_rel(),
-            "product": self.one("products", policy.map(|p| p.product_id.as_str()), &format!("{path}/product")),
-            "group": self.one("groups", None, &format!("{path}/group")),
-            "license": self.one("licenses", Some(&m.license_id), &format!("{path}/license")),
-            "owner": self.one("users", None, &format!("{path}/owner")),
-            "components": self.many(&format!("{path}/components")),
-            "processes": self.many(&format!("{path}/processes")),
-        });
+        let product = policy.map(|p| p.product_id.as_str());
         self.resource(
-            "machines",
-            &m.id,
-            &path,
-            Self::with_times(a, m.created, m.updated),
-            rels,
+            ("machines", &m.id, &path),
+            a,
+            (m.created, m.updated),
+            [
+                (
+                    "product",
+                    self.one("products", product, &format!("{path}/product")),
+                ),
+                ("group", self.one("groups", None, &format!("{path}/group"))),
+                (
+                    "license",
+                    self.one("licenses", Some(&m.license_id), &format!("{path}/license")),
+                ),
+                ("owner", self.one("users", None, &format!("{path}/owner"))),
+                ("components", self.many(&format!("{path}/components"))),
+                ("processes", self.many(&format!("{path}/processes"))),
+            ],
         )
     }
 
@@ -266,16 +303,14 @@ impl<'a> View<'a> {
         let mut a = c.attrs.clone();
         a.insert("fingerprint".into(), c.fingerprint.clone().into());
         let path = format!("components/{}", c.id);
-        let rels = json!({
-            "account": self.account_rel(),
-            "machine": self.one("machines", Some(&m.id), &format!("{path}/machine")),
-        });
         self.resource(
-            "components",
-            &c.id,
-            &path,
-            Self::with_times(a, c.created, c.updated),
-            rels,
+            ("components", &c.id, &path),
+            a,
+            (c.created, c.updated),
+            [(
+                "machine",
+                self.one("machines", Some(&m.id), &format!("{path}/machine")),
+            )],
         )
     }
 
@@ -298,19 +333,31 @@ impl<'a> View<'a> {
             "metadata": p.metadata,
         });
         let path = format!("processes/{}", p.id);
-        let rels = json!({
-            "account": self.account_rel(),
-            "product": self.one("products", policy.map(|p| p.product_id.as_str()), &format!("{path}/product")),
-            "license": self.one("licenses", license.map(|l| l.id.as_str()), &format!("{path}/license")),
-            "machine": self.one("machines", Some(&p.machine_id), &format!("{path}/machine")),
-        });
-        let attrs = a.as_object().cloned().unwrap_or_default();
+        let (product, license) = (
+            policy.map(|p| p.product_id.as_str()),
+            license.map(|l| l.id.as_str()),
+        );
+        let Value::Object(attrs) = a else {
+            unreachable!("json! of an object literal is an object")
+        };
         self.resource(
-            "processes",
-            &p.id,
-            &path,
-            Self::with_times(attrs, p.created, p.updated),
-            rels,
+            ("processes", &p.id, &path),
+            attrs,
+            (p.created, p.updated),
+            [
+                (
+                    "product",
+                    self.one("products", product, &format!("{path}/product")),
+                ),
+                (
+                    "license",
+                    self.one("licenses", license, &format!("{path}/license")),
+                ),
+                (
+                    "machine",
+                    self.one("machines", Some(&p.machine_id), &format!("{path}/machine")),
+                ),
+            ],
         )
     }
 
@@ -329,16 +376,16 @@ impl<'a> View<'a> {
         a.insert("activations".into(), t.activations.into());
         a.insert("deactivations".into(), t.deactivations.into());
         let path = format!("tokens/{}", t.id);
-        let rels = json!({
-            "account": self.account_rel(),
-            "bearer": self.one("licenses", Some(&t.license_id), &format!("licenses/{}", t.license_id)),
-        });
+        let bearer = self.one(
+            "licenses",
+            Some(&t.license_id),
+            &format!("licenses/{}", t.license_id),
+        );
         self.resource(
-            "tokens",
-            &t.id,
-            &path,
-            Self::with_times(a, t.created, t.updated),
-            rels,
+            ("tokens", &t.id, &path),
+            a,
+            (t.created, t.updated),
+            [("bearer", bearer)],
         )
     }
 }

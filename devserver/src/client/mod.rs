@@ -1,4 +1,6 @@
-//! A tiny blocking HTTP client for tests and examples, authenticated with the admin token.
+//! The clients: `Admin` (Keygen's admin API and the dev extensions, with the admin token) and
+//! the raw one-request helpers that tests, examples and the benchmark drive the server with.
+//! Blocking and small; heads are parsed by httparse. Not part of the server.
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
@@ -103,30 +105,36 @@ fn exchange(
     read_response(&mut BufReader::new(stream))
 }
 
+/// Reads one response (head, then a Content-Length body) from a stream positioned at its start.
 pub fn read_response(r: &mut impl BufRead) -> io::Result<RawResponse> {
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed before a response",
-        ));
-    }
-    let status = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| invalid("bad status line"))?;
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        r.read_line(&mut line)?;
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
+        if r.read_until(b'\n', &mut head)? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                if head.is_empty() {
+                    "connection closed before a response"
+                } else {
+                    "connection closed in the response head"
+                },
+            ));
         }
-        let (k, v) = l.split_once(':').ok_or_else(|| invalid("bad header"))?;
-        headers.push((k.trim().to_string(), v.trim().to_string()));
     }
+    let mut slots = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut slots);
+    match parsed.parse(&head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return Err(invalid("bad response head")),
+    }
+    let status = parsed.code.ok_or_else(|| invalid("bad status line"))?;
+    let headers = parsed
+        .headers
+        .iter()
+        .map(|h| {
+            let value = String::from_utf8_lossy(h.value).into_owned();
+            (h.name.to_string(), value)
+        })
+        .collect();
     let mut resp = RawResponse {
         status,
         headers,

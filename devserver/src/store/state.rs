@@ -1,7 +1,6 @@
 //! The state file (`--state FILE`): identity, clock offset and all data, written atomically.
 
-use crate::model::Store;
-use crate::Bootstrap;
+use super::{Bootstrap, Store};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::Path;

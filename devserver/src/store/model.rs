@@ -1,5 +1,5 @@
-//! The data store: products, policies, licenses, entitlements, machines, processes and tokens,
-//! plus the derived rules (effective limits, heartbeat states, culling) that several endpoints share.
+//! The records and the store that holds them, with the derived rules (effective limits,
+//! heartbeat states, culling) that several endpoints share.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
