@@ -25,6 +25,8 @@ pub const FUZZ_SEED: [u8; 32] = [0x5a; 32];
 pub const FUZZ_ACCOUNT: &str = "fuzz-account";
 pub const FUZZ_LICENSE_KEY: &str = "FUZZ-LICENSE-KEY";
 pub const FUZZ_FINGERPRINT: &str = "fuzz-fingerprint";
+/// The admin token of the devservers the fuzz crate starts.
+pub const FUZZ_ADMIN_TOKEN: &str = "fuzz-admin-token";
 
 pub fn fuzz_signing_key() -> SigningKey {
     SigningKey::from_bytes(&FUZZ_SEED)

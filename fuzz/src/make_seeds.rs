@@ -24,8 +24,10 @@ fn with_mode(mode: u8, bytes: &[u8]) -> Vec<u8> {
     v
 }
 
-/// One request over a fresh connection; the raw response split up.
+/// One request over a fresh connection (its bytes kept as a seed of the
+/// devserver_request target); the raw response split up.
 fn exchange(
+    name: &str,
     addr: &str,
     method: &str,
     target: &str,
@@ -42,6 +44,7 @@ fn exchange(
     }
     req.push_str("\r\n");
     req.push_str(&payload);
+    write("devserver_request", name, req.as_bytes());
     let mut s = TcpStream::connect(addr).unwrap();
     s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
@@ -132,6 +135,7 @@ fn main() {
     let server = DevServer::start(Options {
         signing_key_seed: Some(FUZZ_SEED),
         account_id: Some(FUZZ_ACCOUNT.to_string()),
+        admin_token: Some(FUZZ_ADMIN_TOKEN.to_string()),
         ..Options::default()
     })
     .unwrap();
@@ -210,7 +214,7 @@ fn main() {
     ];
     let mut machine_id = String::new();
     for (name, method, target, auth, body) in cases.drain(..) {
-        let (status, headers, resp) = exchange(&addr, method, &target, auth, body.as_ref());
+        let (status, headers, resp) = exchange(name, &addr, method, &target, auth, body.as_ref());
         if name == "activate" {
             let v: Value = serde_json::from_slice(&resp).unwrap();
             machine_id = v["data"]["id"].as_str().unwrap().to_string();
@@ -220,7 +224,14 @@ fn main() {
     let checkout = json!({ "meta": { "algorithm": "aes-256-gcm+ed25519",
         "include": ["license", "license.entitlements", "license.policy"], "ttl": 2629746 } });
     let target = format!("/v1/machines/{machine_id}/actions/check-out");
-    let (status, headers, resp) = exchange(&addr, "POST", &target, Some(&auth), Some(&checkout));
+    let (status, headers, resp) = exchange(
+        "check-out",
+        &addr,
+        "POST",
+        &target,
+        Some(&auth),
+        Some(&checkout),
+    );
     save_exchange("check-out", "POST", &target, &addr, status, &headers, &resp);
     // The checked-out machine file, for the files target's forged modes' real sibling.
     let v: Value = serde_json::from_slice(&resp).unwrap();
@@ -235,7 +246,8 @@ fn main() {
         );
     }
     let target = format!("/v1/machines/{machine_id}");
-    let (status, headers, resp) = exchange(&addr, "DELETE", &target, Some(&auth), None);
+    let (status, headers, resp) =
+        exchange("deactivate", &addr, "DELETE", &target, Some(&auth), None);
     save_exchange(
         "deactivate",
         "DELETE",
@@ -244,6 +256,72 @@ fn main() {
         status,
         &headers,
         &resp,
+    );
+    // Admin requests (the devserver_request target knows the admin token),
+    // and the shapes a parser meets: pipelining, a chunked body, bad JSON.
+    let bearer = format!("Bearer {FUZZ_ADMIN_TOKEN}");
+    for (name, method, target, body) in [
+        (
+            "admin-product",
+            "POST",
+            "/v1/products",
+            json!({ "data": { "type": "products", "attributes": { "name": "P" } } }),
+        ),
+        (
+            "admin-policy",
+            "POST",
+            "/v1/policies",
+            json!({ "data": { "type": "policies",
+            "attributes": { "name": "p", "maxMachines": 2, "floating": true, "heartbeatDuration": 600,
+                            "expirationStrategy": "RESTRICT_ACCESS", "authenticationStrategy": "LICENSE" },
+            "relationships": { "product": { "data": { "type": "products", "id": product } } } } }),
+        ),
+        (
+            "admin-license",
+            "POST",
+            "/v1/licenses",
+            json!({ "data": { "type": "licenses",
+            "attributes": { "name": "L", "expiry": "2030-01-01T00:00:00Z", "metadata": { "k": 1 } },
+            "relationships": { "policy": { "data": { "type": "policies", "id": policy } } } } }),
+        ),
+        (
+            "admin-entitlement",
+            "POST",
+            "/v1/entitlements",
+            json!({ "data": { "type": "entitlements",
+            "attributes": { "name": "E", "code": "E1" } } }),
+        ),
+        (
+            "admin-suspend",
+            "POST",
+            &format!("/v1/licenses/{license_id}/actions/suspend"),
+            Value::Null,
+        ),
+    ] {
+        let _ = exchange(
+            name,
+            &addr,
+            method,
+            target,
+            Some(&bearer),
+            (!body.is_null()).then_some(&body),
+        );
+    }
+    let ping = "GET /v1/ping HTTP/1.1\r\nHost: fuzz\r\n\r\n";
+    write(
+        "devserver_request",
+        "pipelined",
+        format!("{ping}{ping}").as_bytes(),
+    );
+    write(
+        "devserver_request",
+        "chunked",
+        format!("POST /v1/licenses/actions/validate-key HTTP/1.1\r\nHost: fuzz\r\nContent-Type: application/vnd.api+json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"met\r\n0\r\n\r\n").as_bytes(),
+    );
+    write(
+        "devserver_request",
+        "bad-json",
+        b"POST /v1/machines HTTP/1.1\r\nHost: fuzz\r\nAuthorization: Bearer fuzz-admin-token\r\nContent-Type: application/vnd.api+json\r\nContent-Length: 9\r\n\r\n{\"data\":[",
     );
     println!("seeds written under corpus/");
 }
