@@ -172,10 +172,9 @@ pub fn activate(ctx: &Ctx) -> ApiResult<Reply> {
         all.errors = errors.into_iter().flat_map(|e| e.errors).collect();
         return Err(all);
     }
-    let require_from_creation = match policy.text("heartbeatBasis") {
-        Some(basis) => basis == "FROM_CREATION" && policy.flag("requireHeartbeat"),
-        None => policy.flag("requireHeartbeat"),
-    };
+    // machine.rb: `last_heartbeat_at ||= now if heartbeat_from_creation?` (basis FROM_CREATION;
+    // a legacy null basis is FROM_FIRST_PING).
+    let require_from_creation = policy.is("heartbeatBasis", "FROM_CREATION");
     let machine = Machine {
         id: id.unwrap_or_else(uuid_v4),
         license_id: license.id.clone(),
@@ -545,9 +544,8 @@ pub fn ping(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let status = match m.heartbeat(policy, ctx.now) {
         Heart::Dead if can_resurrect(policy, m.death_time(policy), ctx.now) => Some("RESURRECTED"),
         Heart::Dead => {
-            return Err(ApiError::unprocessable("is dead")
-                .code("MACHINE_HEARTBEAT_DEAD")
-                .pointer("/data/attributes/heartbeatStatus"))
+            // heartbeats_controller.rb: `render_unprocessable_entity detail:, code:`, no source.
+            return Err(ApiError::unprocessable("is dead").code("MACHINE_HEARTBEAT_DEAD"));
         }
         _ => None,
     };
@@ -758,9 +756,7 @@ pub fn ping_process(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     ) {
         Some("RESURRECTED")
     } else {
-        return Err(ApiError::unprocessable("is dead")
-            .code("PROCESS_HEARTBEAT_DEAD")
-            .pointer("/data/attributes/status"));
+        return Err(ApiError::unprocessable("is dead").code("PROCESS_HEARTBEAT_DEAD"));
     };
     let pid = p.id.clone();
     if let Some(p) = store.processes.iter_mut().find(|p| p.id == pid) {

@@ -361,10 +361,20 @@ impl<'a> View<'a> {
         )
     }
 
-    /// The token value is only shown when it was just generated, as Keygen does.
+    /// The token value is only shown when it was just generated, as Keygen does; the
+    /// activation counters only on activation tokens (`token_serializer.rb`).
     pub fn token(&self, t: &Token, secret: bool) -> Value {
         let mut a = t.attrs.clone();
-        a.insert("kind".into(), "activation-token".into());
+        let product = t.product_id.is_some();
+        a.insert(
+            "kind".into(),
+            if product {
+                "product-token"
+            } else {
+                "activation-token"
+            }
+            .into(),
+        );
         a.insert(
             "token".into(),
             if secret {
@@ -373,14 +383,25 @@ impl<'a> View<'a> {
                 Value::Null
             },
         );
-        a.insert("activations".into(), t.activations.into());
-        a.insert("deactivations".into(), t.deactivations.into());
+        for k in ["expiry", "name"] {
+            a.entry(k).or_insert(Value::Null);
+        }
+        if !product {
+            for k in ["maxActivations", "maxDeactivations"] {
+                a.entry(k).or_insert(Value::Null);
+            }
+            a.insert("activations".into(), t.activations.into());
+            a.insert("deactivations".into(), t.deactivations.into());
+        }
         let path = format!("tokens/{}", t.id);
-        let bearer = self.one(
-            "licenses",
-            Some(&t.license_id),
-            &format!("licenses/{}", t.license_id),
-        );
+        let bearer = match &t.product_id {
+            Some(p) => self.one("products", Some(p), &format!("products/{p}")),
+            None => self.one(
+                "licenses",
+                Some(&t.license_id),
+                &format!("licenses/{}", t.license_id),
+            ),
+        };
         self.resource(
             ("tokens", &t.id, &path),
             a,

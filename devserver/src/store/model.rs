@@ -87,7 +87,11 @@ pub struct Process {
 pub struct Token {
     pub id: String,
     pub token: String,
+    /// The bearer of an activation token (empty for a product token).
     pub license_id: String,
+    /// The bearer of a product token.
+    #[serde(default)]
+    pub product_id: Option<String>,
     pub created: i64,
     pub updated: i64,
     pub attrs: Attrs,
