@@ -164,3 +164,20 @@ pub fn host_without_port(host: &str) -> &str {
         _ => host,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_without_port_is_rails_request_host() {
+        for (sent, host) in [
+            ("127.0.0.1:3000", "127.0.0.1"),
+            ("localhost", "localhost"),
+            ("[::1]:8080", "[::1]"),
+            ("[::1]", "[::1]"),
+            ("api.keygen.sh:443", "api.keygen.sh"),
+            ("odd:port", "odd:port"),
+        ] {
+            assert_eq!(super::host_without_port(sent), host, "{sent}");
+        }
+    }
+}

@@ -32,15 +32,8 @@ impl App {
         if segs.last().is_some_and(|s| s.is_empty()) {
             segs.pop();
         }
-        match (
-            req.method.as_str(),
-            segs.iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .as_slice(),
-        ) {
-            ("GET", ["health"]) => return (Response::new(204, json_ct, vec![]), false),
-            _ => {}
+        if req.method == "GET" && segs.len() == 1 && segs[0] == "health" {
+            return (Response::new(204, json_ct, vec![]), false);
         }
         if segs.first().map(String::as_str) == Some("accounts") {
             match segs.get(1) {
@@ -297,6 +290,11 @@ fn route(ctx: &Ctx, segs: &[&str]) -> Option<ApiResult<Reply>> {
         ("GET" | "POST", ["machines", id, "actions", "check-out"]) => checkout::machine(ctx, id),
         ("GET", ["machines", id, "processes"]) => machines::processes_of_machine(ctx, id),
         ("GET", ["machines", id, "components"]) => machines::components_of_machine(ctx, id),
+        ("GET", ["components"]) => machines::list_components(ctx),
+        ("POST", ["components"]) => machines::create_component(ctx),
+        ("GET", ["components", id]) => machines::show_component(ctx, id),
+        ("PATCH" | "PUT", ["components", id]) => machines::update_component(ctx, id),
+        ("DELETE", ["components", id]) => machines::delete_component(ctx, id),
         ("GET", ["processes"]) => machines::list_processes(ctx),
         ("POST", ["processes"]) => machines::spawn(ctx),
         ("GET", ["processes", id]) => machines::show_process(ctx, id),

@@ -299,18 +299,45 @@ impl<'a> View<'a> {
         )
     }
 
+    /// `machine_component_serializer.rb`: fingerprint, name, metadata; account, product,
+    /// license and machine.
     pub fn component(&self, m: &Machine, c: &Component) -> Value {
-        let mut a = c.attrs.clone();
+        let mut a = Map::new();
         a.insert("fingerprint".into(), c.fingerprint.clone().into());
+        a.insert(
+            "name".into(),
+            c.attrs.get("name").cloned().unwrap_or(Value::Null),
+        );
+        a.insert(
+            "metadata".into(),
+            c.attrs
+                .get("metadata")
+                .cloned()
+                .unwrap_or_else(|| json!({})),
+        );
         let path = format!("components/{}", c.id);
+        let product = self
+            .store
+            .license(&m.license_id)
+            .map(|l| self.store.policy_of(l).product_id.as_str());
         self.resource(
             ("components", &c.id, &path),
             a,
             (c.created, c.updated),
-            [(
-                "machine",
-                self.one("machines", Some(&m.id), &format!("{path}/machine")),
-            )],
+            [
+                (
+                    "product",
+                    self.one("products", product, &format!("{path}/product")),
+                ),
+                (
+                    "license",
+                    self.one("licenses", Some(&m.license_id), &format!("{path}/license")),
+                ),
+                (
+                    "machine",
+                    self.one("machines", Some(&m.id), &format!("{path}/machine")),
+                ),
+            ],
         )
     }
 
