@@ -142,7 +142,7 @@ pub fn policy_defaults() -> Attrs {
         "usePool": false, "maxMachines": null, "maxProcesses": null, "maxUsers": null, "maxCores": null,
         "maxMemory": null, "maxDisk": null, "maxUses": null, "encrypted": false, "protected": false,
         "requireHeartbeat": false, "heartbeatDuration": null, "heartbeatCullStrategy": "DEACTIVATE_DEAD",
-        "heartbeatResurrectionStrategy": "NO_REVIVE", "heartbeatBasis": null,
+        "heartbeatResurrectionStrategy": "NO_REVIVE", "heartbeatBasis": "FROM_FIRST_PING",
         "machineUniquenessStrategy": "UNIQUE_PER_LICENSE", "machineMatchingStrategy": "MATCH_ANY",
         "componentUniquenessStrategy": "UNIQUE_PER_MACHINE", "componentMatchingStrategy": "MATCH_ANY",
         "machineLeasingStrategy": "PER_LICENSE", "processLeasingStrategy": "PER_MACHINE",
