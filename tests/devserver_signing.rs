@@ -227,3 +227,39 @@ fn lic_verifies_responses_signed_over_either_host_form() {
         );
     }
 }
+
+/// C, from lic's side: lic configured for any API version Keygen serves (1.0 through 1.8)
+/// validates, activates and answers offline against the devserver, which answers each with
+/// its shapes (1.1 names the code `constant`; lic reads both).
+#[test]
+fn lic_works_with_every_api_version_the_devserver_serves() {
+    let env = Env::new();
+    for version in [
+        "1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8",
+    ] {
+        let (_, key) = env.license(&env.node_locked());
+        let fp = format!("fp-version-{version}");
+        let c = Client::new(Config {
+            api_version: version.to_string(),
+            ..env.config(&key, &fp)
+        })
+        .unwrap();
+        let v = c.validate(VALIDATE_AUTO_ACTIVATE).unwrap();
+        assert_eq!(
+            (v.code, v.valid, v.verified),
+            (Code::Valid, true, true),
+            "{version}"
+        );
+        let other = Client::new(Config {
+            api_version: version.to_string(),
+            ..env.config(&key, &format!("{fp}-other"))
+        })
+        .unwrap();
+        let v = other.validate(0).unwrap();
+        assert_eq!(v.code, Code::FingerprintScopeMismatch, "{version}");
+        env.admin.set_fault(json!({ "mode": "offline" }));
+        let v = c.validate(0);
+        env.admin.clear_faults();
+        assert_eq!(v.unwrap().source, Source::CachedFile, "{version}");
+    }
+}
