@@ -32,6 +32,25 @@
  * (lic_result_signed_part, lic_activation_request_png) get no NUL and need
  * exactly *out_len bytes.
  *
+ * Embedded NUL. A string output never contains a NUL byte before its
+ * terminator. Text that holds one (U+0000 in signed data: Keygen never sends
+ * it, so the data is malformed or forged) is refused by every string output
+ * (result, machine, event, fingerprint, slot id) with
+ * LIC_STATUS_EMBEDDED_NUL: nothing is written, not even *out_len, since a C
+ * caller would otherwise read a truncated string. The raw signed bytes stay
+ * readable with lic_result_signed_part. lic's own messages
+ * (lic_last_error_message, the log callback) show a NUL as a space.
+ *
+ * Files. Every path lic reads must name a regular file (symbolic links are
+ * followed): lic_client_load_file_path, the CA bundle, and the machine file
+ * and clock mark it keeps in the cache directory. A FIFO, directory, device
+ * or socket is refused at once with LIC_STATUS_IO_ERROR, never read and
+ * never waited on; one in place of a cache entry is ignored (with a warning
+ * in the log) and replaced by the next write. A killed write can leave a
+ * temporary file (".<name>.<pid>.<nonce>.tmp") in the cache directory; the
+ * next write of that entry removes it once its writer is gone or it is a
+ * minute old.
+ *
  * Times are Unix seconds (int64_t). There is no bool in this ABI: flags are
  * int32_t 0 or 1.
  *
@@ -43,7 +62,10 @@
  * have returned.
  * Functions taking a non-const pointer (lic_config *) need exclusive access.
  * Handles may move between threads. There is no global init or shutdown.
- * Network calls block the calling thread up to the configured timeout.
+ * Network calls block the calling thread up to the configured timeout: one
+ * deadline covers everything a call does (name resolution, connecting,
+ * retries, and any follow-up request), so a call returns by then whatever
+ * the server, the network or DNS does.
  *
  * Background work: a client that holds process slots (or runs the machine
  * heartbeat monitor) owns one background thread, "lic-heartbeat", started
@@ -73,6 +95,20 @@
  * Events kept for polling; beyond this the oldest are dropped (and counted).
  */
 #define LIC_EVENT_QUEUE_CAPACITY 1024
+
+/**
+ * Keygen's lower bound for a check-out TTL (400 CHECKOUT_TTL_INVALID below it).
+ */
+#define MIN_CHECKOUT_TTL 3600
+
+/**
+ * The longest span any duration setting may have, in seconds: 100 years of
+ * 365.2425 days. Keygen sets no upper bound on a check-out TTL, but a file
+ * whose expiry is not a four-digit-year date cannot be read back, and spans
+ * this long keep every sum of times in range (milliseconds in an i64 wrap
+ * after 292 million years; the clock checks add and subtract these spans).
+ */
+#define MAX_SECONDS 3155695200
 
 /**
  * Keygen refuses a machine with more components than this.
@@ -453,6 +489,12 @@ enum lic_status
    */
   LIC_STATUS_INSECURE_URL = 7,
   /**
+   * A string output holds a NUL byte (U+0000), so it cannot be given as a
+   * C string: nothing was written. Keygen never sends one; lic refuses
+   * such text as malformed data rather than let C read a truncated string.
+   */
+  LIC_STATUS_EMBEDDED_NUL = 8,
+  /**
    * The license key does not exist (401 LICENSE_INVALID).
    */
   LIC_STATUS_LICENSE_INVALID = 20,
@@ -744,8 +786,12 @@ lic_status lic_client_fingerprint(const struct lic_client *client,
  * RESPONSE_MISMATCH (when no offline answer exists), NO_PUBLIC_KEY,
  * NO_OFFLINE_DATA, LICENSE_NOT_ALLOWED and MACHINE_LIMIT_EXCEEDED (from
  * auto-activation), NO_LICENSE_AVAILABLE and SERVER_REJECTED (a relay's 409
- * or unknown pool). Blocks on the network up to the configured timeout
- * (twice more with auto-activation). Thread-safe.
+ * or unknown pool). Blocks on the network up to the configured timeout in
+ * all: one deadline covers the validation, auto-activation and the
+ * validation after it, and the follow-ups (this machine's id, the
+ * entitlements, a fresh machine file), each started only while a quarter
+ * of the timeout is left; a follow-up skipped for lack of time is done by a
+ * later call (a machine file stays due until one is cached). Thread-safe.
  */
 lic_status lic_validate(const struct lic_client *client, uint32_t flags, struct lic_result **out);
 
@@ -959,8 +1005,9 @@ lic_status lic_config_add_public_key(struct lic_config *config, const char *publ
 lic_status lic_config_set_api_version(struct lic_config *config, const char *version);
 
 /**
- * Sets the overall deadline of one call (connect, retries and response),
- * in milliseconds. Default 10000. 0 is INVALID_ARGUMENT.
+ * Sets the overall deadline of one call, in milliseconds: name resolution,
+ * connecting, retries, the response and any follow-up request all end by
+ * it. Default 10000. 0 is INVALID_ARGUMENT.
  *
  * `config` must not be NULL. No I/O. Needs exclusive access to `config`.
  */
@@ -1012,7 +1059,9 @@ lic_status lic_config_set_allow_insecure_http(struct lic_config *config, int32_t
 
 /**
  * Sets how far a response's signed `Date` may be from the local clock
- * before it is rejected as a replay (default 300 s). Must be > 0.
+ * before it is rejected as a replay (default 300 s). Range 1 to
+ * 3155695200 (100 years); outside it INVALID_ARGUMENT, with the range in
+ * the message, and the setting is unchanged.
  *
  * `config` must not be NULL. No I/O. Needs exclusive access to `config`.
  */
@@ -1020,7 +1069,9 @@ lic_status lic_config_set_max_response_age_seconds(struct lic_config *config, in
 
 /**
  * Sets how far the system clock may be behind the latest trusted time lic
- * has seen before results report a tampered clock (default 600 s). Must be > 0.
+ * has seen before results report a tampered clock (default 600 s). Range 1
+ * to 3155695200 (100 years); outside it INVALID_ARGUMENT, with the range in
+ * the message, and the setting is unchanged.
  *
  * `config` must not be NULL. No I/O. Needs exclusive access to `config`.
  */
@@ -1028,18 +1079,24 @@ lic_status lic_config_set_clock_tolerance_seconds(struct lic_config *config, int
 
 /**
  * Limits offline answers to files issued at most this long ago, even when
- * the file itself lasts longer. 0 removes the limit (the default).
+ * the file itself lasts longer. 0 removes the limit (the default); else
+ * the range is 1 to 3155695200 (100 years).
  *
- * `config` must not be NULL; negative is INVALID_ARGUMENT. No I/O.
+ * `config` must not be NULL; a negative or larger value is
+ * INVALID_ARGUMENT, with the range in the message, and the setting is
+ * unchanged. No I/O.
  */
 lic_status lic_config_set_max_offline_age_seconds(struct lic_config *config, int64_t seconds);
 
 /**
  * Sets the TTL asked for when lic checks out its cached machine file
- * (default 2629746 s, Keygen's own default; Keygen requires ≥ 3600). 0
- * asks for a file that never expires.
+ * (default 2629746 s, Keygen's own default). 0 asks for a file that never
+ * expires; else the range is 3600 (Keygen's minimum) to 3155695200 (100
+ * years: Keygen sets no maximum, but lic must be able to read the file's
+ * expiry back).
  *
- * `config` must not be NULL; negative or 1–3599 is INVALID_ARGUMENT.
+ * `config` must not be NULL; any other value is INVALID_ARGUMENT, with the
+ * range in the message, and the setting is unchanged. No I/O.
  */
 lic_status lic_config_set_checkout_ttl_seconds(struct lic_config *config, int64_t seconds);
 
@@ -1073,10 +1130,12 @@ lic_status lic_config_add_component(struct lic_config *config, const char *name,
  * backwards: it is the latest of the system clock, the trusted-time mark
  * and the highest clock reading already seen offline, and a clock set
  * back by more than the clock tolerance during the grace ends it. Each
- * verified online answer restarts it. 0 removes the limit (the default).
+ * verified online answer restarts it. 0 removes the limit (the default);
+ * else the range is 1 to 3155695200 (100 years).
  *
- * `config` must not be NULL; negative is INVALID_ARGUMENT. No I/O. Needs
- * exclusive access to `config`.
+ * `config` must not be NULL; a negative or larger value is
+ * INVALID_ARGUMENT, with the range in the message, and the setting is
+ * unchanged. No I/O. Needs exclusive access to `config`.
  */
 lic_status lic_config_set_offline_grace_seconds(struct lic_config *config, int64_t seconds);
 
@@ -1268,8 +1327,10 @@ void lic_event_free(struct lic_event *event);
 lic_status lic_client_load_file(const struct lic_client *client, const uint8_t *data, size_t len);
 
 /**
- * As `lic_client_load_file`, reading the file at `path` (UTF-8). Also
- * returns IO_ERROR when it cannot be read. Reads the file; no network.
+ * As `lic_client_load_file`, reading the file at `path` (UTF-8, at most
+ * 1 MiB). Also returns IO_ERROR when it does not exist, cannot be read, or
+ * is not a regular file: a FIFO, directory, device or socket is refused at
+ * once, never read and never waited on. Reads the file; no network.
  */
 lic_status lic_client_load_file_path(const struct lic_client *client, const char *path);
 
@@ -1570,8 +1631,10 @@ lic_status lic_result_offline_reason(const struct lic_result *r,
  * key, check DIGEST is sha-256 of BODY, and read the verdict from BODY.
  * Bytes are written as they are, with no NUL appended; otherwise the
  * buffer protocol applies. Returns OK, NULL_ARGUMENT, BUFFER_TOO_SMALL,
- * INVALID_ARGUMENT (unknown part) or NOT_FOUND (unverified online answer,
- * or CERTIFICATE of an online answer).
+ * INVALID_ARGUMENT (`part` is not a LIC_SIGNED_PART_* value, whatever kind
+ * of result `r` is) or NOT_FOUND (a known part this result does not have:
+ * any part of an unverified online answer, CERTIFICATE of an online answer,
+ * the response parts of an offline or signed-key answer).
  */
 lic_status lic_result_signed_part(const struct lic_result *r,
                                   int32_t part,

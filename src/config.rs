@@ -14,6 +14,16 @@ pub const DEFAULT_API_VERSION: &str = "1.7";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Keygen's own default check-out TTL: one ActiveSupport month.
 pub const DEFAULT_CHECKOUT_TTL: i64 = 2_629_746;
+/// Keygen's lower bound for a check-out TTL (400 CHECKOUT_TTL_INVALID below it).
+pub const MIN_CHECKOUT_TTL: i64 = 3_600;
+/// The longest span any duration setting may have, in seconds: 100 years of
+/// 365.2425 days. Keygen sets no upper bound on a check-out TTL, but a file
+/// whose expiry is not a four-digit-year date cannot be read back, and spans
+/// this long keep every sum of times in range (milliseconds in an i64 wrap
+/// after 292 million years; the clock checks add and subtract these spans).
+pub const MAX_SECONDS: i64 = 3_155_695_200;
+/// The longest call deadline: what the C API's `uint32_t` milliseconds hold.
+pub const MAX_TIMEOUT: Duration = Duration::from_millis(u32::MAX as u64);
 
 /// Log levels, lowest number most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -165,6 +175,74 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// Checks a span setting given in seconds: `min..=MAX_SECONDS`, else
+/// `InvalidArgument` with a message giving the range.
+pub fn check_seconds(name: &str, value: i64, min: i64) -> Result<Duration> {
+    if !(min..=MAX_SECONDS).contains(&value) {
+        return err(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{name} must be between {min} and {MAX_SECONDS} seconds (100 years); {value} is out of range"
+            ),
+        );
+    }
+    Ok(Duration::from_secs(value as u64))
+}
+
+/// Checks a span setting that the core holds as a `Duration`: non-zero
+/// and at most `MAX_SECONDS`.
+fn check_span(name: &str, value: Duration) -> Result<()> {
+    if value.is_zero() || value > Duration::from_secs(MAX_SECONDS as u64) {
+        return err(
+            ErrorKind::InvalidArgument,
+            format!(
+                "{name} must be greater than 0 and at most {MAX_SECONDS} seconds (100 years); {} s is out of range",
+                value.as_secs_f64()
+            ),
+        );
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Checks every numeric setting against its range, with a message that
+    /// gives the range (`Client::new` calls it, so Rust callers get the same
+    /// refusals as the C setters).
+    pub fn check_limits(&self) -> Result<()> {
+        if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
+            return err(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "timeout must be between 1 and {} ms; {} ms is out of range",
+                    MAX_TIMEOUT.as_millis(),
+                    self.timeout.as_millis()
+                ),
+            );
+        }
+        check_span("max_response_age", self.max_response_age)?;
+        check_span("clock_tolerance", self.clock_tolerance)?;
+        if let Some(age) = self.max_offline_age {
+            check_span("max_offline_age", age)?;
+        }
+        if let Some(grace) = self.offline_grace {
+            check_span("offline_grace", grace)?;
+        }
+        if let Some(ttl) = self.checkout_ttl {
+            if !(MIN_CHECKOUT_TTL..=MAX_SECONDS).contains(&ttl) {
+                return err(ErrorKind::InvalidArgument, checkout_ttl_range(ttl));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The refusal of a check-out TTL outside Keygen's and lic's bounds.
+pub fn checkout_ttl_range(ttl: i64) -> String {
+    format!(
+        "checkout TTL must be between {MIN_CHECKOUT_TTL} (Keygen's minimum, 1 hour) and {MAX_SECONDS} seconds (100 years), or 0 for a file that never expires; {ttl} is out of range"
+    )
+}
+
 /// Checks a string setting: non-empty, no control characters, bounded.
 pub fn check_text(name: &str, value: &str, max: usize) -> Result<String> {
     if value.is_empty() {
@@ -191,6 +269,95 @@ pub fn check_text(name: &str, value: &str, max: usize) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_checked_with_the_range_in_the_message() {
+        assert!(Config::default().check_limits().is_ok());
+        let max = Duration::from_secs(MAX_SECONDS as u64);
+        let edge = Config {
+            max_response_age: max,
+            clock_tolerance: max,
+            max_offline_age: Some(max),
+            offline_grace: Some(max),
+            checkout_ttl: Some(MAX_SECONDS),
+            timeout: MAX_TIMEOUT,
+            ..Config::default()
+        };
+        assert!(edge.check_limits().is_ok());
+        let over = max + Duration::from_secs(1);
+        let cases: [(&str, Config); 8] = [
+            (
+                "offline_grace",
+                Config {
+                    offline_grace: Some(over),
+                    ..Config::default()
+                },
+            ),
+            (
+                "max_response_age",
+                Config {
+                    max_response_age: over,
+                    ..Config::default()
+                },
+            ),
+            (
+                "clock_tolerance",
+                Config {
+                    clock_tolerance: Duration::ZERO,
+                    ..Config::default()
+                },
+            ),
+            (
+                "max_offline_age",
+                Config {
+                    max_offline_age: Some(over),
+                    ..Config::default()
+                },
+            ),
+            (
+                "checkout TTL",
+                Config {
+                    checkout_ttl: Some(i64::MAX),
+                    ..Config::default()
+                },
+            ),
+            (
+                "checkout TTL",
+                Config {
+                    checkout_ttl: Some(3599),
+                    ..Config::default()
+                },
+            ),
+            (
+                "timeout",
+                Config {
+                    timeout: Duration::ZERO,
+                    ..Config::default()
+                },
+            ),
+            (
+                "timeout",
+                Config {
+                    timeout: Duration::MAX,
+                    ..Config::default()
+                },
+            ),
+        ];
+        for (name, cfg) in cases {
+            let e = cfg.check_limits().unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidArgument, "{name}");
+            assert!(
+                e.message.contains(name) && e.message.contains("out of range"),
+                "{}",
+                e.message
+            );
+        }
+        assert_eq!(check_seconds("s", 1, 1).unwrap(), Duration::from_secs(1));
+        assert!(check_seconds("s", 0, 1).is_err());
+        assert!(check_seconds("s", MAX_SECONDS + 1, 1).is_err());
+        assert!(check_seconds("s", i64::MIN, 1).is_err());
+    }
+
     #[test]
     fn debug_redacts_secrets() {
         let c = Config {

@@ -9,6 +9,7 @@
 //! | layer | module | owns |
 //! |---|---|---|
 //! | 0 | [`error`], [`time`] | the error type; timestamps, dates and the system clock |
+//! | 0 | [`fs`] | reading the files lic is pointed at: regular files only, never blocking, capped |
 //! | 1 | [`crypto`] | hashes, HMAC, AES-GCM, encodings, randomness, public keys |
 //! | 1 | [`model`] | the shared vocabulary: validation codes, sources, license and machine snapshots, the clock state, a [`model::Validation`] answer |
 //! | 1 | [`events`] | the event model and a client's bounded event queue |
@@ -38,6 +39,7 @@
 //! [`Config`], [`Validation`], [`Error`] and [`ErrorKind`].
 
 pub mod error;
+pub mod fs;
 pub mod time;
 
 pub mod crypto;

@@ -166,19 +166,30 @@ pub fn format_http_date(ms: Millis) -> String {
     )
 }
 
-/// Parses IMF-fixdate (the only form HTTP/1.1 servers may send). The weekday
-/// is not trusted; the date itself decides.
+/// Parses IMF-fixdate (the only form HTTP/1.1 servers may send):
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, with the field widths RFC 9110 gives
+/// (a 2-digit day, hour, minute and second, a 4-digit year), so that no
+/// header can make the arithmetic overflow. The weekday is not trusted; the
+/// date itself decides.
 pub fn parse_http_date(s: &str) -> Option<Millis> {
+    let digits = |p: &str, min: usize, max: usize| -> Option<u32> {
+        if (min..=max).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit()) {
+            p.parse().ok()
+        } else {
+            None
+        }
+    };
     let rest = s.trim().split_once(", ")?.1;
     let mut parts = rest.split(' ');
-    let d: u32 = parts.next()?.parse().ok()?;
+    // RFC 9110 says 2 digits; a 1-digit day (RFC 850 habits) is harmless.
+    let d = digits(parts.next()?, 1, 2)?;
     let mon = parts.next()?;
     let mo = MONTHS.iter().position(|m| *m == mon)? as u32 + 1;
-    let y: i64 = parts.next()?.parse().ok()?;
+    let y = i64::from(digits(parts.next()?, 4, 4)?);
     let hms: Vec<u32> = parts
         .next()?
         .split(':')
-        .map(|p| p.parse().ok())
+        .map(|p| digits(p, 2, 2))
         .collect::<Option<_>>()?;
     if parts.next()? != "GMT" || parts.next().is_some() || hms.len() != 3 {
         return None;

@@ -7,19 +7,26 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Each top-level module of the core and the modules it may import
-/// (`crate::<name>`). Layers, low to high: error, time; crypto, model,
+/// (`crate::<name>`). Layers, low to high: error, fs, time; crypto, model,
 /// events; config; protocol, machine, evidence, activation; relay (a wire
 /// client beside protocol, which it uses); slots; client; ffi.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
+    ("fs", &["error"]),
     ("time", &[]),
     ("crypto", &["error"]),
     ("model", &["time"]),
     ("events", &[]),
     ("config", &["crypto", "error", "events"]),
-    ("protocol", &["config", "crypto", "error", "model", "time"]),
-    ("machine", &["crypto", "error"]),
-    ("evidence", &["config", "crypto", "error", "model", "time"]),
+    (
+        "protocol",
+        &["config", "crypto", "error", "fs", "model", "time"],
+    ),
+    ("machine", &["crypto", "error", "fs"]),
+    (
+        "evidence",
+        &["config", "crypto", "error", "fs", "model", "time"],
+    ),
     (
         "slots",
         &["config", "crypto", "error", "events", "protocol"],
@@ -222,6 +229,7 @@ fn every_subsystem_folder_says_what_it_owns() {
             "config.rs",
             "error.rs",
             "events.rs",
+            "fs.rs",
             "lib.rs",
             "model.rs",
             "time.rs"

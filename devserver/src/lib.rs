@@ -18,7 +18,7 @@
 //! |---|---|---|
 //! | `util` | ids, hex/base64, SHA-256, percent-decoding, calendar time | — |
 //! | `store` | the records and their shared rules; the state file | `util` |
-//! | `signing` | the account key; response, file and key signatures; Keygen-Accept-Signature | `util` |
+//! | `signing` | the account's three keys; response, file and key signatures; Keygen-Accept-Signature | `util` |
 //! | `http` | the hyper/tokio server, limits, TLS; Request/Response/Outcome; the `Handler` trait | `util` |
 //! | `faults` | the fault queue and what each fault does to an answer | `http`, `signing`, `util` |
 //! | `api` | the Keygen API: pipeline, routes per resource, views, params, errors, auth, dev extensions | all of the above |
@@ -27,13 +27,13 @@
 //! | `server` | `DevServer`: start, housekeeping, stop; wires the rooms together | all |
 //!
 //! `http` knows nothing of Keygen: it serves any `http::Handler`, and `api::App`
-//! is the one served today. That is where later work goes:
+//! is the one served today. Where things are:
 //!
-//! - RSA-2048 and ECDSA P-256 signing: new algorithms in `signing`, which the response
-//!   signatures (`api::sign`), license/machine files (`api::checkout`) and signed keys already
-//!   reach only through `signing::Signer`.
-//! - Keygen-Version 1.0–1.8 response transforms: `api/version.rs`, between routing and
-//!   rendering.
+//! - Ed25519, RSA-2048 and ECDSA P-256 signing: `signing` (response signatures, license and
+//!   machine files, and signed keys in all eight schemes, `signing/keys.rs`), reached only
+//!   through `signing::Signer`.
+//! - Keygen-Version 1.0–1.8 and the request migrations' response shapes: `api/version.rs`,
+//!   between routing and rendering (and over the datasets of files).
 //! - Machine components: `api/machines.rs` beside machines, over `store` records.
 //! - Keygen Relay mode (`PUT/DELETE /v1/nodes/{fingerprint}`) is the `relay` room, a second
 //!   API beside `api` with its own `Handler`; `server::RelayServer` serves it (`lic-devserver

@@ -1,6 +1,6 @@
 //! `lic-devserver [--host 127.0.0.1] [--port 0] [--account-id UUID] [--admin-token TOKEN]
 //! [--signing-key-seed 64HEX] [--min-heartbeat-duration SECONDS] [--state FILE] [--bootstrap]
-//! [--tls-cert FILE --tls-key FILE]`
+//! [--tls-cert FILE --tls-key FILE] [--sign-host-with-port]`
 //!
 //! With `--tls-cert` (PEM chain, leaf first) and `--tls-key` (PEM private key) it serves HTTPS,
 //! and `base_url` names a host the certificate is valid for (`localhost` when it can).
@@ -25,7 +25,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 const USAGE: &str =
     "usage: lic-devserver [--host 127.0.0.1] [--port 0] [--account-id UUID] [--admin-token TOKEN] \
 [--signing-key-seed 64HEX] [--min-heartbeat-duration SECONDS] [--state FILE] [--bootstrap] \
-[--tls-cert FILE --tls-key FILE]";
+[--tls-cert FILE --tls-key FILE] [--sign-host-with-port]";
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut opts = Options::default();
@@ -38,6 +38,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
         };
         if name == "--bootstrap" {
             opts.bootstrap = true;
+            continue;
+        }
+        if name == "--sign-host-with-port" {
+            opts.sign_host_with_port = true;
             continue;
         }
         if name == "--help" || name == "-h" {
@@ -163,6 +167,8 @@ fn main() {
         "account_id": server.account_id(),
         "public_key": server.public_key_hex(),
         "admin_token": server.admin_token(),
+        "rsa_public_key": server.rsa_public_key_pem(),
+        "ecdsa_public_key": server.ecdsa_public_key_pem(),
     });
     if let Some(b) = server.bootstrap() {
         line["product_id"] = b.product_id.into();

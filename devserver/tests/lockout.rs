@@ -73,7 +73,7 @@ fn validate(env: &Env, stream: &mut TcpStream, req: &[u8]) -> Result<(), String>
         &resp,
         "POST",
         "/v1/licenses/actions/validate-key",
-        &env.addr,
+        env.host(),
     )?;
     match (resp.status, resp.json["meta"]["code"].as_str()) {
         (200, Some("VALID")) => Ok(()),

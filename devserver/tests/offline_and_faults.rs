@@ -261,11 +261,10 @@ fn every_response_is_signed() {
             .status,
         204
     );
-    // The signature covers the host exactly as sent.
+    // The signature covers the Host header without its port (Rails' `request.host`).
     let resp = env.send("GET", "/v1/me", Auth::License(&lic.key), None, &[]);
-    assert!(verify_signature(&env.key, &resp, "GET", "/v1/me", &env.addr).is_ok());
-    let host_only = env.addr.split(':').next().unwrap();
-    assert!(verify_signature(&env.key, &resp, "GET", "/v1/me", host_only).is_err());
+    assert!(verify_signature(&env.key, &resp, "GET", "/v1/me", env.host()).is_ok());
+    assert!(verify_signature(&env.key, &resp, "GET", "/v1/me", &env.addr).is_err());
     assert_eq!(resp.header("keygen-date"), resp.header("date"));
     assert_eq!(resp.header("keygen-digest"), resp.header("digest"));
     let params = sig_params(resp.header("keygen-signature").unwrap());
@@ -285,7 +284,7 @@ fn fault_modes() {
         let auth = format!("License {}", lic.key);
         lic_devserver::raw::send(&env.addr, "GET", "/v1/me", &[("Authorization", &auth)], b"")
     };
-    let verified = |r: &Resp| verify_signature(&env.key, r, "GET", "/v1/me", &env.addr);
+    let verified = |r: &Resp| verify_signature(&env.key, r, "GET", "/v1/me", env.host());
 
     fault(&env, json!({ "mode": "refuse" }));
     assert!(raw_me().is_err());

@@ -773,7 +773,14 @@ fn wire_format() {
     assert_eq!(r.json["errors"][0]["title"], "Bad request");
     assert!(r.json["meta"]["id"].is_string());
 
-    for (version, status) in [("1.7", 200), ("v1.8", 200), ("1.5", 400), ("1.7.0", 400)] {
+    for (version, status) in [
+        ("1.7", 200),
+        ("v1.8", 200),
+        ("1.5", 200),
+        ("1.0", 200),
+        ("1.9", 400),
+        ("1.7.0", 400),
+    ] {
         let r = env.send(
             "GET",
             "/v1/me",
@@ -801,7 +808,8 @@ fn wire_format() {
             r#"keyid="someone-else", algorithm="ed25519""#.to_string(),
             400,
         ),
-        (r#"algorithm="rsa-pss-sha256""#.to_string(), 400),
+        (r#"algorithm="rsa-pss-sha256""#.to_string(), 200),
+        (r#"algorithm="hmac-sha256""#.to_string(), 400),
         ("ed25519".to_string(), 400),
     ] {
         let r = env.send(

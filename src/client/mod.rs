@@ -111,6 +111,7 @@ impl Client {
             Some(a) => check_text("account id", a, 256)?,
             None => return err(ErrorKind::ConfigIncomplete, "account id is not set"),
         };
+        cfg.check_limits()?;
         let transport = Transport::new(&cfg, &account)?;
         let offline = OfflineStore::new(&cfg, &account, transport.logger().clone());
         let fingerprint = OnceCell::new();

@@ -3,9 +3,10 @@
 //! permissions on unix, bounded reads, and file names that never contain a
 //! license key.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use crate::crypto::{encode_hex, random_bytes, sha256};
 use crate::error::{Error, ErrorKind, Result};
@@ -19,8 +20,11 @@ fn io_error(action: &str, path: &Path, e: io::Error) -> Error {
 
 /// Replaces `path` with `data` so that readers see either the old or the new
 /// content, never a mix: the data goes to a unique temporary file in the same
-/// directory, is flushed to disk, then renamed over the target. Missing parent
-/// directories are created (0700 on unix); the file is 0600 on unix.
+/// directory (`.<name>.<pid>.<16 hex>.tmp`), is flushed to disk, then renamed
+/// over the target. Missing parent directories are created (0700 on unix);
+/// the file is 0600 on unix. Temporary files a killed writer left behind for
+/// the same target, and old files moved aside on Windows, are removed first
+/// (see [`remove_stale_temps`]).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -33,6 +37,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         ));
     };
     create_private_dir(dir).map_err(|e| io_error("create directory", dir, e))?;
+    remove_stale_temps(dir, &name.to_string_lossy());
 
     let mut nonce = [0u8; 8];
     random_bytes(&mut nonce)?;
@@ -53,7 +58,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     // Make the rename itself durable. Best effort: some file systems refuse
     // to fsync a directory, and the data is already safely in place.
     #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
+    if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
@@ -89,6 +94,91 @@ fn replace(tmp: &Path, path: &Path) -> io::Result<()> {
     }
 }
 
+/// A temporary file older than this is stale whoever wrote it: a write
+/// takes milliseconds, even of a megabyte on a slow disk.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60);
+
+/// The pid in a temporary file name of ours for the target `name`: a new
+/// file being written (`.<name>.<pid>.<16 hex>.tmp`) or an old one moved
+/// aside on Windows (`.<name>.<pid>.<16 hex>.old`, see [`replace`]); `None`
+/// for any other name.
+fn temp_pid(file_name: &str, name: &str) -> Option<u32> {
+    let rest = file_name
+        .strip_prefix('.')?
+        .strip_prefix(name)?
+        .strip_prefix('.')?;
+    let rest = rest
+        .strip_suffix(".tmp")
+        .or_else(|| rest.strip_suffix(".old"))?;
+    let (pid, nonce) = rest.split_once('.')?;
+    let is_hex = |s: &str| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_hex(nonce) || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether process `pid` runs (on this machine, in this pid namespace).
+/// Where that cannot be told, it is taken to run, so only age decides.
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Some(pid) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            return false;
+        };
+        // kill(pid, 0): ESRCH means no such process; EPERM means one that
+        // belongs to someone else.
+        !matches!(
+            rustix::process::test_kill_process(pid),
+            Err(e) if e == rustix::io::Errno::SRCH
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Removes the temporary files of lic's own naming for the target `name` in
+/// `dir` that no writer will finish: those whose writing process is gone,
+/// and any older than [`STALE_TEMP_AGE`]. A temporary file of a writer that
+/// still runs (another thread or process writing the same target right now)
+/// is left alone, as is every file of another name. Best effort: a failure
+/// here never fails the write. Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path, name: &str) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = temp_pid(&file_name.to_string_lossy(), name) else {
+            continue;
+        };
+        // Not following links: only a plain file of ours is removed.
+        let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if (old || !process_alive(pid)) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -109,23 +199,10 @@ fn write_new_file(path: &Path, data: &[u8]) -> io::Result<()> {
 
 /// Reads a whole file of at most `max` bytes. `Ok(None)` when it does not
 /// exist; a larger file is `FileMalformed` (nothing we write is that big).
+/// Anything but a regular file (a FIFO, a directory, a device) is refused
+/// with `Io` at once, without blocking on it (see [`crate::fs`]).
 pub fn read_capped(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error("open", path, e)),
-    };
-    let mut data = Vec::new();
-    file.take(max as u64 + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| io_error("read", path, e))?;
-    if data.len() > max {
-        return Err(Error::new(
-            ErrorKind::FileMalformed,
-            format!("{} is larger than {max} bytes", path.display()),
-        ));
-    }
-    Ok(Some(data))
+    crate::fs::read_regular_file(path, max)
 }
 
 /// Deletes a file. `Ok(true)` if one was removed, `Ok(false)` if there was none.
@@ -310,6 +387,87 @@ pub(crate) mod tests {
         done.store(true, Ordering::Relaxed);
         reader.join().unwrap();
         assert_eq!(names_in(&t.0), vec!["shared.lic"]);
+    }
+
+    /// The pid of a process that has exited.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .or_else(|_| {
+                std::process::Command::new("cmd")
+                    .args(["/C", "exit"])
+                    .spawn()
+            })
+            .unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn stale_temps_of_the_target_are_removed_on_the_next_write() {
+        let t = TempDir::new("cache-stale");
+        let target = "machine-0123abcd.lic";
+        let p = t.0.join(target);
+        let (dead, alive) = (dead_pid(), std::process::id());
+        let name = |pid: u32, nonce: &str| format!(".{target}.{pid}.{nonce}.tmp");
+        let killed = name(dead, "0123456789abcdef");
+        let aside = format!(".{target}.{dead}.0123456789abcdef.old");
+        let in_flight = name(alive, "fedcba9876543210");
+        let abandoned = name(alive, "00112233445566aa");
+        let other_target = format!(".clock-0123abcd.lic.{dead}.0123456789abcdef.tmp");
+        let not_ours = [
+            format!(".{target}.tmp"),
+            format!(".{target}.x1.0123456789abcdef.tmp"),
+            format!("{target}.{dead}.0123456789abcdef.tmp"),
+            format!(".{target}.{dead}.0123.tmp"),
+            format!(".{target}.{dead}.0123456789abcdef.tmp.keep"),
+        ];
+        for n in [&killed, &aside, &in_flight, &abandoned, &other_target]
+            .into_iter()
+            .chain(&not_ours)
+        {
+            fs::write(t.0.join(n), b"partial").unwrap();
+        }
+        let two_minutes_ago = SystemTime::now() - Duration::from_secs(120);
+        fs::File::options()
+            .write(true)
+            .open(t.0.join(&abandoned))
+            .unwrap()
+            .set_modified(two_minutes_ago)
+            .unwrap();
+
+        write_atomic(&p, b"data").unwrap();
+
+        let mut expected: Vec<String> = not_ours.to_vec();
+        expected.extend([in_flight, other_target, target.to_string()]);
+        expected.sort();
+        assert_eq!(names_in(&t.0), expected);
+        assert_eq!(read_capped(&p, 100).unwrap().unwrap(), b"data");
+    }
+
+    #[test]
+    fn temp_names_are_recognised_exactly() {
+        let t = "machine-ab.lic";
+        assert_eq!(
+            temp_pid(".machine-ab.lic.42.0123456789abcdef.tmp", t),
+            Some(42)
+        );
+        assert_eq!(
+            temp_pid(".machine-ab.lic.42.0123456789ABCDEF.tmp", t),
+            Some(42)
+        );
+        for other in [
+            ".machine-ab.lic.42.0123456789abcde.tmp",
+            ".machine-ab.lic..0123456789abcdef.tmp",
+            ".machine-ab.lic.-4.0123456789abcdef.tmp",
+            ".machine-ab.lic.42.0123456789abcdeg.tmp",
+            ".machine-ab.lic.42.0123456789abcdef.bak",
+            ".machine-abc.lic.42.0123456789abcdef.tmp",
+            "machine-ab.lic",
+        ] {
+            assert_eq!(temp_pid(other, t), None, "{other}");
+        }
     }
 
     #[test]

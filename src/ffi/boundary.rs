@@ -241,7 +241,10 @@ pub(crate) unsafe fn write_buf(
     Ok(())
 }
 
-/// [`write_buf`] for text.
+/// [`write_buf`] for text. Every string output of the C API goes through
+/// here, so all of them treat an embedded NUL the same way: text holding a
+/// NUL byte is refused with EMBEDDED_NUL and nothing is written (not even
+/// `out_len`), because a C caller would read it truncated at the NUL.
 ///
 /// # Safety
 /// As [`write_buf`].
@@ -251,6 +254,15 @@ pub(crate) unsafe fn write_str(
     buf_len: usize,
     out_len: *mut usize,
 ) -> FfiResult<()> {
+    if let Some(at) = s.bytes().position(|b| b == 0) {
+        return fail(
+            lic_status::LIC_STATUS_EMBEDDED_NUL,
+            format!(
+                "the value contains a NUL byte (at byte {at} of {}), so it cannot be returned as a C string; lic refuses it as malformed data",
+                s.len()
+            ),
+        );
+    }
     unsafe { write_buf(s.as_bytes(), true, buf.cast(), buf_len, out_len) }
 }
 
@@ -337,4 +349,31 @@ pub(crate) unsafe fn write_document(
 /// Drops the documents kept for `owner` (its handle is being freed).
 pub(crate) fn forget_documents(owner: usize) {
     PENDING.lock().retain(|d| d.owner != owner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_with_a_nul_is_refused_and_nothing_is_written() {
+        let mut buf = [0x55u8; 8];
+        let mut n = usize::MAX;
+        let e = unsafe { write_str("a\0b", buf.as_mut_ptr().cast(), buf.len(), &mut n) }
+            .expect_err("refused");
+        assert_eq!(e.status, lic_status::LIC_STATUS_EMBEDDED_NUL);
+        assert!(e.message.contains("byte 1 of 3"), "{}", e.message);
+        assert_eq!((n, buf), (usize::MAX, [0x55; 8]));
+        // The length query says the same.
+        let e = unsafe { write_str("\0", std::ptr::null_mut(), 0, &mut n) }.err();
+        assert_eq!(
+            e.map(|e| e.status),
+            Some(lic_status::LIC_STATUS_EMBEDDED_NUL)
+        );
+        // Clean text is written with its NUL.
+        unsafe { write_str("ab", buf.as_mut_ptr().cast(), buf.len(), &mut n) }
+            .ok()
+            .expect("written");
+        assert_eq!((n, &buf[..3]), (2, &b"ab\0"[..]));
+    }
 }

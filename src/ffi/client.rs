@@ -147,8 +147,12 @@ pub unsafe extern "C" fn lic_client_fingerprint(
 /// RESPONSE_MISMATCH (when no offline answer exists), NO_PUBLIC_KEY,
 /// NO_OFFLINE_DATA, LICENSE_NOT_ALLOWED and MACHINE_LIMIT_EXCEEDED (from
 /// auto-activation), NO_LICENSE_AVAILABLE and SERVER_REJECTED (a relay's 409
-/// or unknown pool). Blocks on the network up to the configured timeout
-/// (twice more with auto-activation). Thread-safe.
+/// or unknown pool). Blocks on the network up to the configured timeout in
+/// all: one deadline covers the validation, auto-activation and the
+/// validation after it, and the follow-ups (this machine's id, the
+/// entitlements, a fresh machine file), each started only while a quarter
+/// of the timeout is left; a follow-up skipped for lack of time is done by a
+/// later call (a machine file stays due until one is cached). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn lic_validate(
     client: *const lic_client,

@@ -14,7 +14,10 @@ use super::boundary::{arg_str, boundary, check_out, fail, opt_str, FfiResult};
 pub use super::handles::lic_config;
 use super::handles::{free_handle, handle_mut, into_handle, lic_event};
 use super::status::lic_status;
-use crate::config::{check_text, Config, LogLevel, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
+use crate::config::{
+    check_seconds, check_text, checkout_ttl_range, Config, LogLevel, DEFAULT_API_VERSION,
+    DEFAULT_BASE_URL, MAX_SECONDS, MIN_CHECKOUT_TTL,
+};
 use crate::crypto::{KeySet, PublicKey};
 use crate::events::{Event, EventSink};
 
@@ -223,8 +226,9 @@ pub unsafe extern "C" fn lic_config_set_api_version(
     }
 }
 
-/// Sets the overall deadline of one call (connect, retries and response),
-/// in milliseconds. Default 10000. 0 is INVALID_ARGUMENT.
+/// Sets the overall deadline of one call, in milliseconds: name resolution,
+/// connecting, retries, the response and any follow-up request all end by
+/// it. Default 10000. 0 is INVALID_ARGUMENT.
 ///
 /// `config` must not be NULL. No I/O. Needs exclusive access to `config`.
 #[no_mangle]
@@ -346,18 +350,10 @@ fn flag(v: i32, name: &str) -> FfiResult<bool> {
     }
 }
 
-fn positive_secs(v: i64, name: &str) -> FfiResult<Duration> {
-    if v <= 0 {
-        return fail(
-            lic_status::LIC_STATUS_INVALID_ARGUMENT,
-            format!("{name} must be greater than 0"),
-        );
-    }
-    Ok(Duration::from_secs(v as u64))
-}
-
 /// Sets how far a response's signed `Date` may be from the local clock
-/// before it is rejected as a replay (default 300 s). Must be > 0.
+/// before it is rejected as a replay (default 300 s). Range 1 to
+/// 3155695200 (100 years); outside it INVALID_ARGUMENT, with the range in
+/// the message, and the setting is unchanged.
 ///
 /// `config` must not be NULL. No I/O. Needs exclusive access to `config`.
 #[no_mangle]
@@ -367,14 +363,16 @@ pub unsafe extern "C" fn lic_config_set_max_response_age_seconds(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            c.max_response_age = positive_secs(seconds, "seconds")?;
+            c.max_response_age = check_seconds("max_response_age_seconds", seconds, 1)?;
             Ok(())
         })
     }
 }
 
 /// Sets how far the system clock may be behind the latest trusted time lic
-/// has seen before results report a tampered clock (default 600 s). Must be > 0.
+/// has seen before results report a tampered clock (default 600 s). Range 1
+/// to 3155695200 (100 years); outside it INVALID_ARGUMENT, with the range in
+/// the message, and the setting is unchanged.
 ///
 /// `config` must not be NULL. No I/O. Needs exclusive access to `config`.
 #[no_mangle]
@@ -384,16 +382,19 @@ pub unsafe extern "C" fn lic_config_set_clock_tolerance_seconds(
 ) -> lic_status {
     unsafe {
         set_with(config, |c| {
-            c.clock_tolerance = positive_secs(seconds, "seconds")?;
+            c.clock_tolerance = check_seconds("clock_tolerance_seconds", seconds, 1)?;
             Ok(())
         })
     }
 }
 
 /// Limits offline answers to files issued at most this long ago, even when
-/// the file itself lasts longer. 0 removes the limit (the default).
+/// the file itself lasts longer. 0 removes the limit (the default); else
+/// the range is 1 to 3155695200 (100 years).
 ///
-/// `config` must not be NULL; negative is INVALID_ARGUMENT. No I/O.
+/// `config` must not be NULL; a negative or larger value is
+/// INVALID_ARGUMENT, with the range in the message, and the setting is
+/// unchanged. No I/O.
 #[no_mangle]
 pub unsafe extern "C" fn lic_config_set_max_offline_age_seconds(
     config: *mut lic_config,
@@ -404,7 +405,7 @@ pub unsafe extern "C" fn lic_config_set_max_offline_age_seconds(
             c.max_offline_age = if seconds == 0 {
                 None
             } else {
-                Some(positive_secs(seconds, "seconds")?)
+                Some(check_seconds("max_offline_age_seconds", seconds, 1)?)
             };
             Ok(())
         })
@@ -412,10 +413,13 @@ pub unsafe extern "C" fn lic_config_set_max_offline_age_seconds(
 }
 
 /// Sets the TTL asked for when lic checks out its cached machine file
-/// (default 2629746 s, Keygen's own default; Keygen requires ≥ 3600). 0
-/// asks for a file that never expires.
+/// (default 2629746 s, Keygen's own default). 0 asks for a file that never
+/// expires; else the range is 3600 (Keygen's minimum) to 3155695200 (100
+/// years: Keygen sets no maximum, but lic must be able to read the file's
+/// expiry back).
 ///
-/// `config` must not be NULL; negative or 1–3599 is INVALID_ARGUMENT.
+/// `config` must not be NULL; any other value is INVALID_ARGUMENT, with the
+/// range in the message, and the setting is unchanged. No I/O.
 #[no_mangle]
 pub unsafe extern "C" fn lic_config_set_checkout_ttl_seconds(
     config: *mut lic_config,
@@ -425,11 +429,11 @@ pub unsafe extern "C" fn lic_config_set_checkout_ttl_seconds(
         set_with(config, |c| {
             c.checkout_ttl = match seconds {
                 0 => None,
-                s if s >= 3600 => Some(s),
-                _ => {
+                s if (MIN_CHECKOUT_TTL..=MAX_SECONDS).contains(&s) => Some(s),
+                s => {
                     return fail(
                         lic_status::LIC_STATUS_INVALID_ARGUMENT,
-                        "checkout TTL must be 0 (no expiry) or at least 3600 seconds",
+                        checkout_ttl_range(s),
                     )
                 }
             };
@@ -486,10 +490,12 @@ pub unsafe extern "C" fn lic_config_add_component(
 /// backwards: it is the latest of the system clock, the trusted-time mark
 /// and the highest clock reading already seen offline, and a clock set
 /// back by more than the clock tolerance during the grace ends it. Each
-/// verified online answer restarts it. 0 removes the limit (the default).
+/// verified online answer restarts it. 0 removes the limit (the default);
+/// else the range is 1 to 3155695200 (100 years).
 ///
-/// `config` must not be NULL; negative is INVALID_ARGUMENT. No I/O. Needs
-/// exclusive access to `config`.
+/// `config` must not be NULL; a negative or larger value is
+/// INVALID_ARGUMENT, with the range in the message, and the setting is
+/// unchanged. No I/O. Needs exclusive access to `config`.
 #[no_mangle]
 pub unsafe extern "C" fn lic_config_set_offline_grace_seconds(
     config: *mut lic_config,
@@ -500,7 +506,7 @@ pub unsafe extern "C" fn lic_config_set_offline_grace_seconds(
             c.offline_grace = if seconds == 0 {
                 None
             } else {
-                Some(positive_secs(seconds, "seconds")?)
+                Some(check_seconds("offline_grace_seconds", seconds, 1)?)
             };
             Ok(())
         })

@@ -43,8 +43,10 @@ pub unsafe extern "C" fn lic_client_load_file(
     })
 }
 
-/// As `lic_client_load_file`, reading the file at `path` (UTF-8). Also
-/// returns IO_ERROR when it cannot be read. Reads the file; no network.
+/// As `lic_client_load_file`, reading the file at `path` (UTF-8, at most
+/// 1 MiB). Also returns IO_ERROR when it does not exist, cannot be read, or
+/// is not a regular file: a FIFO, directory, device or socket is refused at
+/// once, never read and never waited on. Reads the file; no network.
 #[no_mangle]
 pub unsafe extern "C" fn lic_client_load_file_path(
     client: *const lic_client,

@@ -418,8 +418,10 @@ pub unsafe extern "C" fn lic_result_offline_reason(
 /// key, check DIGEST is sha-256 of BODY, and read the verdict from BODY.
 /// Bytes are written as they are, with no NUL appended; otherwise the
 /// buffer protocol applies. Returns OK, NULL_ARGUMENT, BUFFER_TOO_SMALL,
-/// INVALID_ARGUMENT (unknown part) or NOT_FOUND (unverified online answer,
-/// or CERTIFICATE of an online answer).
+/// INVALID_ARGUMENT (`part` is not a LIC_SIGNED_PART_* value, whatever kind
+/// of result `r` is) or NOT_FOUND (a known part this result does not have:
+/// any part of an unverified online answer, CERTIFICATE of an online answer,
+/// the response parts of an offline or signed-key answer).
 #[no_mangle]
 pub unsafe extern "C" fn lic_result_signed_part(
     r: *const lic_result,
@@ -430,6 +432,20 @@ pub unsafe extern "C" fn lic_result_signed_part(
 ) -> lic_status {
     boundary(|| unsafe {
         let v = result(r)?;
+        // The part is checked first, so an unknown one is INVALID_ARGUMENT
+        // on every kind of result, whatever parts it happens to have.
+        if !(lic_signed_part::LIC_SIGNED_PART_BODY as i32
+            ..=lic_signed_part::LIC_SIGNED_PART_CERTIFICATE as i32)
+            .contains(&part)
+        {
+            return fail(
+                lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                format!(
+                    "unknown signed part {part} (LIC_SIGNED_PART_* values are 1 to {})",
+                    lic_signed_part::LIC_SIGNED_PART_CERTIFICATE as i32
+                ),
+            );
+        }
         let missing = || {
             fail(
                 lic_status::LIC_STATUS_NOT_FOUND,
@@ -449,13 +465,7 @@ pub unsafe extern "C" fn lic_result_signed_part(
                 3 => s.digest.as_bytes(),
                 4 => &s.signature,
                 5 => s.signing_string.as_bytes(),
-                6 => s.signature_header.as_bytes(),
-                _ => {
-                    return fail(
-                        lic_status::LIC_STATUS_INVALID_ARGUMENT,
-                        format!("unknown signed part {part}"),
-                    )
-                }
+                _ => s.signature_header.as_bytes(),
             }
         };
         write_buf(bytes, false, buf, buf_len, out_len)

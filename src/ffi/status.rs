@@ -26,6 +26,10 @@ pub enum lic_status {
     LIC_STATUS_CONFIG_INCOMPLETE = 6,
     /// Plain http:// to a host that is not loopback, without opting in.
     LIC_STATUS_INSECURE_URL = 7,
+    /// A string output holds a NUL byte (U+0000), so it cannot be given as a
+    /// C string: nothing was written. Keygen never sends one; lic refuses
+    /// such text as malformed data rather than let C read a truncated string.
+    LIC_STATUS_EMBEDDED_NUL = 8,
     /// The license key does not exist (401 LICENSE_INVALID).
     LIC_STATUS_LICENSE_INVALID = 20,
     /// The policy does not allow license-key authentication: a setup mistake.
@@ -152,6 +156,7 @@ impl lic_status {
             5 => c"no such value",
             6 => c"configuration incomplete",
             7 => c"plain http is only allowed to loopback hosts",
+            8 => c"the value contains a NUL byte",
             20 => c"license key does not exist",
             21 => c"license-key authentication is not allowed by the policy",
             22 => c"license is suspended",

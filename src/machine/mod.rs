@@ -16,9 +16,8 @@ pub use fingerprint::{machine_fingerprint, protected_id};
 /// This machine's host name, when it has a usable one.
 pub fn hostname() -> Option<String> {
     let from_file = |p: &str| {
-        std::fs::read_to_string(p)
-            .ok()
-            .map(|s| s.trim().to_string())
+        let bytes = crate::fs::read_regular_file(std::path::Path::new(p), 4096).ok()??;
+        String::from_utf8(bytes).ok().map(|s| s.trim().to_string())
     };
     from_file("/proc/sys/kernel/hostname")
         .or_else(|| from_file("/etc/hostname"))

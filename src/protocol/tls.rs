@@ -6,18 +6,27 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::error::{err, Error, ErrorKind, Result};
 
+/// A CA bundle larger than this is refused (Mozilla's whole set is ~200 KiB).
+const MAX_CA_BUNDLE: usize = 16 << 20;
+
 pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = &cfg.ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot read CA bundle {}: {e}", path.display()),
-            )
-        })?;
+        // A regular file only: a FIFO or device here must not block.
+        let pem = crate::fs::read_regular_file(path, MAX_CA_BUNDLE)
+            .map_err(|e| Error::new(e.kind, format!("CA bundle: {}", e.message)))?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!(
+                        "cannot read CA bundle {}: it does not exist",
+                        path.display()
+                    ),
+                )
+            })?;
         let mut added = 0;
         for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| {

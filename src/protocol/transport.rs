@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::deadline::Deadline;
 use super::errors::{error_suffix, map_error_document};
-use super::resolve::{resolve, with_deadline};
+use super::resolve::{resolve, with_deadline, ConnectFailed};
 use super::signature::{verify_response, RequestInfo};
 use super::tls::{tls_config, tls_message};
 use super::url::{proxy_for, BaseUrl};
@@ -261,7 +261,7 @@ impl Transport {
             Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
         }
         #[allow(clippy::result_large_err)] // ureq's own error type, unwrapped at once
-        let result = with_deadline(deadline, || match body {
+        let result = with_deadline(deadline, self.timeout, || match body {
             Some(b) => req
                 .set("Content-Type", "application/vnd.api+json")
                 .send_string(b),
@@ -385,6 +385,8 @@ impl Transport {
         let text = t.to_string();
         let mut io_kind = None;
         let mut io_text = None;
+        // A connect tried by the resolver (late in a call) that failed.
+        let mut probe = false;
         let mut source = t.source();
         while let Some(s) = source {
             if let Some(tls) = s.downcast_ref::<rustls::Error>() {
@@ -400,6 +402,7 @@ impl Transport {
                 if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
                     return Failure::final_(Error::new(ErrorKind::Tls, tls_message(inner)));
                 }
+                probe |= io.get_ref().is_some_and(|i| i.is::<ConnectFailed>());
                 if io_kind.is_none() {
                     io_kind = Some(io.kind());
                     io_text = Some(io.to_string());
@@ -409,7 +412,7 @@ impl Transport {
         }
         let origin = self.base.origin();
         match t.kind() {
-            ureq::ErrorKind::Dns => Failure {
+            ureq::ErrorKind::Dns if !probe => Failure {
                 error: Error::new(
                     ErrorKind::Network,
                     format!("cannot resolve {}: check the API URL, and this machine's network and DNS ({text})", self.base.host),
@@ -417,7 +420,7 @@ impl Transport {
                 retry: Retry::Backoff,
                 before_send: true,
             },
-            ureq::ErrorKind::ConnectionFailed => {
+            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => {
                 // Worded for action whatever the platform's own text
                 // (Linux errno 111, Winsock 10061, …).
                 let what = match io_kind {

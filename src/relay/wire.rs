@@ -15,7 +15,8 @@ use crate::crypto::b64_std_decode;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::protocol::tls::tls_config;
 use crate::protocol::{
-    backoff, pct, proxy_for, resolve_within_deadline, with_deadline, BaseUrl, MAX_BODY,
+    backoff, pct, proxy_for, resolve_within_deadline, with_deadline, BaseUrl, ConnectFailed,
+    MAX_BODY,
 };
 use crate::time::{now_ms, Millis};
 
@@ -379,7 +380,7 @@ impl RelayClient {
             req = req.set("Relay-Pool", p);
         }
         #[allow(clippy::result_large_err)] // ureq's own error type, unwrapped at once
-        let result = with_deadline(deadline, || req.call());
+        let result = with_deadline(deadline, self.timeout, || req.call());
         let resp = match result {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,
             Err(ureq::Error::Transport(t)) => return Err(self.transport_error(t)),
@@ -436,6 +437,8 @@ impl RelayClient {
     fn transport_error(&self, t: ureq::Transport) -> (Error, bool) {
         use std::error::Error as _;
         let text = t.to_string();
+        // A connect the resolver tried itself (late in a call) that failed.
+        let mut probe = false;
         let mut source = t.source();
         while let Some(s) = source {
             if let Some(io) = s.downcast_ref::<std::io::Error>() {
@@ -445,19 +448,20 @@ impl RelayClient {
                 ) {
                     return (self.timed_out(), false);
                 }
+                probe |= io.get_ref().is_some_and(|i| i.is::<ConnectFailed>());
             }
             source = s.source();
         }
         let url = self.url();
         match t.kind() {
-            ureq::ErrorKind::Dns => (
+            ureq::ErrorKind::Dns if !probe => (
                 Error::new(
                     ErrorKind::Network,
                     format!("cannot resolve the relay's host {}: check the relay URL ({text})", self.base.host),
                 ),
                 true,
             ),
-            ureq::ErrorKind::ConnectionFailed => (
+            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => (
                 Error::new(
                     ErrorKind::Network,
                     format!("cannot reach the relay at {url}: check the relay URL and that Relay is running ({text})"),

@@ -222,6 +222,12 @@ namespace Lic
         ConfigIncomplete = 6,
         /// <summary>Plain http:// to a host that is not loopback, without opting in.</summary>
         InsecureUrl = 7,
+        /// <summary>
+        /// A string output holds a NUL byte (U+0000), so it cannot be given as a C string: nothing
+        /// was written. Keygen never sends one; lic refuses such text as malformed data rather than
+        /// let C read a truncated string.
+        /// </summary>
+        EmbeddedNul = 8,
         /// <summary>The license key does not exist (401 LICENSE_INVALID).</summary>
         LicenseInvalid = 20,
         /// <summary>

@@ -239,6 +239,11 @@ class Status(enum.IntEnum):
     #: Plain http:// to a host that is not loopback, without opting in.
     INSECURE_URL = 7
 
+    #: A string output holds a NUL byte (U+0000), so it cannot be given as a C
+    #: string: nothing was written. Keygen never sends one; lic refuses such
+    #: text as malformed data rather than let C read a truncated string.
+    EMBEDDED_NUL = 8
+
     #: The license key does not exist (401 LICENSE_INVALID).
     LICENSE_INVALID = 20
 

@@ -2,11 +2,13 @@
 
 use super::machines::{check_type, rel_id};
 use super::{Bearer, Ctx, Reply};
+use crate::api::errors;
 use crate::api::errors::{ApiError, ApiResult};
 use crate::api::params::{check, f, validate_attrs, F, REL, T};
 use crate::doc;
+use crate::signing::keys::{crypt_key, Scheme, SCHEME_NAMES};
 use crate::store::*;
-use crate::util::{b64url, hex, is_uuid, parse_time, random_bytes, rfc3339_ms, uuid_v4};
+use crate::util::{hex, is_uuid, parse_time, random_bytes, rfc3339_ms, uuid_v4};
 use serde_json::{json, Map, Value};
 
 macro_rules! product_attrs {
@@ -101,9 +103,10 @@ const UNIQUENESS: &[&str] = &[
     "UNIQUE_PER_LICENSE",
 ];
 const MATCHING: &[&str] = &["MATCH_ANY", "MATCH_TWO", "MATCH_MOST", "MATCH_ALL"];
-/// Only Ed25519 keys exist here, so ED25519_SIGN is the only key scheme.
+/// Every signing scheme (`Policy::CRYPTO_SCHEMES`) but LEGACY_ENCRYPT, which needs Keygen's
+/// hashed legacy keys.
 const NEW_POLICY_ATTRS: &[F] = policy_attrs!(
-    f("scheme", T::Enum(&["ED25519_SIGN"], "encryption scheme")).null(),
+    f("scheme", T::Enum(&SCHEME_NAMES, "signing scheme")).null(),
     f("encrypted", T::Bool),
     f("usePool", T::Bool)
 );
@@ -174,14 +177,7 @@ const ATTACH: &[F] = &[f(
 
 /// Checks a create/update document (400s, then 422s) and returns its attributes.
 fn body_attrs(ctx: &Ctx, doc: &[F], attrs: &[F], plural: &str) -> ApiResult<Map<String, Value>> {
-    check(&ctx.body, doc, "")?;
-    check_type(&ctx.body, plural)?;
-    let a = ctx.body["data"]["attributes"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    validate_attrs(&a, attrs, "/data/attributes")?;
-    Ok(a)
+    doc_attrs(&ctx.body, doc, attrs, plural)
 }
 
 /// Opens the store for an admin-only request.
@@ -371,9 +367,33 @@ pub fn list_policies(ctx: &Ctx) -> ApiResult<Reply> {
     ctx.paginate(items, |p| view.policy(p), "policies")
 }
 
+/// A policy document with the attribute names of older API versions renamed to today's.
+fn policy_body(ctx: &Ctx) -> Value {
+    let mut body = ctx.body.clone();
+    if let Some(a) = body
+        .pointer_mut("/data/attributes")
+        .and_then(Value::as_object_mut)
+    {
+        super::version::policy_request_aliases(ctx.version, a);
+    }
+    body
+}
+
+/// `body_attrs` over a given document.
+fn doc_attrs(body: &Value, doc: &[F], attrs: &[F], plural: &str) -> ApiResult<Map<String, Value>> {
+    check(body, doc, "")?;
+    check_type(body, plural)?;
+    let a = body["data"]["attributes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    validate_attrs(&a, attrs, "/data/attributes")?;
+    Ok(a)
+}
+
 pub fn create_policy(ctx: &Ctx) -> ApiResult<Reply> {
     let mut store = admin(ctx)?;
-    let a = body_attrs(ctx, NEW_POLICY, NEW_POLICY_ATTRS, "policies")?;
+    let a = doc_attrs(&policy_body(ctx), NEW_POLICY, NEW_POLICY_ATTRS, "policies")?;
     let product_id = rel_id(&ctx.body, "product")?.to_string();
     if store.product(&product_id).is_none() {
         return Err(ApiError::invalid(
@@ -383,10 +403,31 @@ pub fn create_policy(ctx: &Ctx) -> ApiResult<Reply> {
         ));
     }
     let mut attrs = policy_defaults();
+    let given = |k: &str| a.get(k).is_some_and(|v| !v.is_null());
+    let (overage_given, basis_given) = (given("overageStrategy"), given("heartbeatBasis"));
     attrs.extend(
         a.into_iter()
             .filter(|(k, v)| !v.is_null() || k == "heartbeatDuration" || k == "duration"),
     );
+    // policy.rb `set_default_overage_strategy` and `set_default_heartbeat_basis`: stored
+    // at creation, by the API version of the request.
+    let legacy = |versions: &[&str]| versions.contains(&ctx.version);
+    if !overage_given {
+        let overage = if legacy(&["1.0", "1.1"]) {
+            "ALWAYS_ALLOW_OVERAGE"
+        } else {
+            "NO_OVERAGE"
+        };
+        attrs.insert("overageStrategy".into(), overage.into());
+    }
+    if !basis_given {
+        let basis = if !legacy(&["1.0", "1.1", "1.2"]) && flag(&attrs, "requireHeartbeat") {
+            "FROM_CREATION"
+        } else {
+            "FROM_FIRST_PING"
+        };
+        attrs.insert("heartbeatBasis".into(), basis.into());
+    }
     if !flag(&attrs, "floating") && int(&attrs, "maxMachines").is_none() {
         attrs.insert("maxMachines".into(), 1.into());
     }
@@ -420,7 +461,7 @@ pub fn show_policy(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
 pub fn update_policy(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let mut store = admin(ctx)?;
     let i = policy_index(&store, id)?;
-    let a = body_attrs(ctx, UPDATE_POLICY, POLICY_ATTRS, "policies")?;
+    let a = doc_attrs(&policy_body(ctx), UPDATE_POLICY, POLICY_ATTRS, "policies")?;
     let mut attrs = store.policies[i].attrs.clone();
     attrs.extend(a);
     validate_policy(ctx, &attrs)?;
@@ -462,53 +503,115 @@ fn generate_key() -> String {
     groups.join("-")
 }
 
-/// An ED25519_SIGN key: `key/<b64url(seed)>.<b64url(sig)>` where the signature covers
-/// `key/<b64url(seed)>`. The seed is the given key (templated) or Keygen's default dataset.
-fn signed_key(
+/// Keygen's `TemplateFormatService`: each `{{name}}` (case-insensitive word) becomes the value
+/// of that variable, or nothing for an unknown one or a missing value.
+fn template(text: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("{{") {
+        let after = &rest[at + 2..];
+        let word_len = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if word_len > 0 && after[word_len..].starts_with("}}") {
+            out.push_str(&rest[..at]);
+            let name = errors::snake(&after[..word_len]);
+            let value = vars.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v);
+            out.push_str(value);
+            rest = &after[word_len + 2..];
+        } else {
+            out.push_str(&rest[..at + 2]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A key for a license of a policy with a `scheme` (`license.rb#crypt_key`): the given key
+/// (templated) or Keygen's default dataset for the scheme, signed or encrypted.
+fn scheme_key(
     ctx: &Ctx,
     policy: &Policy,
+    scheme: Scheme,
     id: &str,
     created: i64,
     expiry: Option<i64>,
     given: Option<&str>,
-) -> String {
+) -> ApiResult<String> {
     let expiry_s = expiry.map(rfc3339_ms);
+    let created_s = rfc3339_ms(created);
+    let duration = policy.int("duration");
+    let account = &ctx.app.identity.account_id;
     let seed = match given {
-        Some(template) => template
-            .replace("{{id}}", id)
-            .replace("{{expiry}}", expiry_s.as_deref().unwrap_or(""))
-            .replace("{{created}}", &rfc3339_ms(created))
-            .replace(
-                "{{duration}}",
-                &policy
-                    .int("duration")
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-            )
-            .replace("{{account}}", &ctx.app.identity.account_id)
-            .replace("{{product}}", &policy.product_id)
-            .replace("{{policy}}", &policy.id)
-            .replace("{{user}}", "")
-            .replace("{{email}}", ""),
-        None => {
-            let s = |v: &str| Value::String(v.to_string()).to_string();
-            format!(
-                r#"{{"account":{{"id":{}}},"product":{{"id":{}}},"policy":{{"id":{},"duration":{}}},"user":null,"license":{{"id":{},"created":{},"expiry":{}}}}}"#,
-                s(&ctx.app.identity.account_id),
-                s(&policy.product_id),
-                s(&policy.id),
-                policy
-                    .int("duration")
-                    .map_or("null".to_string(), |d| d.to_string()),
-                s(id),
-                s(&rfc3339_ms(created)),
-                expiry_s.as_deref().map_or("null".to_string(), s),
+        Some(t) => {
+            let duration_s = duration.map(|d| d.to_string()).unwrap_or_default();
+            template(
+                t,
+                &[
+                    ("id", id),
+                    ("expiry", expiry_s.as_deref().unwrap_or("")),
+                    ("created", &created_s),
+                    ("duration", &duration_s),
+                    ("account", account),
+                    ("product", &policy.product_id),
+                    ("policy", &policy.id),
+                    ("user", ""),
+                    ("email", ""),
+                ],
             )
         }
+        None => default_seed(ctx, policy, scheme, id, created, expiry),
     };
-    let signing = format!("key/{}", b64url(seed.as_bytes()));
-    let sig = ctx.app.identity.signer.sign(signing.as_bytes());
-    format!("{signing}.{}", b64url(&sig))
+    crypt_key(&ctx.app.identity.signer, scheme, &seed)
+        .map_err(|e| ApiError::invalid(&e.detail(), e.code(), "/data/attributes/key"))
+}
+
+/// `license.rb#default_seed_key`, in Keygen's key order (Ruby `JSON.generate`).
+fn default_seed(
+    ctx: &Ctx,
+    policy: &Policy,
+    scheme: Scheme,
+    id: &str,
+    created: i64,
+    expiry: Option<i64>,
+) -> String {
+    let s = |v: &str| Value::String(v.to_string()).to_string();
+    let opt = |v: Option<String>| v.as_deref().map_or("null".to_string(), s);
+    let num = |v: Option<i64>| v.map_or("null".to_string(), |d| d.to_string());
+    let account = &ctx.app.identity.account_id;
+    let duration = policy.int("duration");
+    match scheme {
+        Scheme::RsaEncrypt => format!(
+            r#"{{"id":{},"created":{},"duration":{},"expiry":{}}}"#,
+            s(id),
+            s(&rfc3339_ms(created)),
+            num(duration),
+            opt(expiry.map(rfc3339_ms)),
+        ),
+        Scheme::RsaJwtRs256 => {
+            let exp = expiry.map_or(String::new(), |e| {
+                format!(r#","exp":{}"#, e.div_euclid(1000))
+            });
+            format!(
+                r#"{{"jti":{},"iss":"https://keygen.sh","aud":{},"sub":{},"iat":{t},"nbf":{t}{exp}}}"#,
+                s(&uuid_v4()),
+                s(account),
+                s(id),
+                t = created.div_euclid(1000),
+            )
+        }
+        _ => format!(
+            r#"{{"account":{{"id":{}}},"product":{{"id":{}}},"policy":{{"id":{},"duration":{}}},"user":null,"license":{{"id":{},"created":{},"expiry":{}}}}}"#,
+            s(account),
+            s(&policy.product_id),
+            s(&policy.id),
+            num(duration),
+            s(id),
+            s(&rfc3339_ms(created)),
+            opt(expiry.map(rfc3339_ms)),
+        ),
+    }
 }
 
 pub fn list_licenses(ctx: &Ctx) -> ApiResult<Reply> {
@@ -549,10 +652,9 @@ pub fn create_license(ctx: &Ctx) -> ApiResult<Reply> {
         None => None,
     };
     let given = a.get("key").and_then(Value::as_str);
-    let key = if policy.is("scheme", "ED25519_SIGN") {
-        signed_key(ctx, policy, &id, ctx.now, expiry, given)
-    } else {
-        given.map_or_else(generate_key, str::to_owned)
+    let key = match policy.text("scheme").and_then(Scheme::from_name) {
+        Some(scheme) => scheme_key(ctx, policy, scheme, &id, ctx.now, expiry, given)?,
+        None => given.map_or_else(generate_key, str::to_owned),
     };
     if store.licenses.iter().any(|l| l.key == key) {
         return Err(ApiError::invalid(
@@ -841,6 +943,7 @@ pub fn create_token(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         id: uuid_v4(),
         token: format!("activ-{}v3", hex(&random_bytes::<16>())),
         license_id,
+        product_id: None,
         created: ctx.now,
         updated: ctx.now,
         attrs: a,
@@ -856,6 +959,64 @@ pub fn create_token(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     )
 }
 
+const PRODUCT_TOKEN: &[F] = &[f(
+    "data",
+    T::Obj(&[
+        f("type", T::Str).req(),
+        f(
+            "attributes",
+            T::Obj(&[f("expiry", T::Str).null(), f("name", T::Text).null()]),
+        ),
+    ]),
+)];
+
+/// `POST /products/{id}/tokens` (`products/relationships/tokens_controller.rb#create`): a
+/// product token, answered with 200 (not 201) and its value shown once.
+pub fn create_product_token(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
+    let mut store = admin(ctx)?;
+    let product_id = store.products[product_index(&store, id)?].id.clone();
+    if !ctx.body.is_null() {
+        check(&ctx.body, PRODUCT_TOKEN, "")?;
+        check_type(&ctx.body, "tokens")?;
+    }
+    let a = ctx.body["data"]["attributes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    parse_expiry(&a, "expiry")?;
+    let token = Token {
+        id: uuid_v4(),
+        token: format!("prod-{}v3", hex(&random_bytes::<32>())),
+        license_id: String::new(),
+        product_id: Some(product_id),
+        created: ctx.now,
+        updated: ctx.now,
+        attrs: a,
+        activations: 0,
+        deactivations: 0,
+    };
+    let view_token = token.clone();
+    store.tokens.push(token);
+    ctx.touch();
+    Reply::data(ctx.view(&store).token(&view_token, true))
+}
+
+pub fn list_product_tokens(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
+    let store = admin(ctx)?;
+    let product_id = store.products[product_index(&store, id)?].id.clone();
+    let view = ctx.view(&store);
+    let items = store
+        .tokens
+        .iter()
+        .filter(|t| t.product_id.as_deref() == Some(product_id.as_str()))
+        .collect();
+    ctx.paginate(
+        items,
+        |t| view.token(t, false),
+        &format!("products/{product_id}/tokens"),
+    )
+}
+
 pub fn list_tokens(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let store = admin(ctx)?;
     let license_id = ctx.license(&store, &Bearer::Admin, id)?.id.clone();
@@ -863,7 +1024,7 @@ pub fn list_tokens(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let items = store
         .tokens
         .iter()
-        .filter(|t| t.license_id == license_id)
+        .filter(|t| t.product_id.is_none() && t.license_id == license_id)
         .collect();
     ctx.paginate(
         items,

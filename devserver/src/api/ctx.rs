@@ -62,22 +62,29 @@ pub fn document(data: Value) -> Value {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Bearer {
     Admin,
-    License { id: String, token: Option<String> },
+    License {
+        id: String,
+        token: Option<String>,
+    },
+    /// A product token's bearer, with the licenses of its product (when it authenticated).
+    Product {
+        id: String,
+        licenses: Vec<String>,
+    },
 }
 
 impl Bearer {
     pub fn is_admin(&self) -> bool {
         *self == Bearer::Admin
     }
-    pub fn license_id(&self) -> Option<&str> {
-        match self {
-            Bearer::License { id, .. } => Some(id),
-            Bearer::Admin => None,
-        }
-    }
-    /// Whether the bearer may see this license (admins see all, a license only itself).
+    /// Whether the bearer may see this license (admins see all, a license only itself, a
+    /// product the licenses of its policies).
     pub fn sees(&self, license_id: &str) -> bool {
-        self.license_id().map_or(true, |id| id == license_id)
+        match self {
+            Bearer::Admin => true,
+            Bearer::License { id, .. } => id == license_id,
+            Bearer::Product { licenses, .. } => licenses.iter().any(|l| l == license_id),
+        }
     }
     pub fn admin_only(&self) -> ApiResult<()> {
         if self.is_admin() {
@@ -93,6 +100,8 @@ pub struct Ctx<'a> {
     pub req: &'a Request,
     pub body: Value,
     pub now: i64,
+    /// The API version the request asked for (`Keygen-Version`), "1.0" to "1.8".
+    pub version: &'static str,
 }
 
 impl<'a> Ctx<'a> {
@@ -185,6 +194,18 @@ impl<'a> Ctx<'a> {
                 "TOKEN_EXPIRED",
                 Some("Token is expired"),
             ));
+        }
+        if let Some(product) = &t.product_id {
+            let licenses = store
+                .licenses
+                .iter()
+                .filter(|l| &store.policy_of(l).product_id == product)
+                .map(|l| l.id.clone())
+                .collect();
+            return Ok(Some(Bearer::Product {
+                id: product.clone(),
+                licenses,
+            }));
         }
         let Some(license) = store.license(&t.license_id) else {
             return Err(ApiError::unauthorized("TOKEN_INVALID", None).about(TOKEN_DOCS));

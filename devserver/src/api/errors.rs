@@ -124,4 +124,9 @@ pub fn upper_snake(name: &str) -> String {
     out
 }
 
+/// `fooBar` -> `foo_bar` (ActiveSupport's `underscore` for a word), lower-cased.
+pub fn snake(name: &str) -> String {
+    upper_snake(name).to_ascii_lowercase()
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -44,6 +44,11 @@ pub fn me(ctx: &Ctx) -> ApiResult<Reply> {
             let license = ctx.license(&store, &Bearer::Admin, &id)?;
             Reply::data(ctx.view(&store).license(license))
         }
+        // profiles_controller.rb#me: a product token's bearer is its product.
+        Bearer::Product { id, .. } => match store.product(&id) {
+            Some(p) => Reply::data(ctx.view(&store).product(p)),
+            None => Err(ApiError::not_found("product", &id)),
+        },
         Bearer::Admin => {
             Err(
                 ApiError::new(404, "Not found", "The requested resource was not found")
@@ -649,10 +654,10 @@ fn license_action(ctx: &Ctx, id: &str, action: &str) -> ApiResult<Reply> {
         "renew" => {
             bearer.admin_only()?;
             let Some(duration) = policy.int("duration") else {
-                return state_error(
-                    "cannot be renewed because it does not expire",
-                    "/data/attributes/expiry",
-                );
+                // permits_controller.rb#renew: no source.
+                return Err(ApiError::unprocessable(
+                    "cannot be renewed because the policy does not have a duration",
+                ));
             };
             let from = match (policy.text("renewalBasis"), license.expiry) {
                 (Some("FROM_NOW"), _) | (_, None) => ctx.now,

@@ -12,18 +12,34 @@ use serde_json::{json, Map, Value};
 
 const RESERVED: [&str; 2] = ["actions", "action"];
 
-const COMPONENT: &[F] = &[
-    f("type", T::Str),
-    f(
-        "attributes",
-        T::Obj(&[
-            f("fingerprint", T::Str).req(),
-            f("name", T::Text).null(),
-            f("metadata", T::Hash).null(),
-        ]),
-    )
-    .req(),
+/// A component's attributes (`machines_controller.rb` and `machine_components_controller.rb`
+/// typed params): the fingerprint and the name are required and not blank.
+const COMPONENT_ATTRS: &[F] = &[
+    f("fingerprint", T::Str).req(),
+    f("name", T::Str).req(),
+    f("metadata", T::Hash),
 ];
+const COMPONENT: &[F] = &[
+    f("type", T::Str).req(),
+    f("attributes", T::Obj(COMPONENT_ATTRS)).req(),
+];
+/// No `id`: a component's id is not the client's to choose (400 unpermitted parameter).
+const NEW_COMPONENT: &[F] = &[f(
+    "data",
+    T::Obj(&[
+        f("type", T::Str).req(),
+        f("attributes", T::Obj(COMPONENT_ATTRS)).req(),
+        f("relationships", T::Obj(&[f("machine", T::Obj(REL)).req()])).req(),
+    ]),
+)
+.req()];
+const COMPONENT_UPDATE: &[F] = doc!(
+    &[f("name", T::Str), f("metadata", T::Hash)],
+    true,
+    &[],
+    false
+);
+const LICENSE_COMPONENT_UPDATE: &[F] = doc!(&[f("name", T::Str)], true, &[], false);
 
 macro_rules! machine_attrs {
     ($($extra:expr),*) => {
@@ -172,10 +188,9 @@ pub fn activate(ctx: &Ctx) -> ApiResult<Reply> {
         all.errors = errors.into_iter().flat_map(|e| e.errors).collect();
         return Err(all);
     }
-    let require_from_creation = match policy.text("heartbeatBasis") {
-        Some(basis) => basis == "FROM_CREATION" && policy.flag("requireHeartbeat"),
-        None => policy.flag("requireHeartbeat"),
-    };
+    // machine.rb: `last_heartbeat_at ||= now if heartbeat_from_creation?` (basis FROM_CREATION;
+    // a legacy null basis is FROM_FIRST_PING).
+    let require_from_creation = policy.is("heartbeatBasis", "FROM_CREATION");
     let machine = Machine {
         id: id.unwrap_or_else(uuid_v4),
         license_id: license.id.clone(),
@@ -239,6 +254,10 @@ fn parse_components(data: &Value) -> ApiResult<NewComponents> {
     if list.len() > 20 {
         return Err(ApiError::unprocessable("too many records"));
     }
+    for (i, c) in list.iter().enumerate() {
+        check_type(&json!({ "data": c }), "components")
+            .map_err(|_| type_mismatch(&format!("/data/relationships/components/data/{i}/type")))?;
+    }
     Ok(list
         .iter()
         .map(|c| {
@@ -248,9 +267,20 @@ fn parse_components(data: &Value) -> ApiResult<NewComponents> {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            (fp, plain_attrs(&a, &["fingerprint"]))
+            (fp, component_attrs(&a))
         })
         .collect())
+}
+
+fn type_mismatch(pointer: &str) -> ApiError {
+    ApiError::bad_request("is invalid").pointer(pointer)
+}
+
+/// A new component's stored attributes: the name and its metadata (`{}` when none).
+fn component_attrs(a: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = plain_attrs(a, &["fingerprint"]);
+    out.entry("metadata").or_insert_with(|| json!({}));
+    out
 }
 
 struct NewMachine<'a> {
@@ -260,122 +290,249 @@ struct NewMachine<'a> {
     components: &'a NewComponents,
 }
 
-/// Keygen's machine model validations, all errors in declaration order.
+/// The machines a uniqueness strategy compares with (`UNIQUE_PER_*`), and the words Keygen
+/// adds to "has already been taken" for it. `None` for no check (`UNIQUE_PER_MACHINE`, whose
+/// `unique_per_machine?` in `machine_component.rb` asks the per-license predicate instead, so
+/// a new machine's components are only checked against each other).
+fn uniqueness_scope<'s>(
+    store: &'s Store,
+    license: &License,
+    policy: &Policy,
+    strategy: Option<&str>,
+) -> Option<(Vec<&'s Machine>, &'static str)> {
+    let policy_of = |m: &Machine| store.license(&m.license_id).map(|l| store.policy_of(l));
+    type Keep<'a> = Box<dyn Fn(&Machine) -> bool + 'a>;
+    let (keep, words): (Keep, &str) = match strategy? {
+        "UNIQUE_PER_ACCOUNT" => (Box::new(|_| true), " for this account"),
+        "UNIQUE_PER_PRODUCT" => (
+            Box::new(|m| policy_of(m).is_some_and(|p| p.product_id == policy.product_id)),
+            " for this product",
+        ),
+        "UNIQUE_PER_POLICY" => (
+            Box::new(|m| policy_of(m).is_some_and(|p| p.id == policy.id)),
+            " for this policy",
+        ),
+        "UNIQUE_PER_LICENSE" => (
+            Box::new(|m| m.license_id == license.id),
+            " for this license",
+        ),
+        _ => return None,
+    };
+    Some((store.machines.iter().filter(|m| keep(m)).collect(), words))
+}
+
+/// A component's own validations (`machine_component.rb`), as `(attribute, error)` in
+/// declaration order: `fingerprint` (reserved, length), `name` (length), then the create
+/// check (duplicated in the request, taken under the policy's component uniqueness strategy).
+fn component_errors(
+    store: &Store,
+    license: &License,
+    policy: &Policy,
+    components: &NewComponents,
+    i: usize,
+    pointer: &str,
+) -> Vec<(String, ApiError)> {
+    let (fp, a) = &components[i];
+    let mut out = Vec::new();
+    let fp_pointer = format!("{pointer}/attributes/fingerprint");
+    let fp_key = format!("{pointer}/fingerprint");
+    let code = |kind: &str| {
+        let prefix = if pointer.starts_with("/data/relationships/components") {
+            "COMPONENTS_"
+        } else {
+            ""
+        };
+        format!("{prefix}{kind}")
+    };
+    if RESERVED.contains(&fp.as_str()) {
+        out.push((
+            fp_key.clone(),
+            ApiError::invalid("is reserved", &code("FINGERPRINT_NOT_ALLOWED"), &fp_pointer),
+        ));
+    }
+    if fp.chars().count() > 4096 {
+        out.push((
+            fp_key.clone(),
+            ApiError::invalid(
+                "is too long (maximum is 4096 characters)",
+                &code("FINGERPRINT_TOO_LONG"),
+                &fp_pointer,
+            ),
+        ));
+    }
+    if a.get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| n.chars().count() > 255)
+    {
+        out.push((
+            format!("{pointer}/name"),
+            ApiError::invalid(
+                "is too long (maximum is 255 characters)",
+                &code("NAME_TOO_LONG"),
+                &format!("{pointer}/attributes/name"),
+            ),
+        ));
+    }
+    if components.iter().filter(|(other, _)| other == fp).count() > 1 {
+        out.push((
+            fp_key.clone(),
+            ApiError::invalid("is duplicated", &code("FINGERPRINT_CONFLICT"), &fp_pointer),
+        ));
+    }
+    let strategy = policy.text("componentUniquenessStrategy");
+    if let Some((scope, words)) = uniqueness_scope(store, license, policy, strategy) {
+        if scope
+            .iter()
+            .any(|m| m.components.iter().any(|c| &c.fingerprint == fp))
+        {
+            out.push((
+                fp_key,
+                ApiError::invalid(
+                    &format!("has already been taken{words}"),
+                    &code("FINGERPRINT_TAKEN"),
+                    &fp_pointer,
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Rails' error list: grouped by attribute in the order each attribute first failed, then
+/// de-duplicated by code and source (`lib/keygen/jsonapi/errors.rb`).
+fn grouped(errors: Vec<(String, ApiError)>) -> Vec<ApiError> {
+    let mut keys: Vec<String> = Vec::new();
+    for (k, _) in &errors {
+        if !keys.contains(k) {
+            keys.push(k.clone());
+        }
+    }
+    let mut out: Vec<ApiError> = Vec::new();
+    for k in keys {
+        for (_, e) in errors.iter().filter(|(key, _)| *key == k) {
+            let same = |o: &ApiError| {
+                o.errors[0].get("code") == e.errors[0].get("code")
+                    && o.errors[0].get("source") == e.errors[0].get("source")
+            };
+            if !out.iter().any(same) {
+                out.push(e.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Keygen's machine model validations (`machine.rb`), all errors in Rails' order: the nested
+/// components (their autosave validation is declared with the association, before the
+/// machine's own), `fingerprint`, `id`, then the record-level limits.
 fn activation_errors(
     store: &Store,
     license: &License,
     policy: &Policy,
     new: &NewMachine,
 ) -> Vec<ApiError> {
-    let mut errors = Vec::new();
-    if let Some(id) = new.id {
-        if !is_uuid(id) {
-            errors.push(ApiError::invalid(
-                "must be a valid UUID",
-                "ID_INVALID",
-                "/data/id",
-            ));
-        } else if store.machine(id).is_some() {
-            errors.push(ApiError::invalid(
-                "must not conflict with another machine",
-                "ID_CONFLICT",
-                "/data/id",
-            ));
-        }
+    let mut errors: Vec<(String, ApiError)> = Vec::new();
+    for i in 0..new.components.len() {
+        let pointer = format!("/data/relationships/components/data/{i}");
+        errors.extend(component_errors(
+            store,
+            license,
+            policy,
+            new.components,
+            i,
+            &pointer,
+        ));
     }
     const FP: &str = "/data/attributes/fingerprint";
-    let policy_of = |m: &Machine| store.license(&m.license_id).map(|l| store.policy_of(l));
-    let (peers, suffix): (Vec<&Machine>, &str) = match policy.text("machineUniquenessStrategy") {
-        Some("UNIQUE_PER_ACCOUNT") => (store.machines.iter().collect(), " for this account"),
-        Some("UNIQUE_PER_PRODUCT") => (
-            store
-                .machines
-                .iter()
-                .filter(|m| policy_of(m).is_some_and(|p| p.product_id == policy.product_id))
-                .collect(),
-            " for this product",
-        ),
-        Some("UNIQUE_PER_POLICY") => (
-            store
-                .machines
-                .iter()
-                .filter(|m| policy_of(m).is_some_and(|p| p.id == policy.id))
-                .collect(),
-            " for this policy",
-        ),
-        _ => (store.machines_of(&license.id).collect(), ""),
-    };
-    if RESERVED.contains(&new.fingerprint) {
-        errors.push(ApiError::invalid(
-            "is reserved",
-            "FINGERPRINT_NOT_ALLOWED",
-            FP,
+    let fp = || "fingerprint".to_string();
+    // `validates :fingerprint, uniqueness: { scope: :license_id }`, exclusion, length.
+    if store
+        .machines_of(&license.id)
+        .any(|m| m.fingerprint == new.fingerprint)
+    {
+        errors.push((
+            fp(),
+            ApiError::invalid("has already been taken", "FINGERPRINT_TAKEN", FP),
         ));
     }
-    if peers.iter().any(|m| m.fingerprint == new.fingerprint) {
-        errors.push(ApiError::invalid(
-            &format!("has already been taken{suffix}"),
-            "FINGERPRINT_TAKEN",
-            FP,
+    if RESERVED.contains(&new.fingerprint) {
+        errors.push((
+            fp(),
+            ApiError::invalid("is reserved", "FINGERPRINT_NOT_ALLOWED", FP),
         ));
+    }
+    if new.fingerprint.chars().count() > 4096 {
+        errors.push((
+            fp(),
+            ApiError::invalid(
+                "is too long (maximum is 4096 characters)",
+                "FINGERPRINT_TOO_LONG",
+                FP,
+            ),
+        ));
+    }
+    if let Some(id) = new.id {
+        if !is_uuid(id) {
+            errors.push((
+                "id".into(),
+                ApiError::invalid("must be a valid UUID", "ID_INVALID", "/data/id"),
+            ));
+        } else if store.machine(id).is_some() {
+            errors.push((
+                "id".into(),
+                ApiError::invalid(
+                    "must not conflict with another machine",
+                    "ID_CONFLICT",
+                    "/data/id",
+                ),
+            ));
+        }
     }
     if store.machine(new.fingerprint).is_some() {
-        errors.push(ApiError::invalid(
-            "must not conflict with another machine's identifier (UUID)",
-            "FINGERPRINT_CONFLICT",
-            FP,
+        errors.push((
+            fp(),
+            ApiError::invalid(
+                "must not conflict with another machine's identifier (UUID)",
+                "FINGERPRINT_CONFLICT",
+                FP,
+            ),
         ));
     }
-    for (i, (fp, _)) in new.components.iter().enumerate() {
-        let pointer = format!("/data/relationships/components/data/{i}/attributes/fingerprint");
-        if new.components[..i].iter().any(|(other, _)| other == fp) {
-            errors.push(ApiError::invalid(
-                "is duplicated",
-                "COMPONENTS_FINGERPRINT_CONFLICT",
-                &pointer,
-            ));
-            continue;
-        }
-        let taken = |scope: &[&Machine]| {
-            scope
-                .iter()
-                .any(|m| m.components.iter().any(|c| &c.fingerprint == fp))
+    errors.extend(
+        limit_errors(store, license, policy, new)
+            .into_iter()
+            .map(|e| ("base".to_string(), e)),
+    );
+    // The strategy's own check (`unique_per_*?`), after the limits.
+    let strategy = policy.text("machineUniquenessStrategy");
+    if let Some((peers, words)) = uniqueness_scope(store, license, policy, strategy) {
+        let words = if strategy == Some("UNIQUE_PER_LICENSE") {
+            ""
+        } else {
+            words
         };
-        let suffix = match policy.text("componentUniquenessStrategy") {
-            Some("UNIQUE_PER_ACCOUNT") => {
-                taken(&store.machines.iter().collect::<Vec<_>>()).then_some("account")
-            }
-            Some("UNIQUE_PER_PRODUCT") | Some("UNIQUE_PER_POLICY") | Some("UNIQUE_PER_LICENSE") => {
-                let strategy = policy
-                    .text("componentUniquenessStrategy")
-                    .unwrap_or_default();
-                let scope: Vec<&Machine> = store
-                    .machines
-                    .iter()
-                    .filter(|m| match strategy {
-                        "UNIQUE_PER_PRODUCT" => {
-                            policy_of(m).is_some_and(|p| p.product_id == policy.product_id)
-                        }
-                        "UNIQUE_PER_POLICY" => policy_of(m).is_some_and(|p| p.id == policy.id),
-                        _ => m.license_id == license.id,
-                    })
-                    .collect();
-                taken(&scope).then_some(match strategy {
-                    "UNIQUE_PER_PRODUCT" => "product",
-                    "UNIQUE_PER_POLICY" => "policy",
-                    _ => "license",
-                })
-            }
-            _ => None,
-        };
-        if let Some(s) = suffix {
-            errors.push(ApiError::invalid(
-                &format!("has already been taken for this {s}"),
-                "COMPONENTS_FINGERPRINT_TAKEN",
-                &pointer,
+        if peers.iter().any(|m| m.fingerprint == new.fingerprint) {
+            errors.push((
+                fp(),
+                ApiError::invalid(
+                    &format!("has already been taken{words}"),
+                    "FINGERPRINT_TAKEN",
+                    FP,
+                ),
             ));
         }
     }
+    grouped(errors)
+}
+
+/// The machine, core, memory and disk limits under the policy's overage strategy.
+fn limit_errors(
+    store: &Store,
+    license: &License,
+    policy: &Policy,
+    new: &NewMachine,
+) -> Vec<ApiError> {
+    let mut errors = Vec::new();
     if policy.overage_factor().is_none() {
         return errors;
     }
@@ -545,9 +702,8 @@ pub fn ping(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     let status = match m.heartbeat(policy, ctx.now) {
         Heart::Dead if can_resurrect(policy, m.death_time(policy), ctx.now) => Some("RESURRECTED"),
         Heart::Dead => {
-            return Err(ApiError::unprocessable("is dead")
-                .code("MACHINE_HEARTBEAT_DEAD")
-                .pointer("/data/attributes/heartbeatStatus"))
+            // heartbeats_controller.rb: `render_unprocessable_entity detail:, code:`, no source.
+            return Err(ApiError::unprocessable("is dead").code("MACHINE_HEARTBEAT_DEAD"));
         }
         _ => None,
     };
@@ -579,6 +735,157 @@ pub fn reset(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
         .machine(&machine_id)
         .ok_or_else(|| ApiError::not_found("machine", id))?;
     Reply::data(ctx.view(&store).machine(m, None))
+}
+
+// ---- components (`machine_components_controller.rb`) --------------------------------------
+
+fn find_component<'s>(
+    store: &'s Store,
+    bearer: &Bearer,
+    id: &str,
+) -> ApiResult<(&'s Machine, &'s Component)> {
+    store
+        .machines
+        .iter()
+        .filter(|m| bearer.sees(&m.license_id))
+        .find_map(|m| m.components.iter().find(|c| c.id == id).map(|c| (m, c)))
+        .ok_or_else(|| ApiError::not_found("machine component", id))
+}
+
+pub fn list_components(ctx: &Ctx) -> ApiResult<Reply> {
+    let store = ctx.app.store.lock();
+    let bearer = ctx.bearer(&store)?;
+    let view = ctx.view(&store);
+    let (machine, license, product) = (
+        ctx.req.query("machine"),
+        ctx.req.query("license"),
+        ctx.req.query("product"),
+    );
+    let items: Vec<(&Machine, &Component)> = store
+        .machines
+        .iter()
+        .filter(|m| bearer.sees(&m.license_id))
+        .filter(|m| machine.map_or(true, |id| m.id == id))
+        .filter(|m| license.map_or(true, |id| m.license_id == id))
+        .filter(|m| {
+            product.map_or(true, |id| {
+                store
+                    .license(&m.license_id)
+                    .is_some_and(|l| store.policy_of(l).product_id == id)
+            })
+        })
+        .flat_map(|m| m.components.iter().map(move |c| (m, c)))
+        .collect();
+    let mut items = items;
+    items.sort_by_key(|(_, c)| c.created);
+    ctx.paginate(items, |(m, c)| view.component(m, c), "components")
+}
+
+pub fn show_component(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
+    let store = ctx.app.store.lock();
+    let bearer = ctx.bearer(&store)?;
+    let (m, c) = find_component(&store, &bearer, id)?;
+    Reply::data(ctx.view(&store).component(m, c))
+}
+
+/// `POST /components`: a component for an existing machine. Its fingerprint must be new for
+/// the machine (`validates :fingerprint, uniqueness: { scope: :machine_id }`) and for the
+/// policy's component uniqueness strategy.
+pub fn create_component(ctx: &Ctx) -> ApiResult<Reply> {
+    let mut store = ctx.app.store.lock();
+    let bearer = ctx.bearer(&store)?;
+    check(&ctx.body, NEW_COMPONENT, "")?;
+    check_type(&ctx.body, "components")?;
+    let machine_id = rel_id(&ctx.body, "machine")?;
+    let m = store
+        .machine(machine_id)
+        .ok_or_else(|| must_exist("machine"))?;
+    if !bearer.sees(&m.license_id) {
+        return Err(ApiError::denied());
+    }
+    let (license, policy) = policy_of_machine(&store, m)?;
+    let a = ctx.body["data"]["attributes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let fp = a
+        .get("fingerprint")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut errors = Vec::new();
+    const FP: &str = "/data/attributes/fingerprint";
+    if m.components.iter().any(|c| c.fingerprint == fp) {
+        errors.push((
+            "/data/fingerprint".to_string(),
+            ApiError::invalid("has already been taken", "FINGERPRINT_TAKEN", FP),
+        ));
+    }
+    let one = vec![(fp.clone(), component_attrs(&a))];
+    errors.extend(component_errors(&store, license, policy, &one, 0, "/data"));
+    let errors = grouped(errors);
+    if let Some(first) = errors.first() {
+        let mut all = first.clone();
+        all.errors = errors.into_iter().flat_map(|e| e.errors).collect();
+        return Err(all);
+    }
+    let component = Component {
+        id: uuid_v4(),
+        fingerprint: fp,
+        created: ctx.now,
+        updated: ctx.now,
+        attrs: one[0].1.clone(),
+    };
+    let (machine_id, component_id) = (m.id.clone(), component.id.clone());
+    if let Some(m) = store.machine_mut(&machine_id) {
+        m.components.push(component);
+    }
+    ctx.touch();
+    let (m, c) = find_component(&store, &Bearer::Admin, &component_id)?;
+    Reply::created(
+        ctx.view(&store).component(m, c),
+        ctx.link(&format!("components/{component_id}")),
+    )
+}
+
+/// `PATCH /components/{id}`: the name, and (not for a license) the metadata.
+pub fn update_component(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
+    let mut store = ctx.app.store.lock();
+    let bearer = ctx.bearer(&store)?;
+    let (m, c) = find_component(&store, &bearer, id)?;
+    let (machine_id, component_id) = (m.id.clone(), c.id.clone());
+    let schema = match bearer {
+        Bearer::License { .. } => LICENSE_COMPONENT_UPDATE,
+        _ => COMPONENT_UPDATE,
+    };
+    check(&ctx.body, schema, "")?;
+    check_type(&ctx.body, "components")?;
+    let a = ctx.body["data"]["attributes"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    if let Some(c) = store
+        .machine_mut(&machine_id)
+        .and_then(|m| m.components.iter_mut().find(|c| c.id == component_id))
+    {
+        c.attrs.extend(a);
+        c.updated = ctx.now;
+    }
+    ctx.touch();
+    let (m, c) = find_component(&store, &Bearer::Admin, &component_id)?;
+    Reply::data(ctx.view(&store).component(m, c))
+}
+
+pub fn delete_component(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
+    let mut store = ctx.app.store.lock();
+    let bearer = ctx.bearer(&store)?;
+    let (m, c) = find_component(&store, &bearer, id)?;
+    let (machine_id, component_id) = (m.id.clone(), c.id.clone());
+    if let Some(m) = store.machine_mut(&machine_id) {
+        m.components.retain(|c| c.id != component_id);
+    }
+    ctx.touch();
+    Reply::no_content()
 }
 
 pub fn components_of_machine(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
@@ -758,9 +1065,7 @@ pub fn ping_process(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     ) {
         Some("RESURRECTED")
     } else {
-        return Err(ApiError::unprocessable("is dead")
-            .code("PROCESS_HEARTBEAT_DEAD")
-            .pointer("/data/attributes/status"));
+        return Err(ApiError::unprocessable("is dead").code("PROCESS_HEARTBEAT_DEAD"));
     };
     let pid = p.id.clone();
     if let Some(p) = store.processes.iter_mut().find(|p| p.id == pid) {

@@ -26,7 +26,7 @@ pub use ctx::{Bearer, Body, Ctx, Reply};
 
 use crate::faults::{Before, Faults};
 use crate::http::{self, Outcome, Request, Response};
-use crate::signing::Signer;
+use crate::signing::{self, Signer};
 use crate::store::Store;
 use crate::util::http_date;
 use parking_lot::Mutex;
@@ -48,6 +48,8 @@ pub struct App {
     pub faults: Mutex<Faults>,
     pub dirty: AtomicBool,
     pub min_heartbeat: i64,
+    /// Sign over `host:port` as the client sent it instead of Keygen's port-less host.
+    pub sign_host_with_port: bool,
 }
 
 impl http::Handler for App {
@@ -65,6 +67,7 @@ impl App {
             faults: Mutex::new(Faults::default()),
             dirty: AtomicBool::new(false),
             min_heartbeat,
+            sign_host_with_port: false,
         }
     }
 
@@ -121,20 +124,60 @@ impl App {
     }
 
     /// Adds `Date`, `Digest` and `Keygen-Signature` (and the Keygen-* copies) as §7, over the
-    /// exact body, the method and target as received, and the Host header as sent.
+    /// exact body, the method and target as received, and the Host header without its port
+    /// (Rails' `request.host`; with `sign_host_with_port`, as sent), with the algorithm
+    /// `Keygen-Accept-Signature` asks for. A malformed or unsupported one gets no signature
+    /// headers, and one with another account's keyid no `Keygen-Signature` (`signature_headers.rb`).
     pub fn sign(&self, resp: &mut Response, req: &Request, date_ms: i64, signer: &Signer) {
-        let host = req.header("host").unwrap_or("");
-        let signed = signer.response(
-            &req.method,
-            &req.target,
-            host,
-            http_date(date_ms),
-            &resp.body,
-        );
+        let date = http_date(date_ms);
+        let Ok(accepted) = signing::accept(req.header("keygen-accept-signature"), signer) else {
+            resp.set_header("Date", date);
+            return;
+        };
+        let sent = req.header("host").unwrap_or("");
+        let host = if self.sign_host_with_port {
+            sent
+        } else {
+            host_without_port(sent)
+        };
+        let signed = signer.response(&accepted, &req.method, &req.target, host, date, &resp.body);
         resp.set_header("Date", signed.date.clone());
         resp.set_header("Keygen-Date", signed.date);
         resp.set_header("Digest", signed.digest.clone());
         resp.set_header("Keygen-Digest", signed.digest);
-        resp.set_header("Keygen-Signature", signed.signature);
+        if let Some(signature) = signed.signature {
+            resp.set_header("Keygen-Signature", signature);
+        }
+    }
+}
+
+/// Rails' `request.host`: the Host header less a trailing `:<digits>` (`[::1]:3000` is `[::1]`).
+pub fn host_without_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || (name.starts_with('[') && name.ends_with(']'))) =>
+        {
+            name
+        }
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_without_port_is_rails_request_host() {
+        for (sent, host) in [
+            ("127.0.0.1:3000", "127.0.0.1"),
+            ("localhost", "localhost"),
+            ("[::1]:8080", "[::1]"),
+            ("[::1]", "[::1]"),
+            ("api.keygen.sh:443", "api.keygen.sh"),
+            ("odd:port", "odd:port"),
+        ] {
+            assert_eq!(super::host_without_port(sent), host, "{sent}");
+        }
     }
 }

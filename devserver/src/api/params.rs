@@ -20,6 +20,8 @@ pub enum T {
     Hash,
     Obj(&'static [F]),
     Arr(&'static T),
+    /// Any value (checked or coerced by the endpoint itself).
+    Any,
 }
 
 #[derive(Clone, Copy)]
@@ -73,6 +75,7 @@ fn expected(t: &T) -> &'static str {
         T::Bool => "boolean",
         T::Hash | T::Obj(_) => "object",
         T::Arr(_) => "array",
+        T::Any => "any",
     }
 }
 
@@ -139,7 +142,7 @@ fn check_value(v: &Value, t: &T, p: &str) -> ApiResult<()> {
         (T::Str | T::Text | T::Enum(..), Value::String(_)) => Ok(()),
         (T::Int | T::Min(..), Value::Number(n)) if n.is_i64() => Ok(()),
         (T::Bool, Value::Bool(_)) => Ok(()),
-        (T::Hash, Value::Object(_)) => Ok(()),
+        (T::Hash, Value::Object(_)) | (T::Any, _) => Ok(()),
         (T::Obj(fields), Value::Object(o)) => check_obj(o, fields, p),
         (T::Arr(item), Value::Array(items)) => {
             items.iter().enumerate().try_for_each(|(i, it)| match it {

@@ -3,7 +3,8 @@
 //! endpoint, dispatching to the per-resource modules; then rendering with Keygen's headers.
 
 use super::errors::{ApiError, ApiResult};
-use super::{admin, checkout, licensing, machines, version, App, Body, Ctx, Reply};
+use super::version::{self, Endpoint};
+use super::{admin, checkout, licensing, machines, App, Body, Ctx, Reply};
 use crate::http::{Request, Response};
 use crate::{signing, util};
 use serde_json::{json, Value};
@@ -31,25 +32,8 @@ impl App {
         if segs.last().is_some_and(|s| s.is_empty()) {
             segs.pop();
         }
-        match (
-            req.method.as_str(),
-            segs.iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .as_slice(),
-        ) {
-            ("GET", ["ping"]) => {
-                return (
-                    Response::new(
-                        200,
-                        json_ct,
-                        util::json_bytes(&json!({ "message": "Pong" })),
-                    ),
-                    false,
-                )
-            }
-            ("GET", ["health"]) => return (Response::new(204, json_ct, vec![]), false),
-            _ => {}
+        if req.method == "GET" && segs.len() == 1 && segs[0] == "health" {
+            return (Response::new(204, json_ct, vec![]), false);
         }
         if segs.first().map(String::as_str) == Some("accounts") {
             match segs.get(1) {
@@ -88,30 +72,54 @@ impl App {
                 }
             }
         };
+        // The version is checked in an around_action outside the one that resolves the
+        // account and adds Keygen's headers (`application_controller.rb`): this 400 has neither
+        // the Keygen-* headers nor a signature.
         let version = match version::requested(req) {
             Some(v) => v,
             None => {
                 let e = ApiError::bad_request("unsupported API version requested")
                     .code("INVALID_API_VERSION")
                     .about("https://keygen.sh/docs/api/versioning/");
-                return (self.render(Err(e), &request_id, json_ct, "1.8"), true);
+                let body = util::json_bytes(&e.body(&request_id));
+                return (Response::new(400, json_ct, body), false);
             }
         };
+        // health_controller.rb#general_ping, also under /v1/accounts/{account}/: `render
+        // status: 200`, no body, no account resolved (so unsigned).
+        if req.method == "GET" && segs.len() == 1 && segs[0] == "ping" {
+            return (
+                Response {
+                    status: 200,
+                    headers: vec![],
+                    body: vec![],
+                },
+                false,
+            );
+        }
         if let Err(e) = self
             .accept_signature(req)
             .and_then(|()| environment_unsupported(req))
         {
-            return (self.render(Err(e), &request_id, json_ct, version), true);
+            return (
+                self.render(Err(e), &request_id, json_ct, version, Endpoint::Other),
+                true,
+            );
         }
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let endpoint = version::endpoint(&req.method, &segs);
         let ctx = Ctx {
             app: self,
             req,
             body,
             now: self.now(),
+            version,
         };
         match route(&ctx, &segs) {
-            Some(result) => (self.render(result, &request_id, json_ct, version), true),
+            Some(result) => (
+                self.render(result, &request_id, json_ct, version, endpoint),
+                true,
+            ),
             None => unsigned(ApiError::no_route()),
         }
     }
@@ -119,7 +127,7 @@ impl App {
     /// `Keygen-Accept-Signature` must name an algorithm this account signs with (§7).
     fn accept_signature(&self, req: &Request) -> ApiResult<()> {
         signing::accept(req.header("keygen-accept-signature"), &self.identity.signer)
-            .map(|_| ())
+            .and_then(|a| a.check())
             .map_err(|e| ApiError::bad_request(e.detail()))
     }
 
@@ -129,6 +137,7 @@ impl App {
         request_id: &str,
         json_ct: &str,
         version: &str,
+        endpoint: Endpoint,
     ) -> Response {
         let mut resp = match result {
             Ok(Reply {
@@ -137,7 +146,11 @@ impl App {
                 headers,
             }) => {
                 let mut resp = match body {
-                    Body::Json(v) => Response::new(status, json_ct, util::json_bytes(&v)),
+                    Body::Json(mut v) => {
+                        let account = &self.identity.account_id;
+                        version::migrate_response(&mut v, version, endpoint, status, account);
+                        Response::new(status, json_ct, util::json_bytes(&v))
+                    }
                     Body::Raw(bytes) => Response::new(status, "application/octet-stream", bytes),
                     Body::Empty => Response {
                         status,
@@ -160,7 +173,10 @@ impl App {
             }
         };
         for (k, v) in [
-            ("Keygen-Account", self.identity.account_id.clone()),
+            (
+                version::header_name(version, "Keygen-Account"),
+                self.identity.account_id.clone(),
+            ),
             ("Keygen-Version", version.to_string()),
             ("Keygen-Edition", "CE".into()),
             ("Keygen-Mode", "singleplayer".into()),
@@ -244,6 +260,8 @@ fn route(ctx: &Ctx, segs: &[&str]) -> Option<ApiResult<Reply>> {
         ("GET", ["products"]) => admin::list_products(ctx),
         ("POST", ["products"]) => admin::create_product(ctx),
         ("GET", ["products", id]) => admin::show_product(ctx, id),
+        ("POST", ["products", id, "tokens"]) => admin::create_product_token(ctx, id),
+        ("GET", ["products", id, "tokens"]) => admin::list_product_tokens(ctx, id),
         ("PATCH" | "PUT", ["products", id]) => admin::update_product(ctx, id),
         ("DELETE", ["products", id]) => admin::delete_product(ctx, id),
         ("GET", ["policies"]) => admin::list_policies(ctx),
@@ -272,6 +290,11 @@ fn route(ctx: &Ctx, segs: &[&str]) -> Option<ApiResult<Reply>> {
         ("GET" | "POST", ["machines", id, "actions", "check-out"]) => checkout::machine(ctx, id),
         ("GET", ["machines", id, "processes"]) => machines::processes_of_machine(ctx, id),
         ("GET", ["machines", id, "components"]) => machines::components_of_machine(ctx, id),
+        ("GET", ["components"]) => machines::list_components(ctx),
+        ("POST", ["components"]) => machines::create_component(ctx),
+        ("GET", ["components", id]) => machines::show_component(ctx, id),
+        ("PATCH" | "PUT", ["components", id]) => machines::update_component(ctx, id),
+        ("DELETE", ["components", id]) => machines::delete_component(ctx, id),
         ("GET", ["processes"]) => machines::list_processes(ctx),
         ("POST", ["processes"]) => machines::spawn(ctx),
         ("GET", ["processes", id]) => machines::show_process(ctx, id),

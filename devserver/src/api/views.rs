@@ -299,18 +299,45 @@ impl<'a> View<'a> {
         )
     }
 
+    /// `machine_component_serializer.rb`: fingerprint, name, metadata; account, product,
+    /// license and machine.
     pub fn component(&self, m: &Machine, c: &Component) -> Value {
-        let mut a = c.attrs.clone();
+        let mut a = Map::new();
         a.insert("fingerprint".into(), c.fingerprint.clone().into());
+        a.insert(
+            "name".into(),
+            c.attrs.get("name").cloned().unwrap_or(Value::Null),
+        );
+        a.insert(
+            "metadata".into(),
+            c.attrs
+                .get("metadata")
+                .cloned()
+                .unwrap_or_else(|| json!({})),
+        );
         let path = format!("components/{}", c.id);
+        let product = self
+            .store
+            .license(&m.license_id)
+            .map(|l| self.store.policy_of(l).product_id.as_str());
         self.resource(
             ("components", &c.id, &path),
             a,
             (c.created, c.updated),
-            [(
-                "machine",
-                self.one("machines", Some(&m.id), &format!("{path}/machine")),
-            )],
+            [
+                (
+                    "product",
+                    self.one("products", product, &format!("{path}/product")),
+                ),
+                (
+                    "license",
+                    self.one("licenses", Some(&m.license_id), &format!("{path}/license")),
+                ),
+                (
+                    "machine",
+                    self.one("machines", Some(&m.id), &format!("{path}/machine")),
+                ),
+            ],
         )
     }
 
@@ -361,10 +388,20 @@ impl<'a> View<'a> {
         )
     }
 
-    /// The token value is only shown when it was just generated, as Keygen does.
+    /// The token value is only shown when it was just generated, as Keygen does; the
+    /// activation counters only on activation tokens (`token_serializer.rb`).
     pub fn token(&self, t: &Token, secret: bool) -> Value {
         let mut a = t.attrs.clone();
-        a.insert("kind".into(), "activation-token".into());
+        let product = t.product_id.is_some();
+        a.insert(
+            "kind".into(),
+            if product {
+                "product-token"
+            } else {
+                "activation-token"
+            }
+            .into(),
+        );
         a.insert(
             "token".into(),
             if secret {
@@ -373,14 +410,25 @@ impl<'a> View<'a> {
                 Value::Null
             },
         );
-        a.insert("activations".into(), t.activations.into());
-        a.insert("deactivations".into(), t.deactivations.into());
+        for k in ["expiry", "name"] {
+            a.entry(k).or_insert(Value::Null);
+        }
+        if !product {
+            for k in ["maxActivations", "maxDeactivations"] {
+                a.entry(k).or_insert(Value::Null);
+            }
+            a.insert("activations".into(), t.activations.into());
+            a.insert("deactivations".into(), t.deactivations.into());
+        }
         let path = format!("tokens/{}", t.id);
-        let bearer = self.one(
-            "licenses",
-            Some(&t.license_id),
-            &format!("licenses/{}", t.license_id),
-        );
+        let bearer = match &t.product_id {
+            Some(p) => self.one("products", Some(p), &format!("products/{p}")),
+            None => self.one(
+                "licenses",
+                Some(&t.license_id),
+                &format!("licenses/{}", t.license_id),
+            ),
+        };
         self.resource(
             ("tokens", &t.id, &path),
             a,

@@ -35,6 +35,9 @@ pub struct Options {
     pub bootstrap: bool,
     /// Serve HTTPS with this certificate instead of plain HTTP.
     pub tls: Option<TlsOptions>,
+    /// Sign responses over the Host header with its port (`127.0.0.1:PORT`), for SDKs that
+    /// expect that; Keygen (and the default) signs Rails' `request.host`, without the port.
+    pub sign_host_with_port: bool,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             state_file: None,
             bootstrap: false,
             tls: None,
+            sign_host_with_port: false,
         }
     }
 }
@@ -113,7 +117,8 @@ impl DevServer {
         let min_heartbeat = opts
             .min_heartbeat_duration
             .map_or(60, |m| m.min(i64::MAX as u64) as i64);
-        let app = App::new(identity, store, offset, min_heartbeat);
+        let mut app = App::new(identity, store, offset, min_heartbeat);
+        app.sign_host_with_port = opts.sign_host_with_port;
         if opts.bootstrap {
             let existing = bootstrap.filter(|b| app.store.lock().license(&b.license_id).is_some());
             bootstrap = Some(existing.unwrap_or_else(|| api::bootstrap(&app)));
@@ -165,8 +170,20 @@ impl DevServer {
         self.shared.app.identity.account_id.clone()
     }
 
+    /// The account's Ed25519 public key, 64 hex characters (Keygen's `ed25519_public_key`).
     pub fn public_key_hex(&self) -> String {
         self.shared.app.identity.signer.public_key_hex()
+    }
+
+    /// The account's RSA-2048 public key, SPKI PEM (Keygen's `public_key`). Made from the
+    /// signing seed on the first call that needs it.
+    pub fn rsa_public_key_pem(&self) -> String {
+        self.shared.app.identity.signer.rsa_public_pem()
+    }
+
+    /// The account's ECDSA P-256 public key, SPKI PEM (Keygen's `ecdsa_public_key`).
+    pub fn ecdsa_public_key_pem(&self) -> String {
+        self.shared.app.identity.signer.ecdsa_public_pem()
     }
 
     pub fn admin_token(&self) -> String {

@@ -87,7 +87,11 @@ pub struct Process {
 pub struct Token {
     pub id: String,
     pub token: String,
+    /// The bearer of an activation token (empty for a product token).
     pub license_id: String,
+    /// The bearer of a product token.
+    #[serde(default)]
+    pub product_id: Option<String>,
     pub created: i64,
     pub updated: i64,
     pub attrs: Attrs,
@@ -138,7 +142,7 @@ pub fn policy_defaults() -> Attrs {
         "usePool": false, "maxMachines": null, "maxProcesses": null, "maxUsers": null, "maxCores": null,
         "maxMemory": null, "maxDisk": null, "maxUses": null, "encrypted": false, "protected": false,
         "requireHeartbeat": false, "heartbeatDuration": null, "heartbeatCullStrategy": "DEACTIVATE_DEAD",
-        "heartbeatResurrectionStrategy": "NO_REVIVE", "heartbeatBasis": null,
+        "heartbeatResurrectionStrategy": "NO_REVIVE", "heartbeatBasis": "FROM_FIRST_PING",
         "machineUniquenessStrategy": "UNIQUE_PER_LICENSE", "machineMatchingStrategy": "MATCH_ANY",
         "componentUniquenessStrategy": "UNIQUE_PER_MACHINE", "componentMatchingStrategy": "MATCH_ANY",
         "machineLeasingStrategy": "PER_LICENSE", "processLeasingStrategy": "PER_MACHINE",

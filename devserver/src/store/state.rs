@@ -76,7 +76,10 @@ pub fn load(path: &Path) -> io::Result<Option<State>> {
         || s.processes
             .iter()
             .any(|p| s.machine(&p.machine_id).is_none())
-        || s.tokens.iter().any(|t| s.license(&t.license_id).is_none());
+        || s.tokens.iter().any(|t| match &t.product_id {
+            Some(p) => s.product(p).is_none(),
+            None => s.license(&t.license_id).is_none(),
+        });
     if orphan {
         return Err(corrupt(path, "it references records that do not exist"));
     }

@@ -2,7 +2,7 @@
 //! base64, SHA-256, percent-decoding, and (in `time`) Keygen's calendar and date formats.
 //! Nothing here knows HTTP, Keygen records or keys.
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
@@ -70,6 +70,11 @@ pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
 /// Ruby's `urlsafe_encode64`, which keeps the `=` padding.
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE.encode(bytes)
+}
+
+/// base64url without padding (JWTs).
+pub fn b64url_nopad(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A JSON value's compact text, as bytes. Writes to the buffer directly (`Value::to_string`

@@ -147,6 +147,11 @@ pub fn verify_signature(
 }
 
 impl Env {
+    /// The host Keygen signs: Rails' `request.host`, the Host header without its port.
+    pub fn host(&self) -> &str {
+        self.addr.rsplit_once(':').map_or(&self.addr, |(h, _)| h)
+    }
+
     pub fn account(&self) -> String {
         self.server.account_id()
     }
@@ -193,7 +198,7 @@ impl Env {
     /// A request whose response must carry a valid signature.
     pub fn call(&self, method: &str, path: &str, auth: Auth, body: Option<Value>) -> Resp {
         let resp = self.send(method, path, auth, body.as_ref(), &[]);
-        if let Err(e) = verify_signature(&self.key, &resp, method, path, &self.addr) {
+        if let Err(e) = verify_signature(&self.key, &resp, method, path, self.host()) {
             panic!("{method} {path} -> {}: {e}\n{}", resp.status, resp.json);
         }
         resp

@@ -1,0 +1,1 @@
+//! Nothing here: the crate is its test, `tests/keygen_rs.rs`.
