@@ -200,6 +200,11 @@ enum lic_source
    * A signed license key checked with no server.
    */
   LIC_SOURCE_SIGNED_KEY = 4,
+  /**
+   * The license file a Keygen Relay leased to this machine, verified and
+   * decrypted by lic (`lic_result_lease_expiry` says until when).
+   */
+  LIC_SOURCE_RELAY = 5,
 };
 #ifndef __cplusplus
 typedef int32_t lic_source;
@@ -348,6 +353,29 @@ enum lic_event_kind
    * has what is left. Sent once per grace period.
    */
   LIC_EVENT_KIND_GRACE_EXPIRING = 9,
+  /**
+   * The Keygen Relay extended this machine's lease (the heartbeat thread
+   * renews it at half its TTL).
+   */
+  LIC_EVENT_KIND_LEASE_RENEWED = 10,
+  /**
+   * A lease renewal got no trustworthy answer (relay unreachable, bad
+   * signature); lic retries until the lease ends. See `lic_event_attempt`
+   * and `lic_event_time_left_ms`.
+   */
+  LIC_EVENT_KIND_LEASE_RENEWAL_FAILED = 11,
+  /**
+   * The relay lease is no longer held: it ended without a renewal reaching
+   * the relay, or the relay let it go (the message says which). lic keeps
+   * trying to claim a lease again; validations answer from the cached file
+   * meanwhile.
+   */
+  LIC_EVENT_KIND_LEASE_LOST = 12,
+  /**
+   * A lease is held again after LEASE_LOST; the message names the license
+   * (it may be another one of the pool).
+   */
+  LIC_EVENT_KIND_LEASE_RECOVERED = 13,
 };
 #ifndef __cplusplus
 typedef int32_t lic_event_kind;
@@ -518,6 +546,11 @@ enum lic_status
    */
   LIC_STATUS_SERVER_REJECTED = 34,
   /**
+   * The Keygen Relay has no free license in the pool (410): every license
+   * is leased to another node. The message names the relay and the pool.
+   */
+  LIC_STATUS_NO_LICENSE_AVAILABLE = 35,
+  /**
    * The server could not be reached (DNS, connect, reset).
    */
   LIC_STATUS_NETWORK_ERROR = 40,
@@ -675,7 +708,10 @@ extern "C" {
  * Builds a client from a copy of `config` (the config stays the caller's
  * and may be freed or reused at once). Checks the settings: the account id
  * must be set, the URL must be valid and https (or loopback), a CA bundle
- * must be readable. Does no network I/O.
+ * must be readable; with a relay URL, the public key must be set and the
+ * license key and token must not be (the relay hands out the key:
+ * INVALID_ARGUMENT), and a normal process exit will release its lease as
+ * it releases process slots. Does no network I/O.
  *
  * On success `*out` is owned by the caller; free it with `lic_client_free`.
  * `config` and `out` must not be NULL. Returns OK, NULL_ARGUMENT,
@@ -686,10 +722,10 @@ lic_status lic_client_new(const struct lic_config *config, struct lic_client **o
 
 /**
  * Frees a client. NULL is a no-op. Stops its background thread (heartbeats,
- * revalidation) and releases the process slots it still holds (network,
- * bounded to about one second); no event callback runs after it returns
- * (a request in flight on that thread ends on its own within the timeout,
- * delivering nothing). Results and machines obtained from it stay valid.
+ * revalidation, the relay lease's renewals) and releases the process slots
+ * and the relay lease it still holds (network, bounded to about one
+ * second); no event callback runs after it returns (a request in flight on
+ * that thread ends on its own within the timeout, delivering nothing). Results and machines obtained from it stay valid.
  * Must not be called twice, nor while another thread is using the client.
  */
 void lic_client_free(const struct lic_client *client);
@@ -730,12 +766,27 @@ lic_status lic_client_fingerprint(const struct lic_client *client,
  * offline fallback), LIC_VALIDATE_OFFLINE_ONLY (no network). ONLINE_ONLY
  * with OFFLINE_ONLY, or an unknown bit, is LIC_STATUS_INVALID_ARGUMENT.
  *
+ * With a relay (`lic_config_set_relay_url`) Keygen is not asked: this
+ * claims a lease for this machine from the relay (or extends the one it
+ * holds), verifies the license file of a new lease with the public key and
+ * decrypts it with the key that came with it, and answers from that file:
+ * source LIC_SOURCE_RELAY, the lease's end in `lic_result_lease_expiry`.
+ * The client's background thread then renews the lease at half its TTL
+ * (LIC_EVENT_KIND_LEASE_* events) until `lic_client_free` or exit releases
+ * it. No free license in the pool is LIC_STATUS_NO_LICENSE_AVAILABLE; a
+ * relay that gives no trustworthy answer (unreachable, a bad or missing
+ * signature with a secret set, a file that does not verify, which is
+ * refused and its lease given back) makes the last leased file answer
+ * offline (LIC_SOURCE_CACHED_FILE) unless ONLINE_ONLY; OFFLINE_ONLY answers
+ * from that file without asking; AUTO_ACTIVATE does nothing.
+ *
  * On success `*out` is owned by the caller; free it with `lic_result_free`.
  * `client` and `out` must not be NULL. Returns OK, or a failure such as
  * CONFIG_INCOMPLETE, NETWORK_ERROR, TIMEOUT, SIGNATURE_INVALID,
  * RESPONSE_MISMATCH (when no offline answer exists), NO_PUBLIC_KEY,
  * NO_OFFLINE_DATA, LICENSE_NOT_ALLOWED and MACHINE_LIMIT_EXCEEDED (from
- * auto-activation). Blocks on the network up to the configured timeout in
+ * auto-activation), NO_LICENSE_AVAILABLE and SERVER_REJECTED (a relay's 409
+ * or unknown pool). Blocks on the network up to the configured timeout in
  * all: one deadline covers the validation, auto-activation and the
  * validation after it, and the follow-ups (this machine's id, the
  * entitlements, a fresh machine file), each started only while a quarter
@@ -1089,6 +1140,49 @@ lic_status lic_config_add_component(struct lic_config *config, const char *name,
 lic_status lic_config_set_offline_grace_seconds(struct lic_config *config, int64_t seconds);
 
 /**
+ * Sets a Keygen Relay, the on-premise license server of an air-gapped
+ * network (`http://relay.lan:6349`, any path prefix allowed): `lic_validate`
+ * then leases a license file from it instead of asking Keygen (see
+ * `lic_validate`). Plain `http://` is accepted for any host for this
+ * setting alone, whatever `lic_config_set_allow_insecure_http` says: Relay
+ * has no TLS, and what it hands out is a Keygen-signed file lic verifies
+ * with the public key (which must be set), so a forged answer cannot make a
+ * license valid; set a signing secret (`lic_config_set_relay_secret`) to
+ * refuse answers from anyone but the relay. `https://` works too (a relay
+ * behind a TLS proxy). The license key and token must stay unset: the relay
+ * hands out the key. NULL unsets it. The URL is parsed by `lic_client_new`
+ * (INVALID_ARGUMENT when malformed).
+ *
+ * Ownership, statuses and threading as `lic_config_set_account_id`.
+ */
+lic_status lic_config_set_relay_url(struct lic_config *config, const char *url);
+
+/**
+ * Sets the relay pool to lease from (sent as `Relay-Pool`). Without one,
+ * the relay's own pool (`relay serve --pool`) or its global pool answers.
+ * The node id lic claims for is then `hex(HMAC-SHA256(key = fingerprint,
+ * message = pool))`, as Relay advises, so a machine is a distinct node in
+ * each pool; without a pool it is the fingerprint itself (its SHA-256 when
+ * the fingerprint is not URL-safe). Printable ASCII, at most 256 bytes.
+ * NULL unsets it.
+ *
+ * Ownership, statuses and threading as `lic_config_set_account_id`.
+ */
+lic_status lic_config_set_relay_pool(struct lic_config *config, const char *pool);
+
+/**
+ * Sets the relay's signing secret (`relay serve --signing-secret`). With it
+ * every relay answer must carry a `Relay-Signature` that holds (HMAC-SHA256
+ * over its time and body) and a time within
+ * `lic_config_set_max_response_age_seconds` of this machine's clock; any
+ * other answer is no answer, never believed (the cached file may answer, as
+ * for an unreachable relay). Never logged. NULL unsets it.
+ *
+ * Ownership, statuses and threading as `lic_config_set_account_id`.
+ */
+lic_status lic_config_set_relay_secret(struct lic_config *config, const char *secret);
+
+/**
  * Adds a PEM CA bundle trusted besides the bundled web roots (for a
  * self-hosted Keygen CE with a private CA). Read by `lic_client_new`.
  * NULL unsets it.
@@ -1182,16 +1276,16 @@ lic_status lic_event_message(const struct lic_event *event,
                              size_t *out_len);
 
 /**
- * For HEARTBEAT_FAILED, how many attempts in a row have failed; 0 for
- * other events and NULL. Infallible. Thread-safe.
+ * For HEARTBEAT_FAILED and LEASE_RENEWAL_FAILED, how many attempts in a
+ * row have failed; 0 for other events and NULL. Infallible. Thread-safe.
  */
 uint32_t lic_event_attempt(const struct lic_event *event);
 
 /**
  * For HEARTBEAT_FAILED, milliseconds left before the server's heartbeat
  * window closes (0 when it has passed); for GRACE_EXPIRING, milliseconds
- * of offline grace left; -1 for other events and NULL. Infallible.
- * Thread-safe.
+ * of offline grace left; for LEASE_RENEWAL_FAILED, milliseconds until the
+ * relay lease ends; -1 for other events and NULL. Infallible. Thread-safe.
  */
 int64_t lic_event_time_left_ms(const struct lic_event *event);
 
@@ -1578,6 +1672,16 @@ lic_status lic_result_grace_expiry(const struct lic_result *r, int64_t *out);
 lic_status lic_result_grace_seconds_left(const struct lic_result *r, int64_t *out);
 
 /**
+ * Writes when the relay lease behind a LIC_SOURCE_RELAY answer ends unless
+ * renewed (Unix seconds, on this machine's clock: the relay's `expires_at`
+ * less its `Relay-Clock`, counted from when the answer arrived). The
+ * client's background thread renews it at half its TTL. NOT_FOUND for
+ * answers not from a relay, and for a lease that does not expire (a relay
+ * run with `--no-heartbeats`). No I/O. Thread-safe.
+ */
+lic_status lic_result_lease_expiry(const struct lic_result *r, int64_t *out);
+
+/**
  * Frees a result. NULL is a no-op. Must not be called twice.
  */
 void lic_result_free(struct lic_result *r);
@@ -1829,11 +1933,14 @@ lic_status lic_fingerprint_report(const struct lic_client *client,
  *               "license_key_set", "license_token_set", "public_key_set", "fingerprint_set",
  *               "component_settings": [ { "name", "excluded" } ], "timeout_ms",
  *               "offline_grace_seconds", "max_offline_age_seconds", "checkout_ttl_seconds",
- *               "proxy_set", "ca_bundle_set" },
+ *               "proxy_set", "ca_bundle_set", "relay_url", "relay_pool", "relay_secret_set" },
+ *   "relay": { "url", "pool", "signing_secret_set", "node", "cached_file": bool | null,
+ *              "lease": { "license_id", "expires", "ttl_seconds", "permanent",
+ *                         "relay_clock_skew_seconds" } | null } | null,
  *   "fingerprint_report": { … as lic_fingerprint_report … },
  *   "history": [ { "time": "<RFC 3339>", "call": "validate" | "revalidate" | "activate" | "deactivate",
  *                  "status": "OK" | "LIC_STATUS_…", "code": "VALID" | … | null,
- *                  "valid": bool | null, "source": "online" | "cached_file" | … | null,
+ *                  "valid": bool | null, "source": "online" | "cached_file" | "relay" | … | null,
  *                  "message": "<error>" } ],          // the last 32 calls, oldest first
  *   "clock": { "state": "unknown" | "ok" | "tampered", "behind_seconds", "system_time",
  *              "trusted_mark", "tolerance_seconds" },
@@ -1846,7 +1953,9 @@ lic_status lic_fingerprint_report(const struct lic_client *client,
  *                  "interval_seconds", "last_ok_seconds_ago", "next_in_seconds",
  *                  "failed_attempts" } ],
  *                  "revalidation": { "interval_seconds", "next_in_seconds", "running" } | null,
- *                  "wakeups", "pings", "revalidations" },
+ *                  "lease": { "state": "held" | "lost", "ttl_seconds", "expires_in_seconds",
+ *                             "next_in_seconds", "failed_attempts" } | null,
+ *                  "wakeups", "pings", "revalidations", "renewals" },
  *   "slots_held": <n>, "events": { "dropped": <n>, "callback": bool } }
  * ```
  *

@@ -103,6 +103,16 @@ pub struct Config {
     /// How long offline answers stay valid after the last verified online
     /// validation; `None`: no limit beyond the files' own.
     pub offline_grace: Option<Duration>,
+    /// A Keygen Relay on the LAN (`http://host:6349`): validation leases a
+    /// license file from it instead of asking Keygen. Plain http is allowed
+    /// for this URL whatever `allow_insecure_http` says (Relay has no TLS).
+    pub relay_url: Option<String>,
+    /// The relay pool to lease from (`Relay-Pool`); `None`: the relay's own
+    /// pool, or its global pool.
+    pub relay_pool: Option<String>,
+    /// The relay's `--signing-secret`: with it, every relay answer must carry
+    /// a valid `Relay-Signature`, or it is no answer.
+    pub relay_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -132,6 +142,9 @@ impl Default for Config {
             events: None,
             components: Vec::new(),
             offline_grace: None,
+            relay_url: None,
+            relay_pool: None,
+            relay_secret: None,
         }
     }
 }
@@ -152,6 +165,12 @@ impl std::fmt::Debug for Config {
                 &self.license_token.as_ref().map(|_| "<redacted>"),
             )
             .field("public_keys", &self.public_keys)
+            .field("relay_url", &self.relay_url)
+            .field("relay_pool", &self.relay_pool)
+            .field(
+                "relay_secret",
+                &self.relay_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -344,9 +363,10 @@ mod tests {
         let c = Config {
             license_key: Some("SECRET-KEY".into()),
             license_token: Some("activ-x".into()),
+            relay_secret: Some("hunter2".into()),
             ..Config::default()
         };
         let s = format!("{c:?}");
-        assert!(!s.contains("SECRET-KEY") && !s.contains("activ-x"));
+        assert!(!s.contains("SECRET-KEY") && !s.contains("activ-x") && !s.contains("hunter2"));
     }
 }

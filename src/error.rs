@@ -31,6 +31,8 @@ pub enum ErrorKind {
     HeartbeatDead,
     ResourceLimitExceeded,
     ServerRejected,
+    /// A Keygen Relay has no free license in the pool asked for (410).
+    NoLicenseAvailable,
     // Transport.
     Network,
     Timeout,

@@ -39,6 +39,16 @@ pub enum EventKind {
     /// Offline answers are close to the end of the offline grace
     /// (`time_left` has what is left).
     GraceExpiring,
+    /// The Keygen Relay extended this machine's lease.
+    LeaseRenewed,
+    /// A lease renewal got no trustworthy answer; lic retries until the
+    /// lease ends (`attempt`, `time_left`).
+    LeaseRenewalFailed,
+    /// The lease is no longer held: it ended without a renewal reaching the
+    /// relay, or the relay let it go. lic tries to claim one again.
+    LeaseLost,
+    /// A lease is held again after LEASE_LOST (the license may differ).
+    LeaseRecovered,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,10 +57,12 @@ pub struct Event {
     /// The slot's current process id, for slot events.
     pub slot_id: Option<String>,
     pub message: String,
-    /// Consecutive failed attempts (HEARTBEAT_FAILED), else 0.
+    /// Consecutive failed attempts (HEARTBEAT_FAILED, LEASE_RENEWAL_FAILED),
+    /// else 0.
     pub attempt: u32,
     /// Time left before the server's heartbeat window closes
-    /// (HEARTBEAT_FAILED), or before the offline grace ends (GRACE_EXPIRING).
+    /// (HEARTBEAT_FAILED), before the offline grace ends (GRACE_EXPIRING), or
+    /// before the relay lease ends (LEASE_RENEWAL_FAILED).
     pub time_left: Option<Duration>,
     /// The old and the new validation code, as text (LICENSE_STATE_CHANGED).
     pub codes: Option<(String, String)>,

@@ -18,6 +18,7 @@
 //! | 3 | [`machine`] | what this machine is: its fingerprint, host name, platform |
 //! | 3 | [`evidence`] | offline evidence: signed files and keys, the cache, the clock mark, offline verdicts |
 //! | 3 | [`activation`] | air-gapped activation requests: the `lic1.` text, its parsing, its QR code (SVG, PNG, terminal) |
+//! | 3 | [`relay`] | the Keygen Relay wire: claim and release of a lease, pools, `Relay-Signature`, `Relay-Clock`, the node id |
 //! | 4 | [`slots`] | process slots and the heartbeat thread |
 //! | 5 | [`client`] | the orchestration a `Client` does with all of the above |
 //! | 6 | [`ffi`] | the C API in `include/lic.h`, mirroring the core |
@@ -54,6 +55,8 @@ pub mod protocol;
 pub mod slots;
 
 pub mod activation;
+
+pub mod relay;
 
 pub mod client;
 

@@ -200,6 +200,9 @@ pub enum Source {
     LoadedFile = 3,
     /// A signed license key checked with no server.
     SignedKey = 4,
+    /// The license file a Keygen Relay leased to this machine, verified and
+    /// decrypted by lic (`lic_result_lease_expiry` says until when).
+    Relay = 5,
 }
 
 /// What the mark says about the local clock.
@@ -264,6 +267,10 @@ pub struct Validation {
     /// Grace left when the answer was made, never negative (configured
     /// grace only).
     pub grace_left_ms: Option<i64>,
+    /// When the relay lease behind a `Source::Relay` answer ends unless
+    /// renewed, on this machine's clock (None: no relay, or a lease that
+    /// does not expire).
+    pub lease_expiry: Option<Millis>,
 }
 
 impl Validation {
@@ -298,6 +305,7 @@ impl Validation {
             last_online: None,
             grace_expiry: None,
             grace_left_ms: None,
+            lease_expiry: None,
         }
     }
 

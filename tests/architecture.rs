@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// Each top-level module of the core and the modules it may import
 /// (`crate::<name>`). Layers, low to high: error, fs, time; crypto, model,
-/// events; config; protocol, machine, evidence, activation; slots; client;
-/// ffi.
+/// events; config; protocol, machine, evidence, activation; relay (a wire
+/// client beside protocol, which it uses); slots; client; ffi.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("fs", &["error"]),
@@ -32,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["config", "crypto", "error", "events", "protocol"],
     ),
     ("activation", &["config", "crypto", "error"]),
+    ("relay", &["config", "crypto", "error", "protocol", "time"]),
     (
         "client",
         &[
@@ -44,6 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "machine",
             "model",
             "protocol",
+            "relay",
             "slots",
             "time",
         ],
@@ -57,6 +59,7 @@ const FOLDERS: &[&str] = &[
     "machine",
     "evidence",
     "activation",
+    "relay",
     "slots",
     "client",
     "ffi",

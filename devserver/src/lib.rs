@@ -22,6 +22,7 @@
 //! | `http` | the hyper/tokio server, limits, TLS; Request/Response/Outcome; the `Handler` trait | `util` |
 //! | `faults` | the fault queue and what each fault does to an answer | `http`, `signing`, `util` |
 //! | `api` | the Keygen API: pipeline, routes per resource, views, params, errors, auth, dev extensions | all of the above |
+//! | `relay` | Keygen Relay's API: pools, leases, TTL and reaper, strategies, signatures, `relay add` | `faults`, `http`, `util` |
 //! | `client` | the admin and raw HTTP clients for tests and examples | — |
 //! | `server` | `DevServer`: start, housekeeping, stop; wires the rooms together | all |
 //!
@@ -34,9 +35,9 @@
 //! - Keygen-Version 1.0–1.8 and the request migrations' response shapes: `api/version.rs`,
 //!   between routing and rendering (and over the datasets of files).
 //! - Machine components: `api/machines.rs` beside machines, over `store` records.
-//! - A Keygen Relay mode (`PUT/DELETE /v1/nodes/{fingerprint}`): a second API, a `relay` room
-//!   beside `api` with its own `Handler`, using `store`, `signing` and `http`; `server` chooses
-//!   which handler it serves.
+//! - Keygen Relay mode (`PUT/DELETE /v1/nodes/{fingerprint}`) is the `relay` room, a second
+//!   API beside `api` with its own `Handler`; `server::RelayServer` serves it (`lic-devserver
+//!   relay …`), loaded with license files the Keygen side checked out.
 //!
 //! # Limits
 //!
@@ -60,6 +61,7 @@ mod api;
 mod client;
 mod faults;
 mod http;
+mod relay;
 mod server;
 mod signing;
 mod store;
@@ -67,7 +69,10 @@ mod util;
 
 pub use client::{Admin, RawResponse};
 pub use http::tls::TlsOptions;
-pub use server::{DevServer, Options};
+pub use relay::{LicenseRow, RelayOptions, Strategy};
+pub use server::{
+    checkout_license_file, relay_command, DevServer, Options, RelayRun, RelayServer, RELAY_USAGE,
+};
 pub use store::Bootstrap;
 
 /// Client helpers shared by the tests, examples and benchmark (not part of the server).

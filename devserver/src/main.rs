@@ -7,6 +7,10 @@
 //!
 //! Prints one JSON line describing the server on stdout, logs to stderr, and runs until SIGINT
 //! or SIGTERM.
+//!
+//! `lic-devserver relay …` runs Keygen Relay mode instead (`lic_devserver::RELAY_USAGE`): Relay's
+//! API, loaded with license files from a directory, from a running devserver, or (with
+//! `--bootstrap N`) from a devserver it starts beside it.
 
 use lic_devserver::{DevServer, Options, TlsOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,8 +103,40 @@ fn read_pem(flag: &str, path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{flag}: cannot read {path}: {e}"))
 }
 
+/// `lic-devserver relay …`: prints the relay's JSON line and serves until SIGINT or SIGTERM.
+fn relay_main(args: &[String]) {
+    let run = match lic_devserver::relay_command(args) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(if e.starts_with("usage:") { 2 } else { 1 });
+        }
+    };
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+    println!("{}", run.line);
+    eprintln!("lic-devserver relay: listening on {}", run.relay.url());
+    while !STOP.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("lic-devserver relay: stopping");
+    drop(run);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("relay") {
+        return relay_main(&args[1..]);
+    }
     let opts = match parse(&args) {
         Ok(o) => o,
         Err(e) => {

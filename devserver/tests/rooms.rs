@@ -5,18 +5,19 @@
 use std::path::Path;
 
 /// Each room and the rooms it may name.
-const ROOMS: [(&str, &[&str]); 8] = [
+const ROOMS: [(&str, &[&str]); 9] = [
     ("util", &[]),
     ("store", &["util"]),
     ("signing", &["util"]),
     ("http", &["util"]),
     ("faults", &["http", "signing", "util"]),
     ("api", &["faults", "http", "signing", "store", "util"]),
+    ("relay", &["faults", "http", "util"]),
     ("client", &[]),
     (
         "server",
         &[
-            "api", "client", "faults", "http", "signing", "store", "util",
+            "api", "client", "faults", "http", "relay", "signing", "store", "util",
         ],
     ),
 ];

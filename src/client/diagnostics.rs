@@ -38,6 +38,7 @@ fn source_name(s: Source) -> &'static str {
         Source::CachedFile => "cached_file",
         Source::LoadedFile => "loaded_file",
         Source::SignedKey => "signed_key",
+        Source::Relay => "relay",
     }
 }
 
@@ -150,9 +151,17 @@ impl Client {
                     "next_in_seconds": next,
                     "running": running,
                 })),
+                "lease": m.lease.map(|l| json!({
+                    "state": l.state,
+                    "ttl_seconds": l.ttl_secs,
+                    "expires_in_seconds": l.expires_in_secs,
+                    "next_in_seconds": l.next_in_secs,
+                    "failed_attempts": l.attempt,
+                })),
                 "wakeups": m.stats.wakeups,
                 "pings": m.stats.pings,
                 "revalidations": m.stats.revalidations,
+                "renewals": m.stats.renewals,
             }),
         };
         let doc = json!({
@@ -182,7 +191,11 @@ impl Client {
                 "checkout_ttl_seconds": cfg.checkout_ttl,
                 "proxy_set": cfg.proxy.is_some(),
                 "ca_bundle_set": cfg.ca_bundle.is_some(),
+                "relay_url": cfg.relay_url,
+                "relay_pool": cfg.relay_pool,
+                "relay_secret_set": cfg.relay_secret.is_some(),
             },
+            "relay": self.inner.relay.as_ref().map(|r| r.diagnostics()),
             "fingerprint_report": self.fingerprint_report(),
             "history": history,
             "clock": clock,
@@ -201,9 +214,13 @@ impl Client {
     /// The document with every occurrence of the license key or token in
     /// its strings replaced (a server message could quote them).
     fn redact(&self, mut doc: Value) -> Value {
+        let relay_key = self.inner.relay.as_ref().and_then(|r| r.license_key());
+        let relay_secret = self.inner.cfg.relay_secret.clone();
         let secrets: Vec<(&str, &str)> = [
             (&self.inner.cfg.license_key, "<license key>"),
             (&self.inner.cfg.license_token, "<license token>"),
+            (&relay_key, "<license key>"),
+            (&relay_secret, "<relay secret>"),
         ]
         .into_iter()
         .filter_map(|(s, name)| s.as_deref().filter(|s| !s.is_empty()).map(|s| (s, name)))

@@ -1,6 +1,7 @@
 //! The orchestration: a `Client` puts the wire, the evidence, the machine
 //! and the slots together into validate, activate and deactivate, with the
-//! offline fallback and the events. It is the only module that names them all.
+//! offline fallback and the events, and leases from a Keygen Relay when one is
+//! configured. It is the only module that names them all.
 //!
 //! A `Client` is immutable configuration plus a little shared state behind
 //! locks that are never held across network I/O; it is `Send + Sync`.
@@ -28,6 +29,7 @@ mod diagnostics;
 mod fingerprint;
 mod machines;
 mod offline;
+mod relay;
 mod revalidate;
 mod slots;
 mod validate;
@@ -70,6 +72,8 @@ pub(crate) struct Inner {
     history: Mutex<VecDeque<diagnostics::Entry>>,
     /// The grace expiry GRACE_EXPIRING was sent for.
     grace_warned: Mutex<Option<Millis>>,
+    /// The Keygen Relay validation leases from, when one is configured.
+    pub(crate) relay: Option<Arc<relay::RelayLink>>,
 }
 
 impl Drop for Inner {
@@ -115,6 +119,8 @@ impl Client {
             let _ = fingerprint.set(check_text("fingerprint", fp, 4096)?);
         }
         fingerprint::check_overrides(&cfg.components)?;
+        let relay =
+            relay::RelayLink::new(&cfg, &account, transport.logger().clone())?.map(Arc::new);
         let events = Arc::new(Events::new(cfg.events.clone()));
         Ok(Client {
             inner: Arc::new(Inner {
@@ -131,6 +137,7 @@ impl Client {
                 components_scope: AtomicU8::new(0),
                 history: Mutex::new(VecDeque::new()),
                 grace_warned: Mutex::new(None),
+                relay,
             }),
         })
     }
@@ -156,6 +163,10 @@ impl Client {
     pub(crate) fn license_key(&self) -> Result<&str> {
         match &self.inner.cfg.license_key {
             Some(k) => Ok(k),
+            None if self.inner.relay.is_some() => err(
+                ErrorKind::ConfigIncomplete,
+                "this client leases its license from a relay, which hands out a license file and no license key for Keygen's API: only validation applies",
+            ),
             None => err(ErrorKind::ConfigIncomplete, "license key is not set"),
         }
     }

@@ -34,7 +34,9 @@ impl Client {
     /// the first run is one interval from now. Starting it again changes the
     /// interval.
     pub fn start_revalidation(&self, interval: Duration) -> Result<()> {
-        self.license_key()?;
+        if self.inner.relay.is_none() {
+            self.license_key()?;
+        }
         let interval = if interval.is_zero() {
             DEFAULT_REVALIDATION_INTERVAL
         } else {

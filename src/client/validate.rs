@@ -63,7 +63,8 @@ impl Client {
     /// The events a verdict raises: a switch between online and offline,
     /// a changed code (with both codes), and the grace running out.
     fn note_verdict(&self, v: &Validation) -> Vec<Event> {
-        let online = v.source == Source::Online;
+        // A relay's answer is a live one: its lease was just granted or extended.
+        let online = matches!(v.source, Source::Online | Source::Relay);
         let before = self.inner.last_verdict.lock().replace((online, v.code));
         let was_online = before.is_none_or(|(o, _)| o);
         let mut events = Vec::new();
@@ -103,7 +104,7 @@ impl Client {
     /// has less grace left than a tenth of the grace or two revalidation
     /// intervals (whichever is longer).
     fn grace_warning(&self, v: &Validation) -> Option<Event> {
-        if v.source == Source::Online || !v.valid {
+        if matches!(v.source, Source::Online | Source::Relay) || !v.valid {
             return None;
         }
         let (left, expiry) = (v.grace_left_ms?, v.grace_expiry?);
@@ -147,6 +148,14 @@ impl Client {
             return err(
                 ErrorKind::InvalidArgument,
                 "ONLINE_ONLY and OFFLINE_ONLY exclude each other",
+            );
+        }
+        if let Some(link) = &self.inner.relay {
+            return self.validate_relay(
+                link,
+                flags & VALIDATE_OFFLINE_ONLY != 0,
+                flags & VALIDATE_ONLINE_ONLY != 0,
+                deadline,
             );
         }
         let fingerprint = self.fingerprint()?;

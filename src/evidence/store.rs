@@ -42,6 +42,8 @@ pub struct OfflineStore {
 struct State {
     cached: Option<Arc<Evidence>>,
     loaded: Option<Arc<Evidence>>,
+    /// A file the client keeps for offline answers besides the two above (a relay's).
+    held: Option<Arc<Evidence>>,
     clockmark: Option<ClockMark>,
     grace: Option<Arc<GraceMark>>,
 }
@@ -188,7 +190,7 @@ impl OfflineStore {
     /// The entitlement codes a verified file lists for this license.
     pub fn entitlements(&self, license_id: &str) -> Option<Vec<String>> {
         let st = self.state.lock();
-        let found = [&st.cached, &st.loaded]
+        let found = [&st.cached, &st.loaded, &st.held]
             .into_iter()
             .flatten()
             .find_map(|ev| {
@@ -414,6 +416,33 @@ impl OfflineStore {
         Ok(())
     }
 
+    /// Verifies and decrypts a license (or machine) file a relay handed out, with this
+    /// store's license key (the one that came with it): the answers it gives are
+    /// `Source::Relay`.
+    pub fn open_relay_file(&self, text: &str, fingerprint: &str) -> Result<Arc<Evidence>> {
+        self.open(text, Source::Relay, &|| Ok(fingerprint.to_string()))
+    }
+
+    /// The answer verified evidence gives now: its issue time raises the trusted-time mark,
+    /// which is then checked. No grace applies (the caller's lease is the live check).
+    pub fn answer_from(&self, ev: &Evidence, fingerprint: &str) -> Validation {
+        let clock = self.observe_and_check(fingerprint, Some(ev.dataset.issued));
+        evaluate_file(
+            ev,
+            fingerprint,
+            clock,
+            now_ms(),
+            self.clock_tolerance_ms,
+            self.max_offline_age_ms,
+        )
+    }
+
+    /// Keeps verified evidence for the offline answers of `validate` (a relay's file, when
+    /// the relay cannot be reached), beside the cached and loaded files.
+    pub fn hold(&self, ev: Arc<Evidence>) {
+        self.state.lock().held = Some(ev);
+    }
+
     /// Answers from offline evidence: the newest verified file, else the
     /// signed license key. `cause` is why the server was not asked (or gave
     /// no trustworthy answer).
@@ -433,9 +462,12 @@ impl OfflineStore {
         }
         let evidence = {
             let cached = self.cached(fingerprint);
-            let loaded = self.state.lock().loaded.clone();
+            let (loaded, held) = {
+                let st = self.state.lock();
+                (st.loaded.clone(), st.held.clone())
+            };
             // The newest verified file wins.
-            [cached, loaded]
+            [cached, loaded, held]
                 .into_iter()
                 .flatten()
                 .max_by_key(|ev| ev.dataset.issued)

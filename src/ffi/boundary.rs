@@ -11,6 +11,26 @@ use parking_lot::{const_mutex, Mutex};
 
 use super::status::lic_status;
 use crate::error::Error;
+use crate::slots::release_all_at_exit;
+
+static EXIT_HOOK: std::sync::Once = std::sync::Once::new();
+
+extern "C" fn release_at_exit() {
+    let _ = catch_unwind(AssertUnwindSafe(release_all_at_exit));
+}
+
+/// Makes a normal process exit release what clients never freed still hold
+/// (process slots, a relay lease): registered once, with the first slot or
+/// the first relay client.
+pub(crate) fn register_exit_hook() {
+    EXIT_HOOK.call_once(|| {
+        // SAFETY: registers a function with no preconditions, once. Best
+        // effort like the release itself: if libc refuses, the server culls
+        // the slots after their heartbeat window, and the relay its lease
+        // after its TTL.
+        unsafe { libc::atexit(release_at_exit) };
+    });
+}
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());

@@ -6,7 +6,8 @@
 use std::ffi::c_char;
 
 use super::boundary::{
-    boundary, check_out, infallible, opt_str, write_opt_str, write_out, write_str,
+    boundary, check_out, infallible, opt_str, register_exit_hook, write_opt_str, write_out,
+    write_str,
 };
 use super::handles::{free_handle, handle_ref, into_handle, lic_config, lic_result};
 /// The handle types this part of the API hands out (declared with the others in `handles`).
@@ -28,7 +29,10 @@ pub const LIC_VALIDATE_OFFLINE_ONLY: u32 = 4;
 /// Builds a client from a copy of `config` (the config stays the caller's
 /// and may be freed or reused at once). Checks the settings: the account id
 /// must be set, the URL must be valid and https (or loopback), a CA bundle
-/// must be readable. Does no network I/O.
+/// must be readable; with a relay URL, the public key must be set and the
+/// license key and token must not be (the relay hands out the key:
+/// INVALID_ARGUMENT), and a normal process exit will release its lease as
+/// it releases process slots. Does no network I/O.
 ///
 /// On success `*out` is owned by the caller; free it with `lic_client_free`.
 /// `config` and `out` must not be NULL. Returns OK, NULL_ARGUMENT,
@@ -42,17 +46,22 @@ pub unsafe extern "C" fn lic_client_new(
     boundary(|| {
         let cfg = unsafe { handle_ref(config)? }.clone();
         check_out(out, "out")?;
+        let relay = cfg.relay_url.is_some();
         let client = Client::new(cfg)?;
+        if relay {
+            // The lease is released at exit too, like process slots.
+            register_exit_hook();
+        }
         unsafe { out.write(into_handle::<lic_client>(client)) };
         Ok(())
     })
 }
 
 /// Frees a client. NULL is a no-op. Stops its background thread (heartbeats,
-/// revalidation) and releases the process slots it still holds (network,
-/// bounded to about one second); no event callback runs after it returns
-/// (a request in flight on that thread ends on its own within the timeout,
-/// delivering nothing). Results and machines obtained from it stay valid.
+/// revalidation, the relay lease's renewals) and releases the process slots
+/// and the relay lease it still holds (network, bounded to about one
+/// second); no event callback runs after it returns (a request in flight on
+/// that thread ends on its own within the timeout, delivering nothing). Results and machines obtained from it stay valid.
 /// Must not be called twice, nor while another thread is using the client.
 #[no_mangle]
 pub unsafe extern "C" fn lic_client_free(client: *const lic_client) {
@@ -118,12 +127,27 @@ pub unsafe extern "C" fn lic_client_fingerprint(
 /// offline fallback), LIC_VALIDATE_OFFLINE_ONLY (no network). ONLINE_ONLY
 /// with OFFLINE_ONLY, or an unknown bit, is LIC_STATUS_INVALID_ARGUMENT.
 ///
+/// With a relay (`lic_config_set_relay_url`) Keygen is not asked: this
+/// claims a lease for this machine from the relay (or extends the one it
+/// holds), verifies the license file of a new lease with the public key and
+/// decrypts it with the key that came with it, and answers from that file:
+/// source LIC_SOURCE_RELAY, the lease's end in `lic_result_lease_expiry`.
+/// The client's background thread then renews the lease at half its TTL
+/// (LIC_EVENT_KIND_LEASE_* events) until `lic_client_free` or exit releases
+/// it. No free license in the pool is LIC_STATUS_NO_LICENSE_AVAILABLE; a
+/// relay that gives no trustworthy answer (unreachable, a bad or missing
+/// signature with a secret set, a file that does not verify, which is
+/// refused and its lease given back) makes the last leased file answer
+/// offline (LIC_SOURCE_CACHED_FILE) unless ONLINE_ONLY; OFFLINE_ONLY answers
+/// from that file without asking; AUTO_ACTIVATE does nothing.
+///
 /// On success `*out` is owned by the caller; free it with `lic_result_free`.
 /// `client` and `out` must not be NULL. Returns OK, or a failure such as
 /// CONFIG_INCOMPLETE, NETWORK_ERROR, TIMEOUT, SIGNATURE_INVALID,
 /// RESPONSE_MISMATCH (when no offline answer exists), NO_PUBLIC_KEY,
 /// NO_OFFLINE_DATA, LICENSE_NOT_ALLOWED and MACHINE_LIMIT_EXCEEDED (from
-/// auto-activation). Blocks on the network up to the configured timeout in
+/// auto-activation), NO_LICENSE_AVAILABLE and SERVER_REJECTED (a relay's 409
+/// or unknown pool). Blocks on the network up to the configured timeout in
 /// all: one deadline covers the validation, auto-activation and the
 /// validation after it, and the follow-ups (this machine's id, the
 /// entitlements, a fresh machine file), each started only while a quarter

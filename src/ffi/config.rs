@@ -513,6 +513,86 @@ pub unsafe extern "C" fn lic_config_set_offline_grace_seconds(
     }
 }
 
+/// Sets a Keygen Relay, the on-premise license server of an air-gapped
+/// network (`http://relay.lan:6349`, any path prefix allowed): `lic_validate`
+/// then leases a license file from it instead of asking Keygen (see
+/// `lic_validate`). Plain `http://` is accepted for any host for this
+/// setting alone, whatever `lic_config_set_allow_insecure_http` says: Relay
+/// has no TLS, and what it hands out is a Keygen-signed file lic verifies
+/// with the public key (which must be set), so a forged answer cannot make a
+/// license valid; set a signing secret (`lic_config_set_relay_secret`) to
+/// refuse answers from anyone but the relay. `https://` works too (a relay
+/// behind a TLS proxy). The license key and token must stay unset: the relay
+/// hands out the key. NULL unsets it. The URL is parsed by `lic_client_new`
+/// (INVALID_ARGUMENT when malformed).
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_relay_url(
+    config: *mut lic_config,
+    url: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            c.relay_url = text_setting(url, "url", 2048)?;
+            Ok(())
+        })
+    }
+}
+
+/// Sets the relay pool to lease from (sent as `Relay-Pool`). Without one,
+/// the relay's own pool (`relay serve --pool`) or its global pool answers.
+/// The node id lic claims for is then `hex(HMAC-SHA256(key = fingerprint,
+/// message = pool))`, as Relay advises, so a machine is a distinct node in
+/// each pool; without a pool it is the fingerprint itself (its SHA-256 when
+/// the fingerprint is not URL-safe). Printable ASCII, at most 256 bytes.
+/// NULL unsets it.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_relay_pool(
+    config: *mut lic_config,
+    pool: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            let pool = text_setting(pool, "pool", 256)?;
+            if pool
+                .as_deref()
+                .is_some_and(|p| !p.bytes().all(|b| (0x20..0x7f).contains(&b)))
+            {
+                return fail(
+                    lic_status::LIC_STATUS_INVALID_ARGUMENT,
+                    "pool must be printable ASCII (it travels in an HTTP header)",
+                );
+            }
+            c.relay_pool = pool;
+            Ok(())
+        })
+    }
+}
+
+/// Sets the relay's signing secret (`relay serve --signing-secret`). With it
+/// every relay answer must carry a `Relay-Signature` that holds (HMAC-SHA256
+/// over its time and body) and a time within
+/// `lic_config_set_max_response_age_seconds` of this machine's clock; any
+/// other answer is no answer, never believed (the cached file may answer, as
+/// for an unreachable relay). Never logged. NULL unsets it.
+///
+/// Ownership, statuses and threading as `lic_config_set_account_id`.
+#[no_mangle]
+pub unsafe extern "C" fn lic_config_set_relay_secret(
+    config: *mut lic_config,
+    secret: *const c_char,
+) -> lic_status {
+    unsafe {
+        set_with(config, |c| {
+            c.relay_secret = text_setting(secret, "secret", 4096)?;
+            Ok(())
+        })
+    }
+}
+
 /// Adds a PEM CA bundle trusted besides the bundled web roots (for a
 /// self-hosted Keygen CE with a private CA). Read by `lic_client_new`.
 /// NULL unsets it.

@@ -45,6 +45,21 @@ pub enum lic_event_kind {
     /// (`lic_config_set_offline_grace_seconds`); `lic_event_time_left_ms`
     /// has what is left. Sent once per grace period.
     LIC_EVENT_KIND_GRACE_EXPIRING = 9,
+    /// The Keygen Relay extended this machine's lease (the heartbeat thread
+    /// renews it at half its TTL).
+    LIC_EVENT_KIND_LEASE_RENEWED = 10,
+    /// A lease renewal got no trustworthy answer (relay unreachable, bad
+    /// signature); lic retries until the lease ends. See `lic_event_attempt`
+    /// and `lic_event_time_left_ms`.
+    LIC_EVENT_KIND_LEASE_RENEWAL_FAILED = 11,
+    /// The relay lease is no longer held: it ended without a renewal reaching
+    /// the relay, or the relay let it go (the message says which). lic keeps
+    /// trying to claim a lease again; validations answer from the cached file
+    /// meanwhile.
+    LIC_EVENT_KIND_LEASE_LOST = 12,
+    /// A lease is held again after LEASE_LOST; the message names the license
+    /// (it may be another one of the pool).
+    LIC_EVENT_KIND_LEASE_RECOVERED = 13,
 }
 
 impl From<EventKind> for lic_event_kind {
@@ -60,6 +75,10 @@ impl From<EventKind> for lic_event_kind {
             EventKind::OfflineLeft => LIC_EVENT_KIND_OFFLINE_LEFT,
             EventKind::LicenseStateChanged => LIC_EVENT_KIND_LICENSE_STATE_CHANGED,
             EventKind::GraceExpiring => LIC_EVENT_KIND_GRACE_EXPIRING,
+            EventKind::LeaseRenewed => LIC_EVENT_KIND_LEASE_RENEWED,
+            EventKind::LeaseRenewalFailed => LIC_EVENT_KIND_LEASE_RENEWAL_FAILED,
+            EventKind::LeaseLost => LIC_EVENT_KIND_LEASE_LOST,
+            EventKind::LeaseRecovered => LIC_EVENT_KIND_LEASE_RECOVERED,
         }
     }
 }
@@ -143,8 +162,8 @@ pub unsafe extern "C" fn lic_event_message(
     boundary(|| unsafe { write_str(&handle_ref(event)?.message, buf, buf_len, out_len) })
 }
 
-/// For HEARTBEAT_FAILED, how many attempts in a row have failed; 0 for
-/// other events and NULL. Infallible. Thread-safe.
+/// For HEARTBEAT_FAILED and LEASE_RENEWAL_FAILED, how many attempts in a
+/// row have failed; 0 for other events and NULL. Infallible. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn lic_event_attempt(event: *const lic_event) -> u32 {
     infallible(0, || {
@@ -154,8 +173,8 @@ pub unsafe extern "C" fn lic_event_attempt(event: *const lic_event) -> u32 {
 
 /// For HEARTBEAT_FAILED, milliseconds left before the server's heartbeat
 /// window closes (0 when it has passed); for GRACE_EXPIRING, milliseconds
-/// of offline grace left; -1 for other events and NULL. Infallible.
-/// Thread-safe.
+/// of offline grace left; for LEASE_RENEWAL_FAILED, milliseconds until the
+/// relay lease ends; -1 for other events and NULL. Infallible. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn lic_event_time_left_ms(event: *const lic_event) -> i64 {
     infallible(-1, || {

@@ -530,6 +530,20 @@ pub unsafe extern "C" fn lic_result_grace_seconds_left(
     })
 }
 
+/// Writes when the relay lease behind a LIC_SOURCE_RELAY answer ends unless
+/// renewed (Unix seconds, on this machine's clock: the relay's `expires_at`
+/// less its `Relay-Clock`, counted from when the answer arrived). The
+/// client's background thread renews it at half its TTL. NOT_FOUND for
+/// answers not from a relay, and for a lease that does not expire (a relay
+/// run with `--no-heartbeats`). No I/O. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn lic_result_lease_expiry(
+    r: *const lic_result,
+    out: *mut i64,
+) -> lic_status {
+    boundary(|| unsafe { write_time(result(r)?.lease_expiry, "lease expiry", out) })
+}
+
 /// Frees a result. NULL is a no-op. Must not be called twice.
 #[no_mangle]
 pub unsafe extern "C" fn lic_result_free(r: *mut lic_result) {

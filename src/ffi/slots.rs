@@ -2,31 +2,12 @@
 //! the client's heartbeat thread, and the machine heartbeat monitor.
 
 use std::ffi::c_char;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Once;
 
-use super::boundary::{boundary, check_out, infallible, opt_str, write_str};
+use super::boundary::{boundary, check_out, infallible, opt_str, register_exit_hook, write_str};
 /// The handle type this part of the API hands out (declared with the others in `handles`).
 pub use super::handles::lic_process_slot;
 use super::handles::{free_handle, handle_mut, handle_ref, into_handle, lic_client};
 use super::status::lic_status;
-use crate::slots::release_all_at_exit;
-
-static EXIT_HOOK: Once = Once::new();
-
-extern "C" fn release_slots_at_exit() {
-    let _ = catch_unwind(AssertUnwindSafe(release_all_at_exit));
-}
-
-/// Makes a normal process exit release the slots of clients never freed.
-fn register_exit_hook() {
-    EXIT_HOOK.call_once(|| {
-        // SAFETY: registers a function with no preconditions, once. Best
-        // effort like the release itself: if libc refuses, the server culls
-        // the slots after their heartbeat window.
-        unsafe { libc::atexit(release_slots_at_exit) };
-    });
-}
 
 /// Takes a process slot for this machine: spawns a Keygen process (pid: this
 /// process's pid plus a random suffix; `label`, when given, goes into its

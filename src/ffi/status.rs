@@ -57,6 +57,9 @@ pub enum lic_status {
     LIC_STATUS_RESOURCE_LIMIT_EXCEEDED = 33,
     /// The server refused the request for another reason (message has its code).
     LIC_STATUS_SERVER_REJECTED = 34,
+    /// The Keygen Relay has no free license in the pool (410): every license
+    /// is leased to another node. The message names the relay and the pool.
+    LIC_STATUS_NO_LICENSE_AVAILABLE = 35,
     /// The server could not be reached (DNS, connect, reset).
     LIC_STATUS_NETWORK_ERROR = 40,
     /// No answer within the configured timeout.
@@ -120,6 +123,7 @@ impl lic_status {
             K::HeartbeatDead => LIC_STATUS_HEARTBEAT_DEAD,
             K::ResourceLimitExceeded => LIC_STATUS_RESOURCE_LIMIT_EXCEEDED,
             K::ServerRejected => LIC_STATUS_SERVER_REJECTED,
+            K::NoLicenseAvailable => LIC_STATUS_NO_LICENSE_AVAILABLE,
             K::Network => LIC_STATUS_NETWORK_ERROR,
             K::Timeout => LIC_STATUS_TIMEOUT,
             K::Tls => LIC_STATUS_TLS_ERROR,
@@ -168,6 +172,7 @@ impl lic_status {
             32 => c"heartbeat is dead",
             33 => c"core, memory or disk limit exceeded",
             34 => c"request rejected by the server",
+            35 => c"no license is free in the relay's pool",
             40 => c"network error",
             41 => c"timed out",
             42 => c"TLS error",

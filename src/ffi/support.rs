@@ -87,11 +87,14 @@ pub unsafe extern "C" fn lic_fingerprint_report(
 ///               "license_key_set", "license_token_set", "public_key_set", "fingerprint_set",
 ///               "component_settings": [ { "name", "excluded" } ], "timeout_ms",
 ///               "offline_grace_seconds", "max_offline_age_seconds", "checkout_ttl_seconds",
-///               "proxy_set", "ca_bundle_set" },
+///               "proxy_set", "ca_bundle_set", "relay_url", "relay_pool", "relay_secret_set" },
+///   "relay": { "url", "pool", "signing_secret_set", "node", "cached_file": bool | null,
+///              "lease": { "license_id", "expires", "ttl_seconds", "permanent",
+///                         "relay_clock_skew_seconds" } | null } | null,
 ///   "fingerprint_report": { … as lic_fingerprint_report … },
 ///   "history": [ { "time": "<RFC 3339>", "call": "validate" | "revalidate" | "activate" | "deactivate",
 ///                  "status": "OK" | "LIC_STATUS_…", "code": "VALID" | … | null,
-///                  "valid": bool | null, "source": "online" | "cached_file" | … | null,
+///                  "valid": bool | null, "source": "online" | "cached_file" | "relay" | … | null,
 ///                  "message": "<error>" } ],          // the last 32 calls, oldest first
 ///   "clock": { "state": "unknown" | "ok" | "tampered", "behind_seconds", "system_time",
 ///              "trusted_mark", "tolerance_seconds" },
@@ -104,7 +107,9 @@ pub unsafe extern "C" fn lic_fingerprint_report(
 ///                  "interval_seconds", "last_ok_seconds_ago", "next_in_seconds",
 ///                  "failed_attempts" } ],
 ///                  "revalidation": { "interval_seconds", "next_in_seconds", "running" } | null,
-///                  "wakeups", "pings", "revalidations" },
+///                  "lease": { "state": "held" | "lost", "ttl_seconds", "expires_in_seconds",
+///                             "next_in_seconds", "failed_attempts" } | null,
+///                  "wakeups", "pings", "revalidations", "renewals" },
 ///   "slots_held": <n>, "events": { "dropped": <n>, "callback": bool } }
 /// ```
 ///

@@ -19,14 +19,19 @@
 //!
 //! The same thread also runs the owner's background revalidation (a
 //! [`Revalidate`] job the client registers, holding only a weak reference
-//! to it), never more often than its interval, with jitter.
+//! to it), never more often than its interval, with jitter; and it keeps a
+//! lease alive for its owner (a Keygen Relay lease, through a [`LeaseKeeper`]
+//! job the client registers): renewed at half its TTL, retried with backoff
+//! until it ends, LEASE_LOST when it does, claimed again after, released at
+//! shutdown.
 
 mod monitor;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::Event;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub(crate) use monitor::Monitor;
 pub use monitor::{release_all_at_exit, SHUTDOWN_BUDGET};
@@ -47,6 +52,8 @@ pub struct HeartbeatStats {
     pub pings: u64,
     /// Background revalidations run.
     pub revalidations: u64,
+    /// Lease renewals sent.
+    pub renewals: u64,
 }
 
 /// Work the heartbeat thread does for its owner besides heartbeats: one
@@ -57,6 +64,51 @@ pub trait Revalidate: Send + Sync {
     /// delivers them unless the monitor is stopping), or `None` when the
     /// owner is gone and the job should end.
     fn revalidate(&self) -> Option<Vec<Event>>;
+}
+
+/// A lease the heartbeat thread keeps alive for its owner (a Keygen Relay
+/// lease). The owner implements the requests; the thread schedules them,
+/// tells the app what happened (LEASE_* events) and releases at shutdown. The
+/// job must not hold the owner (the owner's drop stops the thread).
+pub trait LeaseKeeper: Send + Sync {
+    /// One renewal (or, once lost, one attempt to claim a lease again),
+    /// giving up by `limit` when that comes before the owner's timeout.
+    fn renew(&self, limit: Option<Instant>) -> Renewal;
+    /// Gives the lease back, by `limit` (the client is freed, the process exits).
+    fn release(&self, limit: Instant);
+}
+
+/// What one renewal found.
+pub enum Renewal {
+    /// The lease is held: extended, or (`reclaimed`) a new one was claimed
+    /// because the relay had let the old one go. `expires` is when it ends
+    /// unless renewed (`None`: never; no more renewals are sent), `ttl` paces
+    /// the renewals; `message` says what is held.
+    Held {
+        ttl: Duration,
+        expires: Option<Instant>,
+        reclaimed: bool,
+        message: String,
+    },
+    /// No trustworthy answer (unreachable, bad signature): retried until the
+    /// lease ends.
+    NoAnswer(Error),
+    /// The relay answered that no lease is held (pool empty, a file that
+    /// fails verification): claimed again later.
+    Refused(Error),
+}
+
+/// The lease as the diagnostics report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseState {
+    /// "held" or "lost".
+    pub state: &'static str,
+    pub ttl_secs: u64,
+    /// Seconds until the lease ends (None: it does not expire).
+    pub expires_in_secs: Option<u64>,
+    /// Seconds until the next renewal (None: none scheduled).
+    pub next_in_secs: Option<u64>,
+    pub attempt: u32,
 }
 
 /// One beat as the diagnostics report it.
@@ -84,6 +136,8 @@ pub struct MonitorState {
     /// (interval, seconds until the next run, running now) of the
     /// background revalidation.
     pub revalidation: Option<(u64, u64, bool)>,
+    /// The relay lease the thread keeps, if any.
+    pub lease: Option<LeaseState>,
     pub stats: HeartbeatStats,
 }
 

@@ -1,6 +1,6 @@
 //! The heartbeat thread and the table of beats it serves (slots and the
 //! machine): scheduling, pings, retries inside the window, recovery of lost
-//! slots, and the release at shutdown.
+//! slots, the owner's relay lease, and the release at shutdown.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +16,10 @@ use crate::crypto::random_bytes;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::events::{Event, EventKind, Events};
 
-use super::{BeatState, HeartbeatStats, MonitorState, ProcessSlot, Revalidate};
+use super::{
+    BeatState, HeartbeatStats, LeaseKeeper, LeaseState, MonitorState, ProcessSlot, Renewal,
+    Revalidate,
+};
 use crate::protocol::{pct, Auth, Call, Deadline, Reply, Transport};
 
 /// How long freeing a client (or exiting the process) waits for its slots
@@ -34,13 +37,15 @@ const MAX_COALESCE: Duration = Duration::from_secs(1);
 /// table of beats, and the thread that serves them.
 pub(crate) struct Monitor {
     transport: Transport,
-    credential: Credential,
+    /// None for a client without a license key (a relay's): no slots then.
+    credential: Option<Credential>,
     events: Arc<Events>,
     table: Mutex<Table>,
     wake: Condvar,
     wakeups: AtomicU64,
     pings: AtomicU64,
     revalidations: AtomicU64,
+    renewals: AtomicU64,
 }
 
 enum Credential {
@@ -56,6 +61,21 @@ struct Table {
     thread: Option<(JoinHandle<()>, ThreadId)>,
     exited: bool,
     revalidation: Option<Revalidation>,
+    lease: Option<LeaseBeat>,
+}
+
+/// The owner's relay lease.
+struct LeaseBeat {
+    job: Arc<dyn LeaseKeeper>,
+    /// Held (else lost, and being claimed again).
+    held: bool,
+    ttl: Duration,
+    /// When the lease ends unless renewed; `None`: it never does.
+    expires: Option<Instant>,
+    /// The next renewal; `None`: none (a lease that never ends).
+    due: Option<Instant>,
+    attempt: u32,
+    busy: bool,
 }
 
 /// The owner's background revalidation.
@@ -79,6 +99,8 @@ impl Revalidation {
 struct Work {
     beats: Vec<Job>,
     revalidate: Option<Arc<dyn Revalidate>>,
+    /// The lease renewal due, and the moment it must give up by (the lease's end).
+    lease: Option<(Arc<dyn LeaseKeeper>, Option<Instant>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,9 +192,9 @@ enum Outcome {
 /// Every monitor of a live client, for the at-exit release.
 static LIVE: Mutex<Vec<Weak<Monitor>>> = const_mutex(Vec::new());
 
-/// Releases the slots of every live client, waiting at most
-/// `SHUTDOWN_BUDGET` in all. For a process exiting normally without freeing
-/// its clients (the C layer registers it with `atexit`).
+/// Releases the slots and relay leases of every live client, waiting at
+/// most `SHUTDOWN_BUDGET` in all. For a process exiting normally without
+/// freeing its clients (the C layer registers it with `atexit`).
 pub fn release_all_at_exit() {
     let deadline = Instant::now() + SHUTDOWN_BUDGET;
     let monitors: Vec<Arc<Monitor>> = match LIVE.try_lock_until(deadline) {
@@ -230,8 +252,9 @@ fn seconds(reply: &Reply, attribute: &str) -> Duration {
 impl Monitor {
     fn new(cfg: &Config, account: &str, events: Arc<Events>) -> Result<Monitor> {
         let credential = match (&cfg.license_token, &cfg.license_key) {
-            (Some(t), _) => Credential::Bearer(t.clone()),
-            (None, Some(k)) => Credential::License(k.clone()),
+            (Some(t), _) => Some(Credential::Bearer(t.clone())),
+            (None, Some(k)) => Some(Credential::License(k.clone())),
+            (None, None) if cfg.relay_url.is_some() => None,
             (None, None) => return err(ErrorKind::ConfigIncomplete, "license key is not set"),
         };
         Ok(Monitor {
@@ -243,13 +266,15 @@ impl Monitor {
             wakeups: AtomicU64::new(0),
             pings: AtomicU64::new(0),
             revalidations: AtomicU64::new(0),
+            renewals: AtomicU64::new(0),
         })
     }
 
     fn auth(&self) -> Auth<'_> {
         match &self.credential {
-            Credential::License(k) => Auth::License(k),
-            Credential::Bearer(t) => Auth::Bearer(t),
+            Some(Credential::License(k)) => Auth::License(k),
+            Some(Credential::Bearer(t)) => Auth::Bearer(t),
+            None => Auth::None,
         }
     }
 
@@ -412,9 +437,21 @@ impl Monitor {
                     self.unstick(key);
                 }
             }
+            if let Some((job, limit)) = work.lease {
+                self.renew_lease(job, limit);
+            }
             // After the beats: they have windows to keep, a revalidation has none.
             if let Some(job) = work.revalidate {
                 self.revalidate(job);
+            }
+        }
+        let lease = self.table.lock().lease.take();
+        if let Some(l) = lease {
+            let limit = Instant::now() + SHUTDOWN_BUDGET * 3 / 4;
+            if catch_unwind(AssertUnwindSafe(|| l.job.release(limit))).is_err() {
+                self.log(LogLevel::Error, || {
+                    "releasing the relay lease at shutdown panicked (a bug in lic)".to_string()
+                });
             }
         }
         if catch_unwind(AssertUnwindSafe(|| self.release_held())).is_err() {
@@ -470,6 +507,117 @@ impl Monitor {
         }
     }
 
+    /// One lease renewal (without the lock), applied to the lease; its events
+    /// are delivered unless the monitor began stopping meanwhile.
+    fn renew_lease(&self, job: Arc<dyn LeaseKeeper>, limit: Option<Instant>) {
+        self.renewals.fetch_add(1, Ordering::Relaxed);
+        let outcome = catch_unwind(AssertUnwindSafe(|| job.renew(limit)));
+        let mut events = Vec::new();
+        {
+            let mut t = self.table.lock();
+            let stopping = t.stopping;
+            let Some(l) = t.lease.as_mut() else { return };
+            l.busy = false;
+            let now = Instant::now();
+            match outcome {
+                Ok(r) => self.apply_renewal(l, r, now, &mut events),
+                Err(_) => {
+                    self.log(LogLevel::Error, || {
+                        "a lease renewal panicked (a bug in lic); it is retried later".to_string()
+                    });
+                    l.due = Some(now + l.ttl / 2);
+                }
+            }
+            if stopping {
+                events.clear();
+            }
+        }
+        for e in events {
+            self.events.emit(e);
+        }
+    }
+
+    fn apply_renewal(&self, l: &mut LeaseBeat, r: Renewal, now: Instant, events: &mut Vec<Event>) {
+        match r {
+            Renewal::Held {
+                ttl,
+                expires,
+                reclaimed,
+                message,
+            } => {
+                if reclaimed && l.held {
+                    events.push(Event::new(
+                        EventKind::LeaseLost,
+                        None,
+                        "the relay had let the lease go (not renewed in time, or the relay lost its database)",
+                    ));
+                }
+                let recovered = reclaimed || !l.held;
+                l.held = true;
+                l.ttl = ttl;
+                l.expires = expires;
+                l.attempt = 0;
+                l.due = expires.map(|_| now + ttl / 2);
+                let kind = if recovered {
+                    EventKind::LeaseRecovered
+                } else {
+                    EventKind::LeaseRenewed
+                };
+                events.push(Event::new(kind, None, message));
+            }
+            Renewal::NoAnswer(e) => {
+                l.attempt += 1;
+                let left = l.expires.map(|x| x.saturating_duration_since(now));
+                match left {
+                    Some(left) if l.held && !left.is_zero() => {
+                        let mut ev = Event::new(
+                            EventKind::LeaseRenewalFailed,
+                            None,
+                            format!("lease renewal failed: {e}"),
+                        );
+                        ev.attempt = l.attempt;
+                        ev.time_left = Some(left);
+                        events.push(ev);
+                        l.due = Some(now + backoff(l.ttl, l.attempt, left / 2));
+                    }
+                    _ if l.held => {
+                        l.held = false;
+                        events.push(Event::new(
+                            EventKind::LeaseLost,
+                            None,
+                            format!(
+                                "no renewal reached the relay before the lease ended ({e}); claiming one again"
+                            ),
+                        ));
+                        l.due = Some(now + backoff(l.ttl, l.attempt, l.ttl / 2));
+                    }
+                    _ => {
+                        self.log(LogLevel::Info, || {
+                            format!("claiming a lease again, attempt {}: {e}", l.attempt)
+                        });
+                        l.due = Some(now + backoff(l.ttl, l.attempt, l.ttl / 2));
+                    }
+                }
+            }
+            Renewal::Refused(e) => {
+                l.attempt += 1;
+                if l.held {
+                    l.held = false;
+                    events.push(Event::new(
+                        EventKind::LeaseLost,
+                        None,
+                        format!("{e}; claiming one again later"),
+                    ));
+                } else {
+                    self.log(LogLevel::Info, || {
+                        format!("claiming a lease again, attempt {}: {e}", l.attempt)
+                    });
+                }
+                l.due = Some(now + l.ttl / 2);
+            }
+        }
+    }
+
     /// Sleeps until a beat or the revalidation is due (or the monitor
     /// stops: `None`), then takes every beat due now or within its
     /// coalescing slack, and the revalidation when it is due.
@@ -488,16 +636,30 @@ impl Monitor {
                 }
                 _ => None,
             };
+            let lease_due = t.lease.as_ref().filter(|l| !l.busy).and_then(|l| l.due);
+            let lease = match &mut t.lease {
+                Some(l) if !l.busy && l.due.is_some_and(|d| d <= now) => {
+                    l.busy = true;
+                    // A renewal gives up when the lease ends (then it is lost, not late).
+                    let limit = l
+                        .expires
+                        .filter(|e| l.held && *e > now)
+                        .map(|e| e.max(now + MIN_RETRY));
+                    Some((l.job.clone(), limit))
+                }
+                _ => None,
+            };
             let beat_due = t
                 .beats
                 .iter()
                 .filter(|b| b.schedulable())
                 .map(|b| b.due)
                 .min();
-            if revalidate.is_some() && beat_due.is_none_or(|d| d > now) {
+            if (revalidate.is_some() || lease.is_some()) && beat_due.is_none_or(|d| d > now) {
                 return Some(Work {
                     beats: Vec::new(),
                     revalidate,
+                    lease,
                 });
             }
             match beat_due {
@@ -523,9 +685,15 @@ impl Monitor {
                     return Some(Work {
                         beats: jobs,
                         revalidate,
+                        lease,
                     });
                 }
-                due => match due.into_iter().chain(revalidation_due).min() {
+                due => match due
+                    .into_iter()
+                    .chain(revalidation_due)
+                    .chain(lease_due)
+                    .min()
+                {
                     Some(due) => {
                         self.wake.wait_until(&mut t, due);
                     }
@@ -900,7 +1068,67 @@ impl Monitor {
             wakeups: self.wakeups.load(Ordering::Relaxed),
             pings: self.pings.load(Ordering::Relaxed),
             revalidations: self.revalidations.load(Ordering::Relaxed),
+            renewals: self.renewals.load(Ordering::Relaxed),
         }
+    }
+
+    /// Keeps the owner's lease alive from the thread (started if need be):
+    /// held now until `expires` (`None`: it never ends, nothing to renew),
+    /// renewed at half `ttl` after `received`. A lease already kept keeps its
+    /// job and takes the new times; one that was lost is held again
+    /// (LEASE_RECOVERED, with `message`).
+    pub(crate) fn keep_lease(
+        self: &Arc<Self>,
+        job: Arc<dyn LeaseKeeper>,
+        ttl: Duration,
+        expires: Option<Instant>,
+        received: Instant,
+        message: String,
+    ) -> Result<()> {
+        let mut t = self.table.lock();
+        if t.stopping {
+            return err(ErrorKind::Internal, "the client is shutting down");
+        }
+        self.ensure_thread(&mut t)?;
+        let recovered = t.lease.as_ref().is_some_and(|l| !l.held);
+        let (job, busy) = match t.lease.take() {
+            Some(l) => (l.job, l.busy),
+            None => (job, false),
+        };
+        t.lease = Some(LeaseBeat {
+            job,
+            held: true,
+            ttl,
+            expires,
+            due: expires.map(|_| received + ttl / 2),
+            attempt: 0,
+            busy,
+        });
+        self.wake.notify_all();
+        drop(t);
+        if recovered {
+            self.events
+                .emit(Event::new(EventKind::LeaseRecovered, None, message));
+        }
+        Ok(())
+    }
+
+    /// The owner found its lease gone (the relay answered that none is
+    /// held): LEASE_LOST if it was held; the thread claims one again later.
+    pub(crate) fn lease_lost(&self, why: &Error) {
+        let mut t = self.table.lock();
+        let Some(l) = t.lease.as_mut().filter(|l| l.held) else {
+            return;
+        };
+        l.held = false;
+        l.due = Some(Instant::now() + l.ttl / 2);
+        self.wake.notify_all();
+        drop(t);
+        self.events.emit(Event::new(
+            EventKind::LeaseLost,
+            None,
+            format!("{why}; claiming one again later"),
+        ));
     }
 
     /// Runs `job` on the heartbeat thread every `interval` (plus jitter),
@@ -977,10 +1205,18 @@ impl Monitor {
                     r.busy,
                 )
             }),
+            lease: t.lease.as_ref().map(|l| LeaseState {
+                state: if l.held { "held" } else { "lost" },
+                ttl_secs: secs(l.ttl),
+                expires_in_secs: l.expires.map(|e| secs(e.saturating_duration_since(now))),
+                next_in_secs: l.due.map(|d| secs(d.saturating_duration_since(now))),
+                attempt: l.attempt,
+            }),
             stats: HeartbeatStats {
                 wakeups: self.wakeups.load(Ordering::Relaxed),
                 pings: self.pings.load(Ordering::Relaxed),
                 revalidations: self.revalidations.load(Ordering::Relaxed),
+                renewals: self.renewals.load(Ordering::Relaxed),
             },
         }
     }

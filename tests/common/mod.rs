@@ -113,3 +113,23 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+/// A license or machine file with one character of its signed `enc` changed (a valid
+/// certificate otherwise: its JSON and base64 still parse), so only the signature fails.
+pub fn tamper_certificate(file: &str) -> String {
+    let header = file.lines().next().unwrap().to_string();
+    let footer = header.replace("BEGIN", "END");
+    let body: String = file.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut doc: Value =
+        serde_json::from_slice(&lic::crypto::b64_std_decode(&body).unwrap()).unwrap();
+    let mut enc: Vec<char> = doc["enc"].as_str().unwrap().chars().collect();
+    enc[10] = if enc[10] == 'A' { 'B' } else { 'A' };
+    doc["enc"] = Value::String(enc.into_iter().collect());
+    let b64 = lic::crypto::b64_std(doc.to_string().as_bytes());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(60)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!("{header}\n{}\n{footer}\n", lines.join("\n"))
+}

@@ -17,6 +17,11 @@ namespace Lic
         LoadedFile = 3,
         /// <summary>A signed license key checked with no server.</summary>
         SignedKey = 4,
+        /// <summary>
+        /// The license file a Keygen Relay leased to this machine, verified and decrypted by lic
+        /// (`lic_result_lease_expiry` says until when).
+        /// </summary>
+        Relay = 5,
     }
 
     /// <summary>
@@ -133,6 +138,27 @@ namespace Lic
         /// Sent once per grace period.
         /// </summary>
         GraceExpiring = 9,
+        /// <summary>
+        /// The Keygen Relay extended this machine's lease (the heartbeat thread renews it at half
+        /// its TTL).
+        /// </summary>
+        LeaseRenewed = 10,
+        /// <summary>
+        /// A lease renewal got no trustworthy answer (relay unreachable, bad signature); lic
+        /// retries until the lease ends. See `lic_event_attempt` and `lic_event_time_left_ms`.
+        /// </summary>
+        LeaseRenewalFailed = 11,
+        /// <summary>
+        /// The relay lease is no longer held: it ended without a renewal reaching the relay, or the
+        /// relay let it go (the message says which). lic keeps trying to claim a lease again;
+        /// validations answer from the cached file meanwhile.
+        /// </summary>
+        LeaseLost = 12,
+        /// <summary>
+        /// A lease is held again after LEASE_LOST; the message names the license (it may be another
+        /// one of the pool).
+        /// </summary>
+        LeaseRecovered = 13,
     }
 
     /// <summary>
@@ -241,6 +267,11 @@ namespace Lic
         /// The server refused the request for another reason (message has its code).
         /// </summary>
         ServerRejected = 34,
+        /// <summary>
+        /// The Keygen Relay has no free license in the pool (410): every license is leased to
+        /// another node. The message names the relay and the pool.
+        /// </summary>
+        NoLicenseAvailable = 35,
         /// <summary>The server could not be reached (DNS, connect, reset).</summary>
         NetworkError = 40,
         /// <summary>No answer within the configured timeout.</summary>

@@ -49,6 +49,12 @@ namespace Lic
         public NoProcessSlotAvailableException(LicStatus s, string m) : base(s, m) { }
     }
 
+    /// <summary>The Keygen Relay has no free license in the pool (NoLicenseAvailable).</summary>
+    public class NoLicenseAvailableException : LicenseRefusedException
+    {
+        public NoLicenseAvailableException(LicStatus s, string m) : base(s, m) { }
+    }
+
     /// <summary>The server could not be reached or answered badly (statuses 40-59).</summary>
     public class LicenseNetworkException : LicenseException
     {
@@ -94,6 +100,7 @@ namespace Lic
                 { LicStatus.InsecureUrl, (s, m) => new LicenseConfigException(s, m) },
                 { LicStatus.MachineLimitExceeded, (s, m) => new MachineLimitException(s, m) },
                 { LicStatus.ProcessLimitExceeded, (s, m) => new NoProcessSlotAvailableException(s, m) },
+                { LicStatus.NoLicenseAvailable, (s, m) => new NoLicenseAvailableException(s, m) },
                 { LicStatus.ServerError, (s, m) => new LicenseServerException(s, m) },
                 { LicStatus.RateLimited, (s, m) => new LicenseServerException(s, m) },
                 { LicStatus.BadResponse, (s, m) => new LicenseServerException(s, m) },

@@ -35,6 +35,16 @@ namespace Lic
         /// <summary>Offline answers stay valid this long after the last verified online
         /// validation (lic_config_set_offline_grace_seconds); 0 or null: no limit.</summary>
         public long? OfflineGraceSeconds { get; set; }
+        /// <summary>A Keygen Relay on the LAN (lic_config_set_relay_url): Validate then leases
+        /// a license file for this machine from it (source Relay) instead of asking Keygen.
+        /// Plain http is fine here (Relay has no TLS); PublicKey is still required and
+        /// LicenseKey must stay unset (the relay hands out the key).</summary>
+        public string RelayUrl { get; set; }
+        /// <summary>The relay pool to lease from (lic_config_set_relay_pool).</summary>
+        public string RelayPool { get; set; }
+        /// <summary>The relay's --signing-secret (lic_config_set_relay_secret): answers not
+        /// signed with it are never believed.</summary>
+        public string RelaySecret { get; set; }
         /// <summary>Hardware components to set, add (a value) or keep from being sent (null),
         /// in order (lic_config_add_component).</summary>
         public IList<KeyValuePair<string, string>> Components { get; set; }
@@ -50,9 +60,10 @@ namespace Lic
         public Action<LicenseEvent> OnEvent { get; set; }
     }
 
-    /// <summary>A licensing client for one license key on this machine. Thread-safe;
-    /// Dispose frees it (releasing the process slots it still holds), after which
-    /// every member throws ObjectDisposedException.</summary>
+    /// <summary>A licensing client for one license key on this machine (or, with
+    /// <see cref="LicenseClientOptions.RelayUrl"/>, for the license a Keygen Relay leases it).
+    /// Thread-safe; Dispose frees it (releasing the process slots and the relay lease it still
+    /// holds), after which every member throws ObjectDisposedException.</summary>
     public sealed class LicenseClient : IDisposable
     {
         private readonly ClientHandle handle;
@@ -79,6 +90,9 @@ namespace Lic
                 SetString(cfg, Native.lic_config_set_user_agent_suffix, options.UserAgentSuffix, "UserAgentSuffix");
                 SetString(cfg, Native.lic_config_set_ca_bundle, options.CaBundle, "CaBundle");
                 SetString(cfg, Native.lic_config_set_proxy, options.Proxy, "Proxy");
+                SetString(cfg, Native.lic_config_set_relay_url, options.RelayUrl, "RelayUrl");
+                SetString(cfg, Native.lic_config_set_relay_pool, options.RelayPool, "RelayPool");
+                SetString(cfg, Native.lic_config_set_relay_secret, options.RelaySecret, "RelaySecret");
                 if (options.TimeoutMs.HasValue) Ensure.Check(Native.lic_config_set_timeout_ms(cfg, options.TimeoutMs.Value));
                 if (options.AllowInsecureHttp.HasValue)
                     Ensure.Check(Native.lic_config_set_allow_insecure_http(cfg, options.AllowInsecureHttp.Value ? 1 : 0));

@@ -366,6 +366,18 @@ namespace Lic
         internal static extern int lic_config_set_offline_grace_seconds(ConfigHandle config, long seconds);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_relay_url(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string url);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_relay_pool(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string pool);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_config_set_relay_secret(ConfigHandle config, [MarshalAs(UnmanagedType.LPUTF8Str)] string secret);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern int lic_result_lease_expiry(ResultHandle result, out long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern int lic_fingerprint_report(ClientHandle client, byte[] buf, UIntPtr bufLen, out UIntPtr outLen);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

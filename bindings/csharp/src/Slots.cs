@@ -97,10 +97,12 @@ namespace Lic
         public string Message { get; private set; }
         /// <summary>The slot's current process id for slot events; null otherwise.</summary>
         public string SlotId { get; private set; }
-        /// <summary>For HeartbeatFailed: how many attempts in a row have failed; 0 otherwise.</summary>
+        /// <summary>For HeartbeatFailed and LeaseRenewalFailed: how many attempts in a row have
+        /// failed; 0 otherwise.</summary>
         public int Attempt { get; private set; }
         /// <summary>For HeartbeatFailed: time left before the server's heartbeat window closes;
-        /// for GraceExpiring: offline grace left; null otherwise.</summary>
+        /// for GraceExpiring: offline grace left; for LeaseRenewalFailed: time left before the
+        /// relay lease ends; null otherwise.</summary>
         public TimeSpan? TimeLeft { get; private set; }
         /// <summary>For LicenseStateChanged: the code before and after; null otherwise.</summary>
         public ValidationCode? OldCode { get; private set; }

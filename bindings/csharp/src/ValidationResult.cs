@@ -195,6 +195,13 @@ namespace Lic
             get { return I64(h => (out long v) => Native.lic_result_grace_seconds_left(h, out v)); }
         }
 
+        /// <summary>When the relay lease behind a Relay answer ends unless renewed; null for
+        /// other answers and for a lease that does not expire.</summary>
+        public DateTimeOffset? LeaseExpiry
+        {
+            get { return Buffers.ToTime(I64(h => (out long v) => Native.lic_result_lease_expiry(h, out v))); }
+        }
+
         public string OfflineReason
         {
             get { return Str(h => (byte[] b, UIntPtr l, out UIntPtr n) => Native.lic_result_offline_reason(h, b, l, out n), true); }

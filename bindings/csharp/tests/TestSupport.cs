@@ -179,4 +179,78 @@ namespace Lic.Tests
         public void Fault(string json) { Expect("POST", "/v1/dev/faults", json, 201); }
         public void ClearFaults() { Expect("DELETE", "/v1/dev/faults", null, 200); }
     }
+
+    /// <summary>`lic-devserver relay`: a Keygen Relay loaded with license files the devserver
+    /// checked out (--keygen), and its dev extensions (faults, the licenses and their nodes).</summary>
+    internal sealed class Relay : IDisposable
+    {
+        public readonly string Url, AdminToken;
+        private readonly Process proc;
+
+        public Relay(string exe, DevServer keygen, string[] licenseIds, string flags)
+        {
+            string args = "relay --public-key " + keygen.PublicKey + " --keygen " + keygen.BaseUrl +
+                          " --keygen-admin-token " + keygen.AdminToken + " --license " + string.Join(",", licenseIds) +
+                          " " + flags;
+            var psi = new ProcessStartInfo(exe, args)
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            proc = Process.Start(psi);
+            proc.ErrorDataReceived += (s, e) => { };
+            proc.BeginErrorReadLine();
+            string line = proc.StandardOutput.ReadLine();
+            if (line == null) throw new Exception("lic-devserver relay printed nothing");
+            Url = Json.Str(line, "relay_url");
+            AdminToken = Json.Str(line, "admin_token");
+        }
+
+        public void Dispose()
+        {
+            try { if (!proc.HasExited) { proc.Kill(); proc.WaitForExit(10000); } } catch { }
+            proc.Dispose();
+        }
+
+        private string Dev(string method, string path, string body, int status)
+        {
+            var req = (HttpWebRequest)WebRequest.Create(Url + path);
+            req.Method = method;
+            req.Headers["Authorization"] = "Bearer " + AdminToken;
+            req.Timeout = 30000;
+            req.Proxy = null;
+            req.KeepAlive = false;
+            if (body != null)
+            {
+                byte[] bytes = Encoding.UTF8.GetBytes(body);
+                req.ContentType = "application/json";
+                req.ContentLength = bytes.Length;
+                using (var st = req.GetRequestStream()) st.Write(bytes, 0, bytes.Length);
+            }
+            HttpWebResponse resp;
+            try { resp = (HttpWebResponse)req.GetResponse(); }
+            catch (WebException e)
+            {
+                resp = e.Response as HttpWebResponse;
+                if (resp == null) throw;
+            }
+            using (resp)
+            using (var r = new StreamReader(resp.GetResponseStream(), Encoding.UTF8))
+            {
+                string text = r.ReadToEnd();
+                if ((int)resp.StatusCode != status) throw new Exception(method + " " + path + ": " + (int)resp.StatusCode + " " + text);
+                return text;
+            }
+        }
+
+        /// <summary>The node leasing the relay's first license; null when it is free.</summary>
+        public string Holder()
+        {
+            return Json.Str(Dev("GET", "/v1/dev/licenses", null, 200), "node");
+        }
+
+        public void Fault(string json) { Dev("POST", "/v1/dev/faults", json, 201); }
+        public void ClearFaults() { Dev("DELETE", "/v1/dev/faults", null, 200); }
+    }
 }

@@ -127,6 +127,8 @@ namespace Lic.Tests
                 Run("components matching survives a disk, refuses a clone", ComponentsMatching);
                 Run("background revalidation and the offline grace", RevalidationAndGrace);
                 Run("diagnostics hold no secret", DiagnosticsRedacted);
+                Run("Keygen Relay: claim, renew, exhausted pool, release, lost lease, fallback", RelayLease);
+                Run("Keygen Relay: a wrong secret is never believed", RelaySecret);
                 Run("examples/csharp/NodeLocked", Example);
                 foreach (var c in made) c.Dispose();
             }
@@ -204,6 +206,7 @@ namespace Lic.Tests
 
         private static void ExceptionMapping()
         {
+            Assert(Ensure.Create(LicStatus.NoLicenseAvailable, "m") is NoLicenseAvailableException, "no license");
             Assert(Ensure.Create(LicStatus.MachineLimitExceeded, "m") is MachineLimitException, "machine limit");
             Assert(Ensure.Create(LicStatus.ProcessLimitExceeded, "m") is NoProcessSlotAvailableException, "process limit");
             Assert(Ensure.Create(LicStatus.SignatureInvalid, "m") is LicenseSignatureException, "signature");
@@ -733,6 +736,90 @@ namespace Lic.Tests
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
+        }
+
+        private static Relay StartRelay(string flags)
+        {
+            string licenseId;
+            server.License(server.Policy("\"name\":\"relay seats\""), "", out licenseId);
+            string exe = Environment.GetEnvironmentVariable("LIC_DEVSERVER") ?? Path.Combine(root, "target/debug/lic-devserver");
+            return new Relay(exe, server, new[] { licenseId }, flags);
+        }
+
+        private static LicenseClient RelayClient(Relay relay, string fingerprint, string secret = null)
+        {
+            var c = new LicenseClient(new LicenseClientOptions
+            {
+                AccountId = server.AccountId,
+                PublicKey = server.PublicKey,
+                RelayUrl = relay.Url,
+                RelaySecret = secret,
+                Fingerprint = fingerprint,
+                CacheDir = Path.Combine(tmp, "relay-cache", fingerprint),
+                TimeoutMs = 3000,
+            });
+            made.Add(c);
+            return c;
+        }
+
+        private static void RelayLease()
+        {
+            using (var relay = StartRelay("--ttl 4s --min-ttl 1s --cull-interval 1s"))
+            {
+                string a = Unique("cs-relay-a"), b = Unique("cs-relay-b");
+                var first = RelayClient(relay, a);
+                string license;
+                using (var r = first.Validate())
+                {
+                    Equal(ValidationCode.Valid, r.Code, "code");
+                    Equal(LicenseSource.Relay, r.Source, "source");
+                    Assert(r.Verified && r.LicenseKey != null, "verified, key from the lease");
+                    Assert(r.LeaseExpiry.HasValue, "lease expiry");
+                    double left = (r.LeaseExpiry.Value - DateTimeOffset.UtcNow).TotalSeconds;
+                    Assert(left >= -1 && left <= 5, "lease ends within the TTL: " + left);
+                    license = r.LicenseId;
+                }
+                Equal(a, relay.Holder(), "the relay leased it to this machine");
+                var seen = new List<LicenseEvent>();
+                Assert(Eventually(() => { seen.AddRange(first.PollEvents()); return seen.Any(e => e.Kind == LicenseEventKind.LeaseRenewed); }, 15000), "renewed");
+                var second = RelayClient(relay, b);
+                var e1 = Throws<NoLicenseAvailableException>(() => second.Validate(), "pool exhausted");
+                Equal(LicStatus.NoLicenseAvailable, e1.Status, "status");
+                // The relay stops answering: the lease is lost, the cached file answers.
+                relay.Fault("{\"mode\":\"offline\"}");
+                Assert(Eventually(() => { seen.AddRange(first.PollEvents()); return seen.Any(e => e.Kind == LicenseEventKind.LeaseLost); }, 20000), "lost: " + string.Join("; ", seen));
+                var failed = seen.Where(e => e.Kind == LicenseEventKind.LeaseRenewalFailed).ToList();
+                Assert(failed.Count > 0 && failed[0].Attempt >= 1 && failed[0].TimeLeft.HasValue, "renewal failures: " + string.Join("; ", seen));
+                using (var r = first.Validate())
+                {
+                    Equal(LicenseSource.CachedFile, r.Source, "fallback source");
+                    Assert(r.Valid && r.LeaseExpiry == null && r.OfflineReason.Contains("relay"), "fallback");
+                }
+                relay.ClearFaults();
+                Assert(Eventually(() => { seen.AddRange(first.PollEvents()); return seen.Any(e => e.Kind == LicenseEventKind.LeaseRecovered); }, 20000), "recovered");
+                // Dispose releases the lease: the other machine gets the license.
+                first.Dispose();
+                Equal(null, relay.Holder(), "released on Dispose");
+                using (var r = second.Validate())
+                {
+                    Equal(LicenseSource.Relay, r.Source, "second machine");
+                    Equal(license, r.LicenseId, "same license");
+                }
+            }
+        }
+
+        private static void RelaySecret()
+        {
+            using (var relay = StartRelay("--signing-secret cs-secret"))
+            {
+                string fp = Unique("cs-relay-s");
+                var wrong = RelayClient(relay, fp, "not-it");
+                Throws<LicenseSignatureException>(() => wrong.Validate(ValidateOptions.OnlineOnly), "wrong secret");
+                var e = Throws<OfflineFileException>(() => wrong.Validate(), "nothing cached");
+                Equal(LicStatus.NoOfflineData, e.Status, "status");
+                var right = RelayClient(relay, fp, "cs-secret");
+                using (var r = right.Validate()) Equal(LicenseSource.Relay, r.Source, "right secret");
+            }
         }
 
         private static bool Eventually(Func<bool> cond, int withinMs = 6000)

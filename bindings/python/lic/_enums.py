@@ -27,6 +27,10 @@ class Source(enum.IntEnum):
     #: A signed license key checked with no server.
     SIGNED_KEY = 4
 
+    #: The license file a Keygen Relay leased to this machine, verified and
+    #: decrypted by lic (`lic_result_lease_expiry` says until when).
+    RELAY = 5
+
 
 class Code(enum.IntEnum):
     """``enum lic_code``: Every validation code Keygen defines (keygen-api
@@ -139,6 +143,25 @@ class EventKind(enum.IntEnum):
     #: (`lic_config_set_offline_grace_seconds`); `lic_event_time_left_ms` has
     #: what is left. Sent once per grace period.
     GRACE_EXPIRING = 9
+
+    #: The Keygen Relay extended this machine's lease (the heartbeat thread
+    #: renews it at half its TTL).
+    LEASE_RENEWED = 10
+
+    #: A lease renewal got no trustworthy answer (relay unreachable, bad
+    #: signature); lic retries until the lease ends. See `lic_event_attempt`
+    #: and `lic_event_time_left_ms`.
+    LEASE_RENEWAL_FAILED = 11
+
+    #: The relay lease is no longer held: it ended without a renewal reaching
+    #: the relay, or the relay let it go (the message says which). lic keeps
+    #: trying to claim a lease again; validations answer from the cached file
+    #: meanwhile.
+    LEASE_LOST = 12
+
+    #: A lease is held again after LEASE_LOST; the message names the license
+    #: (it may be another one of the pool).
+    LEASE_RECOVERED = 13
 
 
 class FileKind(enum.IntEnum):
@@ -265,6 +288,10 @@ class Status(enum.IntEnum):
     #: The server refused the request for another reason (message has its
     #: code).
     SERVER_REJECTED = 34
+
+    #: The Keygen Relay has no free license in the pool (410): every license is
+    #: leased to another node. The message names the relay and the pool.
+    NO_LICENSE_AVAILABLE = 35
 
     #: The server could not be reached (DNS, connect, reset).
     NETWORK_ERROR = 40

@@ -133,6 +133,9 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_config_set_event_callback": (status, (ConfigP, EVENT_CALLBACK, c_void_p)),
     "lic_config_add_component": (status, (ConfigP, c_char_p, c_char_p)),
     "lic_config_set_offline_grace_seconds": (status, (ConfigP, c_int64)),
+    "lic_config_set_relay_url": (status, (ConfigP, c_char_p)),
+    "lic_config_set_relay_pool": (status, (ConfigP, c_char_p)),
+    "lic_config_set_relay_secret": (status, (ConfigP, c_char_p)),
     # client
     "lic_client_new": (status, (ConfigP, POINTER(ClientP))),
     "lic_client_free": (None, (ClientP,)),
@@ -200,6 +203,7 @@ _SIGNATURES: Dict[str, Tuple[Any, Sequence[Any]]] = {
     "lic_result_last_online_validation": (status, (ResultP, i64_p)),
     "lic_result_grace_expiry": (status, (ResultP, i64_p)),
     "lic_result_grace_seconds_left": (status, (ResultP, i64_p)),
+    "lic_result_lease_expiry": (status, (ResultP, i64_p)),
     "lic_result_free": (None, (ResultP,)),
     # process slots and the machine heartbeat
     "lic_process_slot_acquire": (status, (ClientP, c_char_p, POINTER(SlotP))),

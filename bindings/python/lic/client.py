@@ -50,6 +50,9 @@ _STRING_SETTINGS = {
     "user_agent_suffix": lib.lic_config_set_user_agent_suffix,
     "ca_bundle": lib.lic_config_set_ca_bundle,
     "proxy": lib.lic_config_set_proxy,
+    "relay_url": lib.lic_config_set_relay_url,
+    "relay_pool": lib.lic_config_set_relay_pool,
+    "relay_secret": lib.lic_config_set_relay_secret,
 }
 _INT_SETTINGS = {
     "timeout_ms": lib.lic_config_set_timeout_ms,
@@ -107,7 +110,8 @@ class Event:
     ``kind`` is an :class:`EventKind` (the raw int for a kind newer than this
     binding); ``slot_id`` is the slot's current process id for slot events,
     else None; ``attempt`` and ``time_left_ms`` are set for HEARTBEAT_FAILED
-    (0 and None otherwise), ``time_left_ms`` also for GRACE_EXPIRING;
+    and LEASE_RENEWAL_FAILED (0 and None otherwise), ``time_left_ms`` also
+    for GRACE_EXPIRING;
     ``old_code`` and ``new_code`` for LICENSE_STATE_CHANGED (None otherwise).
     """
 
@@ -372,6 +376,12 @@ class ValidationResult(Owned):
         """Seconds of offline grace left when the result was made (None without a grace)."""
         return self._i64(lib.lic_result_grace_seconds_left)
 
+    @property
+    def lease_expiry(self) -> Optional[datetime]:
+        """When the relay lease behind a ``Source.RELAY`` answer ends unless renewed
+        (None for other answers, and for a lease that does not expire)."""
+        return to_datetime(self._i64(lib.lic_result_lease_expiry))
+
     def signed_part(self, part: Union[SignedPart, int]) -> Optional[bytes]:
         """Raw bytes of the signed material behind the answer; None when absent."""
         ptr = self._enter()
@@ -388,6 +398,11 @@ class ValidationResult(Owned):
 
 class Client:
     """A licensing client for one license key on this machine.
+
+    With ``relay_url`` (and optionally ``relay_pool``, ``relay_secret``) the
+    license comes from a Keygen Relay instead: no ``license_key``, and
+    :meth:`validate` leases a license file for this machine (``Source.RELAY``,
+    :attr:`ValidationResult.lease_expiry`); ``close()`` releases the lease.
 
     Settings are keywords named after ``lic_config_set_*``; unset ones keep
     lic's defaults. Safe to share between threads. ``close()`` (or ``with``)
@@ -422,6 +437,9 @@ class Client:
         ca_bundle: Optional[PathLike] = None,
         proxy: Optional[str] = None,
         offline_grace_seconds: Optional[int] = None,
+        relay_url: Optional[str] = None,
+        relay_pool: Optional[str] = None,
+        relay_secret: Optional[str] = None,
         components: Optional[Dict[str, Optional[str]]] = None,
         log: Optional[LogHandler] = None,
         log_level: Union[LogLevel, int] = LogLevel.INFO,

@@ -21,6 +21,7 @@ __all__ = [
     "LicenseRefusedError",
     "MachineLimitError",
     "NoProcessSlotAvailableError",
+    "NoLicenseAvailableError",
     "NetworkError",
     "ServerError",
     "SignatureError",
@@ -59,6 +60,10 @@ class NoProcessSlotAvailableError(LicenseRefusedError):
     """No process slot is free (PROCESS_LIMIT_EXCEEDED)."""
 
 
+class NoLicenseAvailableError(LicenseRefusedError):
+    """The Keygen Relay has no free license in the pool (NO_LICENSE_AVAILABLE)."""
+
+
 class NetworkError(LicError):
     """The server could not be reached or answered badly (statuses 40-59)."""
 
@@ -84,6 +89,7 @@ _BY_STATUS: Dict[int, Type[LicError]] = {
     Status.INSECURE_URL: ConfigError,
     Status.MACHINE_LIMIT_EXCEEDED: MachineLimitError,
     Status.PROCESS_LIMIT_EXCEEDED: NoProcessSlotAvailableError,
+    Status.NO_LICENSE_AVAILABLE: NoLicenseAvailableError,
     Status.SERVER_ERROR: ServerError,
     Status.RATE_LIMITED: ServerError,
     Status.BAD_RESPONSE: ServerError,

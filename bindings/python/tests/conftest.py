@@ -162,6 +162,85 @@ class DevServer:
         self.log.close()
 
 
+class Relay:
+    """``lic-devserver relay``: a Keygen Relay loaded with license files the devserver
+    above checked out (``--keygen``), plus its dev extensions (faults, licenses)."""
+
+    def __init__(self, admin: Admin, license_ids: List[str], log_path: Path, *args: str) -> None:
+        self.log = open(log_path, "wb")
+        cmd = [
+            str(DEVSERVER), "relay",
+            "--public-key", admin.public_key,
+            "--keygen", admin.base_url,
+            "--keygen-admin-token", admin.token,
+            "--license", ",".join(license_ids),
+            *args,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.stop()
+            raise RuntimeError(f"lic-devserver relay printed nothing; see {log_path}")
+        self.info: Dict[str, Any] = json.loads(line)
+        self.url: str = self.info["relay_url"]
+
+    def dev(self, method: str, path: str, body: Any = None) -> Tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.info['admin_token']}"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw, status = resp.read(), resp.status
+        except urllib.error.HTTPError as e:
+            raw, status = e.read(), e.code
+        return status, (json.loads(raw) if raw else None)
+
+    def holders(self) -> Dict[str, Optional[str]]:
+        """license id -> the node leasing it (None when free)."""
+        status, body = self.dev("GET", "/v1/dev/licenses")
+        assert status == 200, body
+        return {row["id"]: row["node"] for row in body["licenses"]}
+
+    def fault(self, mode: str, **kw: Any) -> None:
+        status, body = self.dev("POST", "/v1/dev/faults", {"mode": mode, **kw})
+        assert status == 201, body
+
+    def clear_faults(self) -> None:
+        self.dev("DELETE", "/v1/dev/faults")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def make_relay(admin: Admin, tmp_path: Path) -> Iterator[Any]:
+    """make_relay(n, *flags) -> a Relay leasing n fresh licenses of a plain policy."""
+    made: List[Relay] = []
+
+    def make(n: int, *flags: str) -> Relay:
+        policy = admin.policy(name="relay seats")
+        ids = [admin.license(policy)[0] for _ in range(n)]
+        r = Relay(admin, ids, tmp_path / f"relay-{len(made)}.log", *flags)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.stop()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     s = DevServer(tmp_path_factory.mktemp("devserver") / "devserver.log")

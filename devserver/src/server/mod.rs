@@ -1,6 +1,13 @@
 //! The running devserver: options, start (identity, state file, bootstrap), the admin client's
 //! view of it, housekeeping (culling, saving) and stop. The composition root: the only room that
-//! wires the store, signing, the Keygen API and the HTTP server together.
+//! wires the store, signing, the Keygen API, the relay and the HTTP server together.
+//!
+//! `relay` runs the Keygen Relay mode: the `relay` room's handler on its own server, its reaper,
+//! and the license files it is loaded with (a directory, or check-outs from a devserver).
+
+mod relay;
+
+pub use relay::{checkout_license_file, relay_command, RelayRun, RelayServer, RELAY_USAGE};
 
 use crate::api::{self, App, Identity};
 use crate::client::Admin;
