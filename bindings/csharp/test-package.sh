@@ -20,7 +20,7 @@ trap cleanup EXIT INT TERM
 fail() { echo "test-package: FAIL: $*" >&2; exit 1; }
 
 mkdir -p "$work/build" "$work/feed" "$work/consumer"
-mcs -nologo -langversion:7 -warnaserror -target:library -out:"$work/build/Lic.dll" "$here"/src/*.cs
+mcs -nologo -langversion:7 -warnaserror -target:library -r:System.Runtime.Serialization.dll -out:"$work/build/Lic.dll" "$here"/src/*.cs
 pkg=$(python3 "$here/pack.py" "$work/build/Lic.dll" "$dist" "$work/feed")
 [ "$(basename "$pkg")" = "Lic.$version.nupkg" ] || fail "package is $pkg"
 

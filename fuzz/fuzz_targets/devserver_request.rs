@@ -38,10 +38,35 @@ fn server_addr() -> &'static str {
     })
 }
 
+/// A fresh connection to the devserver. The harness opens one connection per
+/// input, thousands a second, and closes first (it half-closes to mark the
+/// input's end), so its own ephemeral ports sit in TIME_WAIT: on a machine
+/// without `tcp_tw_reuse` for loopback they run out. That is the client's
+/// machine, not the server, failing, so the harness waits for a port (up to
+/// 10 s) instead of reporting it as a crash. A refusal still fails: the
+/// listener is gone.
+fn connect() -> TcpStream {
+    let start = std::time::Instant::now();
+    loop {
+        match TcpStream::connect(server_addr()) {
+            Ok(s) => return s,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::AddrInUse
+                ) && start.elapsed() < Duration::from_secs(10) =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("the devserver does not accept a connection: {e}"),
+        }
+    }
+}
+
 /// Sends `bytes` on a fresh connection, half-closes it, and reads until the
 /// server closes. Panics if the server neither answers nor closes.
 fn exchange(bytes: &[u8]) -> Vec<u8> {
-    let mut s = TcpStream::connect(server_addr()).expect("the devserver accepts");
+    let mut s = connect();
     s.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(8))).unwrap();
     // The server may answer (and close) before it has read everything.
