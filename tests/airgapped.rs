@@ -9,10 +9,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Env, TempDir};
+use common::{build_c, Env, TempDir};
 use lic::activation::{ActivationRequest, RequestOptions};
 use lic::client::{VALIDATE_OFFLINE_ONLY, VALIDATE_ONLINE_ONLY};
 use lic::machine::HostFacts;
@@ -231,54 +231,6 @@ fn checkout_needs_an_activated_machine() {
     .unwrap();
     let e = portal.checkout_machine_file().unwrap_err();
     assert_eq!(e.kind, lic::ErrorKind::MachineNotActivated, "{e}");
-}
-
-/// target/<profile>/deps: where `cargo test` (re)builds liblic.so (as in tests/c_api.rs).
-fn lib_dir() -> PathBuf {
-    std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn compiles(args: &[&str]) -> bool {
-    Command::new("cc")
-        .args(args)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-/// Builds a C program against lic (as tests/c_api.rs does), with
-/// AddressSanitizer and UBSan where the compiler has them.
-fn build_c(source: &Path, out: &Path) -> PathBuf {
-    let lib = lib_dir();
-    let include = root().join("include");
-    let rpath = format!("-Wl,-rpath,{}", lib.display());
-    let base = [
-        "-std=c99",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-g",
-        "-I",
-        include.to_str().unwrap(),
-        source.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-L",
-        lib.to_str().unwrap(),
-        &rpath,
-        "-llic",
-        "-lpthread",
-    ];
-    let mut with_san: Vec<&str> = vec!["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
-    with_san.extend(base);
-    if !compiles(&with_san) {
-        assert!(compiles(&base), "cc failed to build {}", source.display());
-    }
-    out.to_path_buf()
 }
 
 #[test]

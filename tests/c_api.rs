@@ -4,63 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{Env, TempDir};
+use common::{build_c, compiles, Env, TempDir};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// target/<profile>/deps: where `cargo test` (re)builds liblic.so. The copy
-/// in target/<profile> is only refreshed by `cargo build`, so it can be stale.
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().to_path_buf()
-}
-
-fn compiles(cc: &str, args: &[&str]) -> bool {
-    Command::new(cc)
-        .args(args)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-/// Builds a C program against lic; with AddressSanitizer and UBSan where the
-/// compiler has them.
-pub fn build_c(source: &Path, out: &Path) -> PathBuf {
-    let lib = lib_dir();
-    let include = root().join("include");
-    let base = [
-        "-std=c99",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-g",
-        "-I",
-        include.to_str().unwrap(),
-        source.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-L",
-        lib.to_str().unwrap(),
-        &format!("-Wl,-rpath,{}", lib.display()),
-        "-llic",
-        "-lpthread",
-    ];
-    let mut with_san: Vec<&str> = vec!["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
-    with_san.extend(base);
-    if compiles("cc", &with_san) {
-        return out.to_path_buf();
-    }
-    assert!(
-        compiles("cc", &base),
-        "cc failed to build {}",
-        source.display()
-    );
-    out.to_path_buf()
 }
 
 #[test]

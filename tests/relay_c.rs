@@ -11,59 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::TempDir;
+use common::{build_c, TempDir};
 use lic_devserver::{checkout_license_file, Admin, DevServer, Options, RelayOptions, RelayServer};
 use serde_json::json;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// target/<profile>/deps: where `cargo test` (re)builds liblic.so.
-fn lib_dir() -> PathBuf {
-    std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn compiles(args: &[&str]) -> bool {
-    Command::new("cc")
-        .args(args)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-/// Builds the C program against lic; with AddressSanitizer and UBSan where cc has them.
-fn build_c(source: &Path, out: &Path) -> PathBuf {
-    let lib = lib_dir();
-    let include = root().join("include");
-    let rpath = format!("-Wl,-rpath,{}", lib.display());
-    let base = [
-        "-std=c99",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-g",
-        "-I",
-        include.to_str().unwrap(),
-        source.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "-L",
-        lib.to_str().unwrap(),
-        &rpath,
-        "-llic",
-        "-lpthread",
-    ];
-    let mut with_san: Vec<&str> = vec!["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
-    with_san.extend(base);
-    if !compiles(&with_san) {
-        assert!(compiles(&base), "cc failed to build {}", source.display());
-    }
-    out.to_path_buf()
 }
 
 struct Setup {

@@ -2,7 +2,8 @@
 //! clients configured against it.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use lic::client::Client;
 use lic::config::Config;
@@ -132,4 +133,56 @@ pub fn tamper_certificate(file: &str) -> String {
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect();
     format!("{header}\n{}\n{footer}\n", lines.join("\n"))
+}
+
+/// target/<profile>/deps: where `cargo test` (re)builds liblic.so. The copy
+/// in target/<profile> is only refreshed by `cargo build`, so it can be stale.
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().to_path_buf()
+}
+
+/// Whether `cc args…` succeeds.
+pub fn compiles(cc: &str, args: &[&str]) -> bool {
+    Command::new(cc)
+        .args(args)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Builds a C program against include/lic.h and the liblic.so of [`lib_dir`]
+/// (rpath set, so it runs without LD_LIBRARY_PATH); with AddressSanitizer and
+/// UBSan where the compiler has them.
+pub fn build_c(source: &Path, out: &Path) -> PathBuf {
+    let lib = lib_dir();
+    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
+    let rpath = format!("-Wl,-rpath,{}", lib.display());
+    let base = [
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-g",
+        "-I",
+        include.to_str().unwrap(),
+        source.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-L",
+        lib.to_str().unwrap(),
+        &rpath,
+        "-llic",
+        "-lpthread",
+    ];
+    let mut with_san: Vec<&str> = vec!["-fsanitize=address,undefined", "-fno-omit-frame-pointer"];
+    with_san.extend(base);
+    if !compiles("cc", &with_san) {
+        assert!(
+            compiles("cc", &base),
+            "cc failed to build {}",
+            source.display()
+        );
+    }
+    out.to_path_buf()
 }
