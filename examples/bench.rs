@@ -320,6 +320,21 @@ fn child(mode: &str) {
             }
             let _ = std::fs::remove_dir_all(cache);
         }
+        "cold" => {
+            // N cold offline validations (for callgrind: LIC_BENCH_CHILD=cold:200).
+            let text = std::fs::read(VECTOR).unwrap();
+            let cache = temp("cold");
+            unsafe {
+                let cfg = vector_config(&cache);
+                for _ in 0..n {
+                    let client = loaded_client(cfg, &text);
+                    validate_offline(client);
+                    lic_client_free(client);
+                }
+                lic_config_free(cfg);
+            }
+            let _ = std::fs::remove_dir_all(cache);
+        }
         "warm" => {
             let text = std::fs::read(VECTOR).unwrap();
             let cache = temp("warm");
