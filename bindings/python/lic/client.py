@@ -33,6 +33,7 @@ lib = _native.lib
 _validate_at = _native.validate_at
 _result_code = lib.lic_result_code
 _result_free = lib.lic_result_free
+_allocate_lock = threading.Lock
 c_void_p = ctypes.c_void_p
 byref = ctypes.byref
 _logger = logging.getLogger("lic")
@@ -250,6 +251,13 @@ class ValidationResult(Owned):
     """
 
     _free = staticmethod(lib.lic_result_free)
+
+    def __init__(self, ptr: Any) -> None:
+        # Owned.__init__, inlined (one result per validation).
+        self._ptr = ptr
+        self._lock = _allocate_lock()
+        self._busy = 0
+        self._closing = False
 
     @property
     def code(self) -> Code:
@@ -564,15 +572,23 @@ class Client:
         handle = self._handle
         if handle is None:
             raise ValueError("Client is closed")
-        try:
-            handle._enter()
-        except ValueError:
-            raise ValueError("Client is closed") from None
+        # Owned._enter / _leave inlined: this is the per-call hot path.
+        lock = handle._lock
+        with lock:
+            if handle._closing:
+                raise ValueError("Client is closed")
+            handle._busy += 1
         out = c_void_p()
         try:
             rc = _validate_at(handle._addr, flags, byref(out))
         finally:
-            handle._leave()
+            with lock:
+                handle._busy -= 1
+                last = handle._closing and not handle._busy
+                if last:
+                    ptr, handle._ptr = handle._ptr, None
+            if last:
+                handle._release(ptr)
         if rc:
             _check(rc)
         return ValidationResult(out.value)
