@@ -74,10 +74,37 @@ pub fn read_regular_file(path: &Path, max: usize) -> Result<Option<Vec<u8>>> {
             ),
         ));
     }
-    let mut data = Vec::new();
-    file.take(max as u64 + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| io_error("read", e))?;
+    // Sized from the metadata: one allocation, and for a file that did not
+    // change since, one read (a short read that reaches the size fstat gave
+    // is the end of the file); a file that grows meanwhile is read on.
+    let known = usize::try_from(meta.len())
+        .unwrap_or(usize::MAX)
+        .min(max + 1);
+    let mut data = vec![0u8; known + 1];
+    let mut filled = 0;
+    let mut file = file.take(max as u64 + 1);
+    loop {
+        if filled == data.len() {
+            let grown = (data.len() * 2).max(64).min(max + 2);
+            if grown <= data.len() {
+                break;
+            }
+            data.resize(grown, 0);
+        }
+        let asked = data.len() - filled;
+        match file.read(&mut data[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled == known && n < asked {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error("read", e)),
+        }
+    }
+    data.truncate(filled);
     if data.len() > max {
         return Err(Error::new(
             ErrorKind::FileMalformed,

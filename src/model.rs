@@ -254,7 +254,8 @@ pub struct Validation {
     /// What the answer was signed with: the response (online) …
     pub signed: Option<SignedMaterial>,
     /// … or the certificate of the file in use (offline).
-    pub certificate: Option<String>,
+    /// Shared with the evidence it came from (no copy per answer).
+    pub certificate: Option<std::sync::Arc<str>>,
     /// Why an offline answer was used: the error of the online attempt.
     pub offline_reason: Option<String>,
     /// Process slots this client held when the answer was made.

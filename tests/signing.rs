@@ -240,7 +240,7 @@ fn check_set(set: &Value) {
             assert_eq!(cert.alg.name(), alg);
             assert_eq!(cert.kind, file_kind);
             assert_eq!(cert.text, text, "{name}: Keygen's layout");
-            assert_eq!(ds.doc["data"]["id"], v["data_id"], "{name}");
+            assert_eq!(ds.doc()["data"]["id"], v["data_id"], "{name}");
             assert_eq!(
                 Some(ds.issued),
                 parse_rfc3339(v["issued"].as_str().unwrap())

@@ -184,20 +184,20 @@ fn decryptable_files_match_expected() {
         assert_eq!(Some(ds.issued), v.expected_time("issued"), "{name}");
         assert_eq!(ds.expiry, v.expected_time("expiry"), "{name}");
         assert_eq!(ds.ttl, v.expected["ttl"].as_i64(), "{name}");
-        assert_eq!(ds.doc["meta"]["issued"], v.expected["issued"], "{name}");
-        assert_eq!(ds.doc["meta"]["expiry"], v.expected["expiry"], "{name}");
-        assert_eq!(ds.doc["data"]["type"], v.expected["data_type"], "{name}");
-        assert_eq!(ds.doc["data"]["id"], v.expected["data_id"], "{name}");
+        assert_eq!(ds.doc()["meta"]["issued"], v.expected["issued"], "{name}");
+        assert_eq!(ds.doc()["meta"]["expiry"], v.expected["expiry"], "{name}");
+        assert_eq!(ds.doc()["data"]["type"], v.expected["data_type"], "{name}");
+        assert_eq!(ds.doc()["data"]["id"], v.expected["data_id"], "{name}");
         let mut paths = 0;
         for (path, want) in v.expected_paths() {
-            assert_eq!(lookup(&ds.doc, path), Some(want), "{name}: {path}");
+            assert_eq!(lookup(ds.doc(), path), Some(want), "{name}: {path}");
             paths += 1;
         }
         assert!(paths > 0, "{name}: no dotted paths to check");
 
         match kind {
             FileKind::License => {
-                assert_eq!(ds.license(), Some(&ds.doc["data"]), "{name}");
+                assert_eq!(ds.license(), Some(&ds.doc()["data"]), "{name}");
                 assert_eq!(
                     ds.license().unwrap()["attributes"]["key"],
                     v.license_key.as_deref().unwrap()
@@ -205,11 +205,12 @@ fn decryptable_files_match_expected() {
                 assert_eq!((ds.machine(), ds.fingerprint()), (None, None), "{name}");
             }
             FileKind::Machine => {
-                assert_eq!(ds.machine(), Some(&ds.doc["data"]), "{name}");
+                assert_eq!(ds.machine(), Some(&ds.doc()["data"]), "{name}");
                 assert_eq!(ds.fingerprint(), v.fingerprint.as_deref(), "{name}");
                 let license = ds.license().expect("machine file includes its license");
                 assert_eq!(
-                    license["id"], ds.doc["data"]["relationships"]["license"]["data"]["id"],
+                    license["id"],
+                    ds.doc()["data"]["relationships"]["license"]["data"]["id"],
                     "{name}"
                 );
             }

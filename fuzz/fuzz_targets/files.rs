@@ -25,7 +25,7 @@ fn exercise(text: &str, ds: Dataset) {
     );
     let issued = ds.issued;
     let ev = Evidence {
-        certificate: text.to_string(),
+        certificate: text.into(),
         dataset: ds,
         source: Source::CachedFile,
     };

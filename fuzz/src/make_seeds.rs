@@ -96,7 +96,7 @@ fn main() {
             continue;
         };
         // The plaintext as the forged modes wrap it (machine bit 2, encrypted bit 4).
-        let plain = serde_json::to_vec(&ds.doc).unwrap();
+        let plain = serde_json::to_vec(ds.doc()).unwrap();
         let machine = if fp.is_some() { 2 } else { 0 };
         write(
             "files",

@@ -275,9 +275,7 @@ impl RelayLink {
     fn hold(&self, key: String, evidence: Arc<Evidence>, lease: Lease, permanent: bool) {
         let license_id = evidence
             .dataset
-            .license()
-            .and_then(|l| l.get("id"))
-            .and_then(Value::as_str)
+            .license_id()
             .unwrap_or_default()
             .to_string();
         self.state.lock().held = Some(Held {

@@ -2,8 +2,8 @@
 //! public keys and signature verification (`keys`), SHA-256, HMAC-SHA256,
 //! AES-256-GCM opening, base64 and hex, and OS randomness.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -43,24 +43,27 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// Opens AES-256-GCM with a 16-byte tag appended to the ciphertext, no AAD.
 /// Returns nothing on any failure: no partial plaintext ever escapes.
 pub fn aes256gcm_open(key: &[u8; 32], iv: &[u8], ciphertext: &[u8], tag: &[u8]) -> Result<Vec<u8>> {
+    let mut buf = ciphertext.to_vec();
+    aes256gcm_open_in_place(key, iv, &mut buf, tag)?;
+    Ok(buf)
+}
+
+/// As [`aes256gcm_open`], decrypting `buf` (the ciphertext) in place: on
+/// success it holds the plaintext; on failure its content is unspecified.
+pub fn aes256gcm_open_in_place(
+    key: &[u8; 32],
+    iv: &[u8],
+    buf: &mut [u8],
+    tag: &[u8],
+) -> Result<()> {
     if iv.len() != 12 || tag.len() != 16 {
         return err(
             ErrorKind::FileMalformed,
             "AES-GCM IV must be 12 bytes and tag 16 bytes",
         );
     }
-    let cipher = Aes256Gcm::new(key.into());
-    let mut sealed = Vec::with_capacity(ciphertext.len() + 16);
-    sealed.extend_from_slice(ciphertext);
-    sealed.extend_from_slice(tag);
-    cipher
-        .decrypt(
-            Nonce::from_slice(iv),
-            Payload {
-                msg: &sealed,
-                aad: &[],
-            },
-        )
+    Aes256Gcm::new(key.into())
+        .decrypt_in_place_detached(Nonce::from_slice(iv), &[], buf, Tag::from_slice(tag))
         .or_else(|_| {
             err(
                 ErrorKind::DecryptionFailed,
@@ -74,6 +77,11 @@ pub fn b64_std(data: &[u8]) -> String {
 }
 
 pub fn b64_std_decode(s: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(s).ok()
+}
+
+/// As [`b64_std_decode`], from bytes (no UTF-8 check needed first).
+pub fn b64_std_decode_bytes(s: &[u8]) -> Option<Vec<u8>> {
     STANDARD.decode(s).ok()
 }
 

@@ -4,11 +4,16 @@
 //! or decoding the dataset, and reading the JSON:API document inside.
 //! Reference: keygen-api.md §5; keygen-api `abstract_checkout_service.rb`.
 
+use std::sync::OnceLock;
+
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::crypto::{aes256gcm_open, b64_std_decode, sha256, KeySet, SigAlg};
+use crate::crypto::{
+    aes256gcm_open_in_place, b64_std_decode, b64_std_decode_bytes, sha256, KeySet, SigAlg,
+};
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::model::LicenseInfo;
 use crate::time::{parse_rfc3339, Millis};
 
 /// Certificates are a few KiB to a few hundred KiB; anything bigger is not one.
@@ -120,7 +125,7 @@ pub struct Certificate {
 }
 
 /// The decrypted content of a verified file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Dataset {
     pub kind: FileKind,
     /// `meta.issued`: when the server produced the file (trusted time).
@@ -130,8 +135,210 @@ pub struct Dataset {
     pub expiry: Option<Millis>,
     /// `meta.ttl` in seconds, as the server reports it.
     pub ttl: Option<i64>,
-    /// The whole JSON:API document.
-    pub doc: Value,
+    /// The JSON:API document as the file holds it.
+    plain: Box<str>,
+    /// What lic reads from the document, read once when the file is opened.
+    summary: Summary,
+    /// The whole document as a JSON tree, built on first use (diagnostics,
+    /// tests); the offline path never needs it.
+    doc: OnceLock<Value>,
+}
+
+impl PartialEq for Dataset {
+    fn eq(&self, other: &Dataset) -> bool {
+        (self.kind, self.issued, self.expiry, self.ttl, &self.plain)
+            == (
+                other.kind,
+                other.issued,
+                other.expiry,
+                other.ttl,
+                &other.plain,
+            )
+    }
+}
+
+/// The parts of the document the offline answers use.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Summary {
+    /// `data.id` (the machine's id in a machine file).
+    data_id: Option<String>,
+    /// `data.attributes.fingerprint` of a machine file.
+    fingerprint: Option<String>,
+    /// The license resource's `id` and `attributes.key` as strings.
+    license_id: Option<String>,
+    license_key: Option<String>,
+    /// The license resource as [`LicenseInfo::from_resource`] reads it.
+    license: Option<LicenseInfo>,
+    /// `attributes.code` of each included entitlement.
+    entitlements: Vec<String>,
+    /// `attributes.expirationStrategy` of the first included policy.
+    expiration_strategy: Option<String>,
+}
+
+impl Summary {
+    /// From the JSON tree: the reference reading, for any document.
+    fn from_doc(kind: FileKind, doc: &Value) -> Summary {
+        let included = |type_: &'static str| {
+            doc.get("included")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(move |item| item.get("type").and_then(Value::as_str) == Some(type_))
+        };
+        let data = doc.get("data");
+        let (license, machine) = match kind {
+            FileKind::License => (data, None),
+            FileKind::Machine => (included("licenses").next(), data),
+        };
+        let str_at = |v: Option<&Value>, path: &str| {
+            v.and_then(|v| v.pointer(path))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        Summary {
+            data_id: str_at(data, "/id"),
+            fingerprint: str_at(machine, "/attributes/fingerprint"),
+            license_id: str_at(license, "/id"),
+            license_key: str_at(license, "/attributes/key"),
+            license: license.and_then(LicenseInfo::from_resource),
+            entitlements: included("entitlements")
+                .filter_map(|e| e.pointer("/attributes/code")?.as_str())
+                .map(str::to_owned)
+                .collect(),
+            expiration_strategy: str_at(
+                included("policies").next(),
+                "/attributes/expirationStrategy",
+            ),
+        }
+    }
+}
+
+/// The typed reading of a dataset: straight from the bytes, no JSON tree.
+/// It accepts only documents whose every part lic reads has the expected
+/// shape (objects where objects are expected, strings where strings are,
+/// no repeated keys among them); anything else is `None`, and the document
+/// is read as a tree instead, which gives the same answers and the same
+/// errors as before for every document.
+mod typed {
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+
+    use super::{FileKind, Summary};
+    use crate::model::{LicenseInfo, LicenseResource};
+    use crate::time::{parse_rfc3339, Millis};
+
+    #[derive(Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow)]
+        data: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        included: Option<Vec<&'a RawValue>>,
+        #[serde(borrow)]
+        meta: Option<&'a RawValue>,
+    }
+
+    #[derive(Deserialize)]
+    struct Meta {
+        issued: Option<String>,
+        expiry: Option<String>,
+        ttl: Option<i64>,
+    }
+
+    /// The fields of any resource lic looks at first.
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        #[serde(rename = "type")]
+        type_: Option<String>,
+        id: Option<String>,
+        #[serde(borrow)]
+        attributes: Option<&'a RawValue>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Attrs {
+        fingerprint: Option<String>,
+        code: Option<String>,
+        expiration_strategy: Option<String>,
+    }
+
+    /// `T` from `raw` when it is a JSON object.
+    fn object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+        raw.get()
+            .starts_with('{')
+            .then(|| serde_json::from_str(raw.get()).ok())
+            .flatten()
+    }
+
+    fn attrs(head: &Head) -> Option<Option<Attrs>> {
+        match head.attributes {
+            None => Some(None),
+            Some(raw) if raw.get() == "null" => Some(None),
+            Some(raw) => object::<Attrs>(raw).map(Some),
+        }
+    }
+
+    fn license(raw: &RawValue) -> Option<(Option<String>, Option<String>, LicenseInfo)> {
+        let resource: LicenseResource = object(raw)?;
+        let info = LicenseInfo::from(resource);
+        Some((Some(info.id.clone()), info.key.clone(), info))
+    }
+
+    pub(super) type Parsed = (Millis, Option<Millis>, Option<i64>, Summary);
+
+    pub(super) fn parse(kind: FileKind, plain: &str) -> Option<Parsed> {
+        if !plain.trim_start().starts_with('{') {
+            return None;
+        }
+        let doc: Doc = serde_json::from_str(plain).ok()?;
+        let meta: Meta = object(doc.meta?)?;
+        let time = |t: Option<String>| match t {
+            None => Some(None),
+            Some(t) => parse_rfc3339(&t).map(Some),
+        };
+        let issued = time(meta.issued)??;
+        let expiry = time(meta.expiry)?;
+        let data_raw = doc.data?;
+        let data: Head = object(data_raw)?;
+        if data.type_.as_deref() != Some(kind.data_type()) {
+            return None;
+        }
+        let mut summary = Summary {
+            data_id: data.id.clone(),
+            ..Summary::default()
+        };
+        match kind {
+            FileKind::License => {
+                attrs(&data)?;
+                let (id, key, info) = license(data_raw)?;
+                (summary.license_id, summary.license_key) = (id, key);
+                summary.license = Some(info);
+            }
+            FileKind::Machine => summary.fingerprint = attrs(&data)?.and_then(|a| a.fingerprint),
+        }
+        let mut seen_policy = false;
+        for raw in doc.included.into_iter().flatten() {
+            let item: Head = object(raw)?;
+            match item.type_.as_deref() {
+                Some("licenses") if kind == FileKind::Machine && summary.license.is_none() => {
+                    let (id, key, info) = license(raw)?;
+                    (summary.license_id, summary.license_key) = (id, key);
+                    summary.license = Some(info);
+                }
+                Some("entitlements") => {
+                    summary
+                        .entitlements
+                        .extend(attrs(&item)?.and_then(|a| a.code));
+                }
+                Some("policies") if !seen_policy => {
+                    seen_policy = true;
+                    summary.expiration_strategy = attrs(&item)?.and_then(|a| a.expiration_strategy);
+                }
+                _ => {}
+            }
+        }
+        Some((issued, expiry, meta.ttl, summary))
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,11 +379,15 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
             kind.footer()
         ))
     })?;
-    let body: String = body.split_ascii_whitespace().collect();
+    // The body without its line breaks (Keygen wraps it at 60 columns): one
+    // byte buffer, no intermediate strings.
+    let mut stripped = Vec::with_capacity(body.len());
+    stripped.extend(body.bytes().filter(|b| !b.is_ascii_whitespace()));
+    let body = stripped;
     if body.is_empty() {
         return Err(malformed(format!("{} file has an empty body", kind.name())));
     }
-    let json = b64_std_decode(&body)
+    let json = b64_std_decode_bytes(&body)
         .ok_or_else(|| malformed(format!("{} file body is not valid base64", kind.name())))?;
     let envelope: Envelope = serde_json::from_slice(&json).map_err(|e| {
         malformed(format!(
@@ -202,16 +413,18 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
         )));
     }
 
-    let mut normalized = String::with_capacity(body.len() + body.len() / LINE + 64);
-    normalized.push_str(kind.header());
-    normalized.push('\n');
-    // The body is ASCII (it decoded as base64), so byte chunks are whole chars.
-    for line in body.as_bytes().chunks(LINE) {
-        normalized.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        normalized.push('\n');
+    let mut normalized = Vec::with_capacity(body.len() + body.len() / LINE + 64);
+    normalized.extend_from_slice(kind.header().as_bytes());
+    normalized.push(b'\n');
+    for line in body.chunks(LINE) {
+        normalized.extend_from_slice(line);
+        normalized.push(b'\n');
     }
-    normalized.push_str(kind.footer());
-    normalized.push('\n');
+    normalized.extend_from_slice(kind.footer().as_bytes());
+    normalized.push(b'\n');
+    // The body decoded as base64, so it is ASCII: one check of the whole text.
+    let normalized = String::from_utf8(normalized)
+        .map_err(|_| malformed(format!("{} file body is not valid base64", kind.name())))?;
 
     Ok(Certificate {
         kind,
@@ -286,7 +499,7 @@ impl Certificate {
             let secret = format!("{license_key}{secret_suffix}");
             self.decrypt(&sha256(secret.as_bytes()))?
         };
-        Dataset::from_json(self.kind, &plain, fingerprint)
+        Dataset::from_json(self.kind, plain, fingerprint)
     }
 
     /// The dataset of a `base64+…` file.
@@ -299,21 +512,27 @@ impl Certificate {
         })
     }
 
-    /// `enc` is `b64(ciphertext).b64(iv).b64(tag)`.
+    /// `enc` is `b64(ciphertext).b64(iv).b64(tag)`; the ciphertext is
+    /// decrypted in place.
     fn decrypt(&self, key: &[u8; 32]) -> Result<Vec<u8>> {
-        let parts: Vec<Vec<u8>> = self
-            .enc
-            .split('.')
-            .map(b64_std_decode)
-            .collect::<Option<_>>()
-            .filter(|p: &Vec<Vec<u8>>| p.len() == 3)
-            .ok_or_else(|| {
-                malformed(format!(
-                    "{} file payload is not ciphertext.iv.tag in base64",
-                    self.kind.name()
-                ))
-            })?;
-        aes256gcm_open(key, &parts[1], &parts[0], &parts[2]).map_err(|e| {
+        let not_parts = || {
+            malformed(format!(
+                "{} file payload is not ciphertext.iv.tag in base64",
+                self.kind.name()
+            ))
+        };
+        let mut split = self.enc.split('.');
+        let (Some(ct), Some(iv), Some(tag), None) =
+            (split.next(), split.next(), split.next(), split.next())
+        else {
+            return Err(not_parts());
+        };
+        let (Some(mut buf), Some(iv), Some(tag)) =
+            (b64_std_decode(ct), b64_std_decode(iv), b64_std_decode(tag))
+        else {
+            return Err(not_parts());
+        };
+        aes256gcm_open_in_place(key, &iv, &mut buf, &tag).map_err(|e| {
             if e.kind != ErrorKind::DecryptionFailed {
                 return e;
             }
@@ -327,7 +546,8 @@ impl Certificate {
                     "license file cannot be decrypted: wrong license key",
                 ),
             }
-        })
+        })?;
+        Ok(buf)
     }
 }
 
@@ -375,7 +595,7 @@ pub fn check_signature(text: &str, keys: &KeySet) -> Result<SignatureCheck> {
     let valid = cert.signature_holds(keys)?;
     let (mut issued, mut expiry) = (None, None);
     if valid && !cert.alg.encrypted {
-        let ds = Dataset::from_json(cert.kind, &cert.decode()?, None)?;
+        let ds = Dataset::from_json(cert.kind, cert.decode()?, None)?;
         issued = Some(ds.issued);
         expiry = ds.expiry;
     }
@@ -389,9 +609,47 @@ pub fn check_signature(text: &str, keys: &KeySet) -> Result<SignatureCheck> {
 }
 
 impl Dataset {
-    fn from_json(kind: FileKind, plain: &[u8], fingerprint: Option<&str>) -> Result<Dataset> {
+    fn from_json(kind: FileKind, plain: Vec<u8>, fingerprint: Option<&str>) -> Result<Dataset> {
         let name = kind.name();
-        let doc: Value = serde_json::from_slice(plain)
+        let typed = std::str::from_utf8(&plain)
+            .ok()
+            .and_then(|text| typed::parse(kind, text));
+        let dataset = match typed {
+            Some((issued, expiry, ttl, summary)) => Dataset {
+                kind,
+                issued,
+                expiry,
+                ttl,
+                plain: String::from_utf8(plain)
+                    .map_err(|_| malformed(format!("{name} file dataset is not UTF-8")))?
+                    .into_boxed_str(),
+                summary,
+                doc: OnceLock::new(),
+            },
+            None => Dataset::from_tree(kind, plain)?,
+        };
+        if let (FileKind::Machine, Some(expected)) = (kind, fingerprint) {
+            match dataset.fingerprint() {
+                Some(found) if found == expected => {}
+                Some(found) => {
+                    return err(
+                        ErrorKind::FingerprintMismatch,
+                        format!(
+                            "machine file is for fingerprint {found}, not this machine's {expected}"
+                        ),
+                    )
+                }
+                None => return Err(malformed("machine file has no data.attributes.fingerprint")),
+            }
+        }
+        Ok(dataset)
+    }
+
+    /// Reads the document as a JSON tree: every document the typed reading
+    /// declines, with the errors lic has always given.
+    fn from_tree(kind: FileKind, plain: Vec<u8>) -> Result<Dataset> {
+        let name = kind.name();
+        let doc: Value = serde_json::from_slice(&plain)
             .map_err(|e| malformed(format!("{name} file dataset is not JSON: {e}")))?;
         let data_type = doc.pointer("/data/type").and_then(Value::as_str);
         if data_type != Some(kind.data_type()) {
@@ -422,32 +680,51 @@ impl Dataset {
                     .ok_or_else(|| malformed(format!("{name} file meta.ttl is not an integer")))
             })
             .transpose()?;
-        let dataset = Dataset {
+        let plain = String::from_utf8(plain)
+            .map_err(|_| malformed(format!("{name} file dataset is not UTF-8")))?;
+        Ok(Dataset {
             kind,
             issued,
             expiry,
             ttl,
-            doc,
-        };
-        if let (FileKind::Machine, Some(expected)) = (kind, fingerprint) {
-            match dataset.fingerprint() {
-                Some(found) if found == expected => {}
-                Some(found) => {
-                    return err(
-                        ErrorKind::FingerprintMismatch,
-                        format!(
-                            "machine file is for fingerprint {found}, not this machine's {expected}"
-                        ),
-                    )
-                }
-                None => return Err(malformed("machine file has no data.attributes.fingerprint")),
-            }
+            plain: plain.into_boxed_str(),
+            summary: Summary::from_doc(kind, &doc),
+            doc: OnceLock::from(doc),
+        })
+    }
+
+    /// A dataset of `doc` with the given times (for tests of the verdicts).
+    #[doc(hidden)]
+    pub fn from_parts(
+        kind: FileKind,
+        issued: Millis,
+        expiry: Option<Millis>,
+        doc: Value,
+    ) -> Dataset {
+        Dataset {
+            kind,
+            issued,
+            expiry,
+            ttl: None,
+            plain: doc.to_string().into_boxed_str(),
+            summary: Summary::from_doc(kind, &doc),
+            doc: OnceLock::from(doc),
         }
-        Ok(dataset)
+    }
+
+    /// The whole JSON:API document (built from the text on first use).
+    pub fn doc(&self) -> &Value {
+        self.doc
+            .get_or_init(|| serde_json::from_str(&self.plain).unwrap_or(Value::Null))
+    }
+
+    /// The document's text, as decrypted or decoded.
+    pub fn text(&self) -> &str {
+        &self.plain
     }
 
     fn included<'a>(&'a self, type_: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.doc
+        self.doc()
             .get("included")
             .and_then(Value::as_array)
             .into_iter()
@@ -459,31 +736,58 @@ impl Dataset {
     /// a machine file (present when checked out with `include=license`).
     pub fn license(&self) -> Option<&Value> {
         match self.kind {
-            FileKind::License => self.doc.get("data"),
+            FileKind::License => self.doc().get("data"),
             FileKind::Machine => self.included("licenses").next(),
         }
+    }
+
+    /// The license as [`LicenseInfo::from_resource`] reads [`Self::license`].
+    pub fn license_info(&self) -> Option<&LicenseInfo> {
+        self.summary.license.as_ref()
+    }
+
+    /// `id` of the license resource.
+    pub fn license_id(&self) -> Option<&str> {
+        self.summary.license_id.as_deref()
+    }
+
+    /// `attributes.key` of the license resource.
+    pub fn license_key(&self) -> Option<&str> {
+        self.summary.license_key.as_deref()
+    }
+
+    /// `data.id`: the machine's id in a machine file.
+    pub fn data_id(&self) -> Option<&str> {
+        self.summary.data_id.as_deref()
+    }
+
+    /// `attributes.expirationStrategy` of the included policy.
+    pub fn expiration_strategy(&self) -> Option<&str> {
+        self.summary.expiration_strategy.as_deref()
     }
 
     /// The machine resource (`data` of a machine file).
     pub fn machine(&self) -> Option<&Value> {
         match self.kind {
             FileKind::License => None,
-            FileKind::Machine => self.doc.get("data"),
+            FileKind::Machine => self.doc().get("data"),
         }
     }
 
     /// Codes of the included entitlements (checked out with
     /// `include=entitlements` / `license.entitlements`).
     pub fn entitlement_codes(&self) -> Vec<String> {
-        self.included("entitlements")
-            .filter_map(|e| e.pointer("/attributes/code")?.as_str())
-            .map(str::to_owned)
-            .collect()
+        self.summary.entitlements.clone()
+    }
+
+    /// The included entitlements' codes, borrowed.
+    pub fn entitlements(&self) -> &[String] {
+        &self.summary.entitlements
     }
 
     /// The machine's fingerprint (machine files only).
     pub fn fingerprint(&self) -> Option<&str> {
-        self.machine()?.pointer("/attributes/fingerprint")?.as_str()
+        self.summary.fingerprint.as_deref()
     }
 
     /// Whether the file (not the license) has expired at `now`.
@@ -637,7 +941,7 @@ pub(crate) mod tests {
         let cert = parse_certificate(&aes_file(FileKind::License, LICENSE_KEY, &doc)).unwrap();
         assert_eq!(cert.alg, Algorithm::AES_ED25519);
         let ds = cert.open(&pk, Some(LICENSE_KEY), None).unwrap();
-        assert_eq!(ds.doc, doc);
+        assert_eq!(ds.doc(), &doc);
 
         let e = cert.open(&pk, None, None).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidArgument);
@@ -656,8 +960,8 @@ pub(crate) mod tests {
         let secret = format!("{LICENSE_KEY}{FP}");
         let cert = parse_certificate(&aes_file(FileKind::Machine, &secret, &doc)).unwrap();
         assert_eq!(
-            cert.open(&pk, Some(LICENSE_KEY), Some(FP)).unwrap().doc,
-            doc
+            cert.open(&pk, Some(LICENSE_KEY), Some(FP)).unwrap().doc(),
+            &doc
         );
 
         for (key, fp) in [("TEST-KEY-9999", FP), (LICENSE_KEY, "fp-other")] {
@@ -983,5 +1287,49 @@ pub(crate) mod tests {
         assert!(!ds.is_expired_at(ds.issued));
         assert!(!ds.is_expired_at(expiry));
         assert!(ds.is_expired_at(expiry + 1));
+    }
+
+    /// The typed reading gives what the tree reading gives, and declines
+    /// (so the tree reading answers) every document whose shape it does not
+    /// expect.
+    #[test]
+    fn typed_reading_matches_the_tree() {
+        let mut docs = vec![
+            dataset(FileKind::License, ""),
+            dataset(FileKind::Machine, FP),
+        ];
+        let mut policy = dataset(FileKind::Machine, FP);
+        policy["included"].as_array_mut().unwrap().push(json!({
+            "type": "policies", "id": "p", "attributes": {"expirationStrategy": "MAINTAIN_ACCESS"}}));
+        policy["included"].as_array_mut().unwrap().push(json!({
+            "type": "policies", "id": "p2", "attributes": {"expirationStrategy": "REVOKE_ACCESS"}}));
+        policy["included"].as_array_mut().unwrap().push(json!({
+            "type": "entitlements", "id": "e3", "attributes": {"code": null}}));
+        docs.push(policy);
+        for (kind, doc) in [FileKind::License, FileKind::Machine, FileKind::Machine]
+            .into_iter()
+            .zip(&docs)
+        {
+            let text = doc.to_string();
+            let (issued, expiry, ttl, summary) = typed::parse(kind, &text).expect("typed");
+            let tree = Dataset::from_tree(kind, text.clone().into_bytes()).unwrap();
+            assert_eq!((issued, expiry, ttl), (tree.issued, tree.expiry, tree.ttl));
+            assert_eq!(summary, tree.summary, "{text}");
+        }
+        let declined = [
+            r#"{"data": ["machines"], "meta": {"issued": "2024-01-01T00:00:00Z"}}"#,
+            r#"{"data": {"type": "machines", "attributes": []}, "meta": {"issued": "2024-01-01T00:00:00Z"}}"#,
+            r#"{"data": {"type": "machines", "id": 1}, "meta": {"issued": "2024-01-01T00:00:00Z"}}"#,
+            r#"{"data": {"type": "machines"}, "meta": {"issued": "2024-01-01T00:00:00Z", "ttl": 1.5}}"#,
+            r#"{"data": {"type": "machines"}, "data": {"type": "machines"}, "meta": {"issued": "2024-01-01T00:00:00Z"}}"#,
+            r#"{"data": {"type": "machines"}, "meta": {"issued": "yesterday"}}"#,
+            r#"{"data": {"type": "machines"}, "meta": []}"#,
+            r#"{"data": {"type": "machines"}, "included": {}, "meta": {"issued": "2024-01-01T00:00:00Z"}}"#,
+            r#"{"data": {"type": "machines"}, "included": [{"type": "entitlements", "attributes": {"code": 7}}], "meta": {"issued": "2024-01-01T00:00:00Z"}}"#,
+            r#"[]"#,
+        ];
+        for text in declined {
+            assert!(typed::parse(FileKind::Machine, text).is_none(), "{text}");
+        }
     }
 }

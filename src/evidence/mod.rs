@@ -18,7 +18,7 @@ use crate::model::Source;
 #[derive(Clone)]
 pub struct Evidence {
     /// The certificate text as verified (normalized).
-    pub certificate: String,
+    pub certificate: std::sync::Arc<str>,
     pub dataset: files::Dataset,
     pub source: Source,
 }

@@ -36,6 +36,9 @@ pub struct OfflineStore {
     grace_ms: Option<i64>,
     log: Logger,
     state: Mutex<State>,
+    /// The cache paths already named (kind, fingerprint, path): each is a
+    /// SHA-256 of the account, key and fingerprint, computed once per client.
+    paths: Mutex<Vec<(&'static str, String, PathBuf)>>,
 }
 
 #[derive(Default)]
@@ -46,6 +49,10 @@ struct State {
     held: Option<Arc<Evidence>>,
     clockmark: Option<ClockMark>,
     grace: Option<Arc<GraceMark>>,
+    /// The fingerprint whose cached machine file was found missing. While a
+    /// loaded or held file answers, the disk is not asked again (no failing
+    /// open per validation); a checkout or `forget_cached` clears it.
+    cached_absent: Option<String>,
 }
 
 impl OfflineStore {
@@ -63,6 +70,7 @@ impl OfflineStore {
             grace_ms: cfg.offline_grace.map(|d| d.as_millis() as i64),
             log,
             state: Mutex::default(),
+            paths: Mutex::default(),
         }
     }
 
@@ -77,13 +85,23 @@ impl OfflineStore {
         }
     }
 
-    fn cache_path(&self, kind: &str, fingerprint: &str) -> Option<PathBuf> {
+    fn cache_path(&self, kind: &'static str, fingerprint: &str) -> Option<PathBuf> {
         let key = self.license_key.as_deref()?;
-        Some(
-            self.cache_dir
-                .as_ref()?
-                .join(entry_name(kind, &self.account, key, fingerprint)),
-        )
+        let dir = self.cache_dir.as_ref()?;
+        let mut paths = self.paths.lock();
+        if let Some((_, _, p)) = paths
+            .iter()
+            .find(|(k, fp, _)| *k == kind && fp == fingerprint)
+        {
+            return Some(p.clone());
+        }
+        let path = dir.join(entry_name(kind, &self.account, key, fingerprint));
+        // A client has one fingerprint in practice; a few are kept at most.
+        if paths.len() >= 12 {
+            paths.clear();
+        }
+        paths.push((kind, fingerprint.to_string(), path.clone()));
+        Some(path)
     }
 
     /// Whether a checked-out file can be kept (a cache directory and a
@@ -177,7 +195,11 @@ impl OfflineStore {
 
     /// Forgets the cached machine file (the machine was deactivated).
     pub fn forget_cached(&self, fingerprint: &str) {
-        self.state.lock().cached = None;
+        {
+            let mut st = self.state.lock();
+            st.cached = None;
+            st.cached_absent = None;
+        }
         if let Some(path) = self.cache_path("machine", fingerprint) {
             if let Err(e) = remove(&path) {
                 self.log(LogLevel::Warn, || {
@@ -194,8 +216,7 @@ impl OfflineStore {
             .into_iter()
             .flatten()
             .find_map(|ev| {
-                let l = ev.dataset.license()?;
-                (l.get("id")?.as_str()? == license_id).then(|| ev.dataset.entitlement_codes())
+                (ev.dataset.license_id()? == license_id).then(|| ev.dataset.entitlement_codes())
             });
         found
     }
@@ -217,7 +238,11 @@ impl OfflineStore {
                 format_rfc3339(ev.dataset.issued)
             )
         });
-        self.state.lock().cached = Some(ev);
+        {
+            let mut st = self.state.lock();
+            st.cached = Some(ev);
+            st.cached_absent = None;
+        }
         Ok(())
     }
 
@@ -242,10 +267,7 @@ impl OfflineStore {
             FileKind::License => None,
         };
         let dataset = cert.open(key, Some(license_key), fingerprint.as_deref())?;
-        let file_key = dataset
-            .license()
-            .and_then(|l| l.pointer("/attributes/key"))
-            .and_then(Value::as_str);
+        let file_key = dataset.license_key();
         if file_key.is_some_and(|k| k != license_key) {
             return err(
                 ErrorKind::FileMalformed,
@@ -253,7 +275,7 @@ impl OfflineStore {
             );
         }
         Ok(Arc::new(Evidence {
-            certificate: cert.text,
+            certificate: cert.text.into(),
             dataset,
             source,
         }))
@@ -263,7 +285,7 @@ impl OfflineStore {
     /// out with `license.policy`), if there is such a file.
     pub fn policy_flag(&self, fingerprint: &str, flag: &str) -> Option<bool> {
         let ev = self.cached(fingerprint)?;
-        let policies = ev.dataset.doc.get("included")?.as_array()?;
+        let policies = ev.dataset.doc().get("included")?.as_array()?;
         policies
             .iter()
             .find(|i| i.get("type").and_then(Value::as_str) == Some("policies"))?
@@ -281,7 +303,7 @@ impl OfflineStore {
                 "expiry": ev.dataset.expiry.map(format_rfc3339),
             })
         };
-        let file = |kind: &str| -> Value {
+        let file = |kind: &'static str| -> Value {
             let Some(path) = self.cache_path(kind, fingerprint) else {
                 return Value::Null;
             };
@@ -378,13 +400,23 @@ impl OfflineStore {
     /// corrupt or foreign file is ignored (and replaced at the next online
     /// success).
     fn cached(&self, fingerprint: &str) -> Option<Arc<Evidence>> {
-        if let Some(ev) = self.state.lock().cached.clone() {
-            return Some(ev);
+        {
+            let st = self.state.lock();
+            if let Some(ev) = st.cached.clone() {
+                return Some(ev);
+            }
+            let answered = st.loaded.is_some() || st.held.is_some();
+            if answered && st.cached_absent.as_deref() == Some(fingerprint) {
+                return None;
+            }
         }
         let path = self.cache_path("machine", fingerprint)?;
         let bytes = match read_capped(&path, MAX_FILE) {
             Ok(Some(b)) => b,
-            Ok(None) => return None,
+            Ok(None) => {
+                self.state.lock().cached_absent = Some(fingerprint.to_string());
+                return None;
+            }
             Err(e) => {
                 self.log(LogLevel::Warn, || {
                     format!("ignoring the cached machine file: {e}")
@@ -392,7 +424,11 @@ impl OfflineStore {
                 return None;
             }
         };
-        let text = String::from_utf8_lossy(&bytes);
+        // Valid UTF-8 in the normal case: checked once, never copied.
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&bytes),
+        };
         match self.open(&text, Source::CachedFile, &|| Ok(fingerprint.to_string())) {
             Ok(ev) => {
                 self.state.lock().cached = Some(ev.clone());

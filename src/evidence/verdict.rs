@@ -2,9 +2,7 @@
 //! time, in Keygen's order where it applies, plus lic's own FILE_EXPIRED and
 //! CLOCK_TAMPERED. Pure functions of signed data and the clock.
 
-use serde_json::Value;
-
-use super::files::Dataset;
+use super::files::{Dataset, FileKind};
 use super::signed_key::SignedKey;
 use super::Evidence;
 use crate::model::{ClockState, LicenseInfo, Source, Validation, ValidationCode};
@@ -22,28 +20,17 @@ pub fn evaluate_file(
     max_offline_age_ms: Option<i64>,
 ) -> Validation {
     let ds = &ev.dataset;
-    let license = ds.license().and_then(LicenseInfo::from_resource);
-    let machine_id = ds
-        .machine()
-        .and_then(|m| m.get("id"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let license = ds.license_info().cloned();
+    let machine_id = match ds.kind {
+        FileKind::Machine => ds.data_id().map(str::to_string),
+        FileKind::License => None,
+    };
     if now < ds.issued - clock_tolerance_ms {
         clock = ClockState::Tampered {
             behind_ms: ds.issued - now,
         };
     }
-    let policy = ds
-        .doc
-        .get("included")
-        .and_then(Value::as_array)
-        .and_then(|inc| {
-            inc.iter()
-                .find(|i| i.get("type").and_then(Value::as_str) == Some("policies"))
-        });
-    let expiration = policy
-        .and_then(|p| p.pointer("/attributes/expirationStrategy"))
-        .and_then(Value::as_str);
+    let expiration = ds.expiration_strategy();
     let (code, valid, detail) =
         offline_verdict(ds, license.as_ref(), expiration, now, max_offline_age_ms);
     let mut v = Validation {
@@ -173,16 +160,9 @@ pub fn offline_verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::files::FileKind;
 
     fn ds(issued: Millis, expiry: Option<Millis>) -> Dataset {
-        Dataset {
-            kind: FileKind::Machine,
-            issued,
-            expiry,
-            ttl: None,
-            doc: Value::Null,
-        }
+        Dataset::from_parts(FileKind::Machine, issued, expiry, serde_json::Value::Null)
     }
 
     #[test]

@@ -282,13 +282,29 @@ def _bind(dll: ctypes.CDLL) -> None:
             missing.append(name)
             continue
         fn.restype = restype
+        if name.startswith("lic_result_"):
+            # Results travel as plain addresses (ints): ctypes converts an int
+            # for a void * several times faster than it checks a typed pointer.
+            argtypes = [c_void_p if a is ResultP else a for a in argtypes]
         fn.argtypes = list(argtypes)
     if missing:
         raise ImportError(f"lic: {dll._name} lacks {', '.join(missing)}")
 
 
+def _address_call(dll: ctypes.CDLL, name: str, restype: Any, *argtypes: Any) -> Any:
+    """A second function object for ``name`` taking handles as addresses (ints),
+    for the per-call hot path; ``lib.<name>`` keeps its typed signature."""
+    fn = dll[name]  # a new function object, not the one cached on the CDLL
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
 lib = _load()
 _bind(lib)
+
+#: lic_validate(client address, flags, &result address)
+validate_at = _address_call(lib, "lic_validate", status, c_void_p, c_uint32, c_void_p)
 
 _abi = lib.lic_abi_version()
 if _abi != ABI_VERSION:

@@ -30,6 +30,12 @@ from ._handles import Owned, encode, read_bytes, read_i64, read_str, to_datetime
 from .errors import LicError, _check
 
 lib = _native.lib
+_validate_at = _native.validate_at
+_result_code = lib.lic_result_code
+_result_free = lib.lic_result_free
+_allocate_lock = threading.Lock
+c_void_p = ctypes.c_void_p
+byref = ctypes.byref
 _logger = logging.getLogger("lic")
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -246,10 +252,42 @@ class ValidationResult(Owned):
 
     _free = staticmethod(lib.lic_result_free)
 
+    def __init__(self, ptr: Any) -> None:
+        # Owned.__init__, inlined (one result per validation).
+        self._ptr = ptr
+        self._lock = _allocate_lock()
+        self._busy = 0
+        self._closing = False
+
     @property
     def code(self) -> Code:
         # A code appended after this binding reads UNKNOWN: see code_text.
-        return _CODES.get(self._int(lib.lic_result_code), Code.UNKNOWN)
+        # One lock for the quick call (close() waits on it) instead of the
+        # enter/leave pair: the hot path of an offline check.
+        with self._lock:
+            if self._closing:
+                raise ValueError("ValidationResult is closed")
+            code = _result_code(self._ptr)
+        return _CODES.get(code, Code.UNKNOWN)
+
+    def close(self) -> None:
+        """Frees the native result (idempotent; deferred while a call is in flight)."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            if self._busy:
+                return  # freed by the last call in flight
+            ptr, self._ptr = self._ptr, None
+        if ptr:
+            _result_free(ptr)
+
+    def __del__(self) -> None:
+        if not self._closing:
+            try:
+                self.close()
+            except BaseException:
+                pass
 
     @property
     def code_text(self) -> str:
@@ -531,7 +569,29 @@ class Client:
             | (VALIDATE_ONLINE_ONLY if online_only else 0)
             | (VALIDATE_OFFLINE_ONLY if offline_only else 0)
         )
-        return self._result(lib.lic_validate, flags)
+        handle = self._handle
+        if handle is None:
+            raise ValueError("Client is closed")
+        # Owned._enter / _leave inlined: this is the per-call hot path.
+        lock = handle._lock
+        with lock:
+            if handle._closing:
+                raise ValueError("Client is closed")
+            handle._busy += 1
+        out = c_void_p()
+        try:
+            rc = _validate_at(handle._addr, flags, byref(out))
+        finally:
+            with lock:
+                handle._busy -= 1
+                last = handle._closing and not handle._busy
+                if last:
+                    ptr, handle._ptr = handle._ptr, None
+            if last:
+                handle._release(ptr)
+        if rc:
+            _check(rc)
+        return ValidationResult(out.value)
 
     def check_signed_key(self) -> ValidationResult:
         """Checks the license key as a signed key, with no server."""
@@ -545,7 +605,7 @@ class Client:
             _check(rc)
         finally:
             self._leave()
-        return ValidationResult(out)
+        return ValidationResult(ctypes.cast(out, c_void_p).value)
 
     def activate(self) -> Machine:
         """Activates this machine (success when already activated)."""
@@ -858,6 +918,8 @@ class _ClientHandle(Owned):
 
     def __init__(self, ptr: Any, keepalive: List[Any]) -> None:
         super().__init__(ptr)
+        #: The client's address, for the address-typed hot-path calls.
+        self._addr = ctypes.cast(ptr, c_void_p).value
         self.keepalive = keepalive
         if keepalive:
             _WITH_CALLBACKS.add(self)
