@@ -13,10 +13,10 @@ pub mod url;
 pub use deadline::Deadline;
 pub use errors::{first_error, map_error_document};
 /// Name resolution inside a call's deadline, for the other wire clients (`relay`).
-pub(crate) use resolve::{resolve as resolve_within_deadline, with_deadline, ConnectFailed};
+pub(crate) use resolve::{with_deadline, ConnectFailed};
+/// The agent of a wire client (proxy, TLS, resolver), for the other wire clients.
+pub(crate) use transport::Wire;
 pub use transport::{backoff, license_authorization, Auth, Call, Reply, Transport, MAX_BODY};
-/// The proxy for a URL (explicit, else the environment's), for the other wire clients.
-pub(crate) use url::proxy_for;
 pub use url::{is_loopback, no_proxy_matches, BaseUrl};
 
 /// Percent-encodes a path segment (fingerprints and ids may be any string).

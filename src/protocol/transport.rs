@@ -7,13 +7,14 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use once_cell::sync::OnceCell;
 use serde_json::Value;
 
 use super::deadline::Deadline;
 use super::errors::{error_suffix, map_error_document};
 use super::resolve::{resolve, with_deadline, ConnectFailed};
 use super::signature::{verify_response, RequestInfo};
-use super::tls::{tls_config, tls_message};
+use super::tls::{custom_config, tls_message, Connector, HandshakeFailed};
 use super::url::{proxy_for, BaseUrl};
 use crate::config::{Config, LogLevel, Logger};
 use crate::crypto::{random_bytes, KeySet, SigAlg};
@@ -79,7 +80,10 @@ impl Reply {
 }
 
 pub struct Transport {
-    agent: ureq::Agent,
+    /// The keep-alive agent, built by the first request (a client that
+    /// stays offline never builds one, nor any TLS configuration).
+    agent: OnceCell<ureq::Agent>,
+    wire: Wire,
     base: BaseUrl,
     account: String,
     api_version: String,
@@ -93,25 +97,48 @@ pub struct Transport {
     log: Logger,
 }
 
+/// What the agent is built from, checked when the client is made.
+pub(crate) struct Wire {
+    connect_timeout: Duration,
+    idle_per_host: usize,
+    proxy: Option<ureq::Proxy>,
+    /// The configured CA bundle's TLS configuration; `None` for the
+    /// process-wide default, built on the first TLS connection.
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Wire {
+    /// Checks what a config says about the connection to `base` (the proxy
+    /// URL, the CA bundle, read now even for http:// so a bad bundle is
+    /// reported at once), doing no TLS work unless a CA bundle is set.
+    pub(crate) fn new(cfg: &Config, base: &BaseUrl, idle_per_host: usize) -> Result<Wire> {
+        Ok(Wire {
+            connect_timeout: cfg.timeout,
+            idle_per_host,
+            tls: custom_config(cfg)?,
+            proxy: proxy_for(cfg, base)?,
+        })
+    }
+
+    pub(crate) fn agent(&self) -> ureq::Agent {
+        let mut builder = ureq::AgentBuilder::new()
+            .redirects(0)
+            .timeout_connect(self.connect_timeout)
+            .max_idle_connections_per_host(self.idle_per_host)
+            .resolver(|netloc: &str| resolve(netloc))
+            .tls_connector(Arc::new(Connector::new(self.tls.clone())))
+            .user_agent("");
+        if let Some(proxy) = &self.proxy {
+            builder = builder.proxy(proxy.clone());
+        }
+        builder.build()
+    }
+}
+
 impl Transport {
     pub fn new(cfg: &Config, account: &str) -> Result<Transport> {
         let base = BaseUrl::parse(&cfg.base_url, cfg.allow_insecure_http)?;
-        let mut builder = ureq::AgentBuilder::new()
-            .redirects(0)
-            .timeout_connect(cfg.timeout)
-            .max_idle_connections_per_host(16)
-            .resolver(|netloc: &str| resolve(netloc))
-            .user_agent("");
-        if base.https {
-            builder = builder.tls_config(Arc::new(tls_config(cfg)?));
-        } else if cfg.ca_bundle.is_some() {
-            // Checked even for http:// so a bad bundle is reported at once,
-            // not when the URL changes.
-            tls_config(cfg)?;
-        }
-        if let Some(proxy) = proxy_for(cfg, &base)? {
-            builder = builder.proxy(proxy);
-        }
+        let wire = Wire::new(cfg, &base, 16)?;
         let mut user_agent = format!(
             "lic/{} keygen/{}",
             env!("CARGO_PKG_VERSION"),
@@ -122,7 +149,8 @@ impl Transport {
             user_agent.push_str(s);
         }
         Ok(Transport {
-            agent: builder.build(),
+            agent: OnceCell::new(),
+            wire,
             base,
             account: account.to_string(),
             api_version: cfg.api_version.clone(),
@@ -133,6 +161,10 @@ impl Transport {
             max_age_ms: cfg.max_response_age.as_millis() as i64,
             log: Logger::new(cfg),
         })
+    }
+
+    fn agent(&self) -> &ureq::Agent {
+        self.agent.get_or_init(|| self.wire.agent())
     }
 
     pub fn verifies(&self) -> bool {
@@ -246,7 +278,7 @@ impl Transport {
             )));
         }
         let mut req = self
-            .agent
+            .agent()
             .request(call.method, url)
             .timeout(remaining)
             .set("Accept", "application/vnd.api+json")
@@ -387,6 +419,8 @@ impl Transport {
         let mut io_text = None;
         // A connect tried by the resolver (late in a call) that failed.
         let mut probe = false;
+        // A TLS handshake that failed (not on the certificate): before the request.
+        let mut handshake = false;
         let mut source = t.source();
         while let Some(s) = source {
             if let Some(tls) = s.downcast_ref::<rustls::Error>() {
@@ -403,6 +437,7 @@ impl Transport {
                     return Failure::final_(Error::new(ErrorKind::Tls, tls_message(inner)));
                 }
                 probe |= io.get_ref().is_some_and(|i| i.is::<ConnectFailed>());
+                handshake |= io.get_ref().is_some_and(|i| i.is::<HandshakeFailed>());
                 if io_kind.is_none() {
                     io_kind = Some(io.kind());
                     io_text = Some(io.to_string());
@@ -420,7 +455,9 @@ impl Transport {
                 retry: Retry::Backoff,
                 before_send: true,
             },
-            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => {
+            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Io
+                if t.kind() != ureq::ErrorKind::Io || handshake =>
+            {
                 // Worded for action whatever the platform's own text
                 // (Linux errno 111, Winsock 10061, …).
                 let what = match io_kind {

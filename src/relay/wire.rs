@@ -4,20 +4,16 @@
 //! machine's clock from `expires_at` and the relay's clock.
 
 use std::io::Read;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use once_cell::sync::OnceCell;
 use serde::Deserialize;
 
 use super::signature;
 use crate::config::{Config, LogLevel, Logger};
 use crate::crypto::b64_std_decode;
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::protocol::tls::tls_config;
-use crate::protocol::{
-    backoff, pct, proxy_for, resolve_within_deadline, with_deadline, BaseUrl, ConnectFailed,
-    MAX_BODY,
-};
+use crate::protocol::{backoff, pct, with_deadline, BaseUrl, ConnectFailed, Wire, MAX_BODY};
 use crate::time::{now_ms, Millis};
 
 /// The TTL assumed when a relay does not say (Relay before 1.2): its minimum, 30 s, so that
@@ -85,7 +81,9 @@ struct Answer {
 }
 
 pub struct RelayClient {
-    agent: ureq::Agent,
+    /// Built by the first request.
+    agent: OnceCell<ureq::Agent>,
+    wire: Wire,
     base: BaseUrl,
     pool: Option<String>,
     secret: Option<Vec<u8>>,
@@ -109,20 +107,10 @@ impl RelayClient {
                 e.message.replace("API URL", "relay URL"),
             )
         })?;
-        let mut builder = ureq::AgentBuilder::new()
-            .redirects(0)
-            .timeout_connect(cfg.timeout)
-            .max_idle_connections_per_host(4)
-            .resolver(|netloc: &str| resolve_within_deadline(netloc))
-            .user_agent("");
-        if base.https {
-            builder = builder.tls_config(Arc::new(tls_config(cfg)?));
-        }
-        if let Some(proxy) = proxy_for(cfg, &base)? {
-            builder = builder.proxy(proxy);
-        }
+        let wire = Wire::new(cfg, &base, 4)?;
         Ok(Some(RelayClient {
-            agent: builder.build(),
+            agent: OnceCell::new(),
+            wire,
             base,
             pool: cfg.relay_pool.clone(),
             secret: cfg.relay_secret.clone().map(String::into_bytes),
@@ -372,6 +360,7 @@ impl RelayClient {
         }
         let mut req = self
             .agent
+            .get_or_init(|| self.wire.agent())
             .request(method, url)
             .timeout(remaining)
             .set("Accept", "application/json")
