@@ -1,11 +1,17 @@
 //! The Keygen wire: the URL rules and TLS, the HTTP transport with its one
 //! deadline per call, response signatures, and Keygen's error documents.
 //! It knows requests and replies, never what a validation means.
+//!
+//! Without the `online` feature (an offline-only build) the wire is cut
+//! here: the clients keep their API, and every request fails with
+//! `offline_only()` before anything is sent.
 
 pub mod deadline;
 pub mod errors;
+#[cfg(feature = "online")]
 mod resolve;
 pub mod signature;
+#[cfg(feature = "online")]
 pub mod tls;
 pub mod transport;
 pub mod url;
@@ -13,10 +19,13 @@ pub mod url;
 pub use deadline::Deadline;
 pub use errors::{first_error, map_error_document};
 /// Name resolution inside a call's deadline, for the other wire clients (`relay`).
-pub(crate) use resolve::{resolve as resolve_within_deadline, with_deadline, ConnectFailed};
-pub use transport::{backoff, license_authorization, Auth, Call, Reply, Transport, MAX_BODY};
-/// The proxy for a URL (explicit, else the environment's), for the other wire clients.
-pub(crate) use url::proxy_for;
+#[cfg(feature = "online")]
+pub(crate) use resolve::{with_deadline, ConnectFailed};
+/// The agent of a wire client (proxy, TLS, resolver), for the other wire clients.
+pub(crate) use transport::Wire;
+pub use transport::{
+    backoff, license_authorization, offline_only, Auth, Call, Reply, Transport, MAX_BODY,
+};
 pub use url::{is_loopback, no_proxy_matches, BaseUrl};
 
 /// Percent-encodes a path segment (fingerprints and ids may be any string).

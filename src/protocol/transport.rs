@@ -3,18 +3,24 @@
 //! anything in a response is used, and one mapping from Keygen error
 //! documents to `ErrorKind`.
 
-use std::io::Read;
+#[cfg(feature = "online")]
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "online")]
+use once_cell::sync::OnceCell;
 use serde_json::Value;
 
 use super::deadline::Deadline;
 use super::errors::{error_suffix, map_error_document};
+#[cfg(feature = "online")]
 use super::resolve::{resolve, with_deadline, ConnectFailed};
 use super::signature::{verify_response, RequestInfo};
-use super::tls::{tls_config, tls_message};
-use super::url::{proxy_for, BaseUrl};
+#[cfg(feature = "online")]
+use super::tls::{custom_config, tls_message, Connector, HandshakeFailed};
+#[cfg(feature = "online")]
+use super::url::proxy_for;
+use super::url::BaseUrl;
 use crate::config::{Config, LogLevel, Logger};
 use crate::crypto::{random_bytes, KeySet, SigAlg};
 use crate::error::{Error, ErrorKind, Result};
@@ -78,8 +84,29 @@ impl Reply {
     }
 }
 
+/// A raw answer, before anything in it is checked.
+struct Exchanged {
+    status: u16,
+    date: Option<String>,
+    digest: Option<String>,
+    signature: Option<String>,
+    retry_after: Option<u64>,
+    body: Vec<u8>,
+}
+
+/// What every network call answers in a build without the `online`
+/// feature (an offline-only lic for air-gapped apps).
+pub fn offline_only() -> Error {
+    Error::new(
+        ErrorKind::Network,
+        "this build of lic has no network support (built without the `online` feature): it validates only from offline evidence (a machine or license file)",
+    )
+}
+
+// Without `online`, what requests are made from is never read.
+#[cfg_attr(not(feature = "online"), allow(dead_code))]
 pub struct Transport {
-    agent: ureq::Agent,
+    wire: Wire,
     base: BaseUrl,
     account: String,
     api_version: String,
@@ -93,25 +120,70 @@ pub struct Transport {
     log: Logger,
 }
 
+/// The connection side of a wire client: what its agent is built from,
+/// checked when the client is made, and the keep-alive agent itself, built
+/// by the first request (a client that stays offline never builds one, nor
+/// any TLS configuration).
+#[cfg(feature = "online")]
+pub(crate) struct Wire {
+    agent: OnceCell<ureq::Agent>,
+    connect_timeout: Duration,
+    idle_per_host: usize,
+    proxy: Option<ureq::Proxy>,
+    /// The configured CA bundle's TLS configuration; `None` for the
+    /// process-wide default, built on the first TLS connection.
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+#[cfg(feature = "online")]
+impl Wire {
+    /// Checks what a config says about the connection to `base` (the proxy
+    /// URL, the CA bundle, read now even for http:// so a bad bundle is
+    /// reported at once), doing no TLS work unless a CA bundle is set.
+    pub(crate) fn new(cfg: &Config, base: &BaseUrl, idle_per_host: usize) -> Result<Wire> {
+        Ok(Wire {
+            agent: OnceCell::new(),
+            connect_timeout: cfg.timeout,
+            idle_per_host,
+            tls: custom_config(cfg)?,
+            proxy: proxy_for(cfg, base)?,
+        })
+    }
+
+    /// The agent, built on first use.
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        self.agent.get_or_init(|| {
+            let mut builder = ureq::AgentBuilder::new()
+                .redirects(0)
+                .timeout_connect(self.connect_timeout)
+                .max_idle_connections_per_host(self.idle_per_host)
+                .resolver(|netloc: &str| resolve(netloc))
+                .tls_connector(Arc::new(Connector::new(self.tls.clone())))
+                .user_agent("");
+            if let Some(proxy) = &self.proxy {
+                builder = builder.proxy(proxy.clone());
+            }
+            builder.build()
+        })
+    }
+}
+
+/// Built without the `online` feature: no connection is ever made, so
+/// neither the proxy nor the CA bundle matter.
+#[cfg(not(feature = "online"))]
+pub(crate) struct Wire;
+
+#[cfg(not(feature = "online"))]
+impl Wire {
+    pub(crate) fn new(_cfg: &Config, _base: &BaseUrl, _idle_per_host: usize) -> Result<Wire> {
+        Ok(Wire)
+    }
+}
+
 impl Transport {
     pub fn new(cfg: &Config, account: &str) -> Result<Transport> {
         let base = BaseUrl::parse(&cfg.base_url, cfg.allow_insecure_http)?;
-        let mut builder = ureq::AgentBuilder::new()
-            .redirects(0)
-            .timeout_connect(cfg.timeout)
-            .max_idle_connections_per_host(16)
-            .resolver(|netloc: &str| resolve(netloc))
-            .user_agent("");
-        if base.https {
-            builder = builder.tls_config(Arc::new(tls_config(cfg)?));
-        } else if cfg.ca_bundle.is_some() {
-            // Checked even for http:// so a bad bundle is reported at once,
-            // not when the URL changes.
-            tls_config(cfg)?;
-        }
-        if let Some(proxy) = proxy_for(cfg, &base)? {
-            builder = builder.proxy(proxy);
-        }
+        let wire = Wire::new(cfg, &base, 16)?;
         let mut user_agent = format!(
             "lic/{} keygen/{}",
             env!("CARGO_PKG_VERSION"),
@@ -122,7 +194,7 @@ impl Transport {
             user_agent.push_str(s);
         }
         Ok(Transport {
-            agent: builder.build(),
+            wire,
             base,
             account: account.to_string(),
             api_version: cfg.api_version.clone(),
@@ -245,53 +317,14 @@ impl Transport {
                 format!("no answer within {} ms", self.timeout.as_millis()),
             )));
         }
-        let mut req = self
-            .agent
-            .request(call.method, url)
-            .timeout(remaining)
-            .set("Accept", "application/vnd.api+json")
-            .set("Keygen-Version", &self.api_version)
-            .set("User-Agent", &self.user_agent);
-        if let Some(accept) = &self.accept_signature {
-            req = req.set("Keygen-Accept-Signature", accept);
-        }
-        match call.auth {
-            Auth::None => {}
-            Auth::License(k) => req = req.set("Authorization", &license_authorization(k)),
-            Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
-        }
-        #[allow(clippy::result_large_err)] // ureq's own error type, unwrapped at once
-        let result = with_deadline(deadline, self.timeout, || match body {
-            Some(b) => req
-                .set("Content-Type", "application/vnd.api+json")
-                .send_string(b),
-            None => req.call(),
-        });
-        let resp = match result {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => return Err(self.transport_failure(t)),
-        };
-        let status = resp.status();
-        let header = |name: &str| resp.header(name).map(str::to_string);
-        let (date, digest, signature) =
-            (header("Date"), header("Digest"), header("Keygen-Signature"));
-        let retry_after = header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok());
-        let mut bytes = Vec::new();
-        if let Err(e) = resp
-            .into_reader()
-            .take(MAX_BODY + 1)
-            .read_to_end(&mut bytes)
-        {
-            let kind = if is_timeout(&e) {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Network
-            };
-            return Err(Failure::backoff(Error::new(
-                kind,
-                format!("connection failed while reading the {status} response: {e}"),
-            )));
-        }
+        let Exchanged {
+            status,
+            date,
+            digest,
+            signature,
+            retry_after,
+            body: bytes,
+        } = self.exchange(call, url, body, deadline)?;
         if bytes.len() as u64 > MAX_BODY {
             return Err(Failure::final_(Error::new(
                 ErrorKind::BadResponse,
@@ -380,6 +413,89 @@ impl Transport {
         Ok(reply)
     }
 
+    /// The request on the wire and the raw answer: status, the headers lic
+    /// reads, and the body (at most `MAX_BODY + 1` bytes).
+    #[cfg(feature = "online")]
+    fn exchange(
+        &self,
+        call: &Call<'_>,
+        url: &str,
+        body: Option<&str>,
+        deadline: Instant,
+    ) -> std::result::Result<Exchanged, Failure> {
+        use std::io::Read;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let mut req = self
+            .wire
+            .agent()
+            .request(call.method, url)
+            .timeout(remaining)
+            .set("Accept", "application/vnd.api+json")
+            .set("Keygen-Version", &self.api_version)
+            .set("User-Agent", &self.user_agent);
+        if let Some(accept) = &self.accept_signature {
+            req = req.set("Keygen-Accept-Signature", accept);
+        }
+        match call.auth {
+            Auth::None => {}
+            Auth::License(k) => req = req.set("Authorization", &license_authorization(k)),
+            Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
+        }
+        #[allow(clippy::result_large_err)] // ureq's own error type, unwrapped at once
+        let result = with_deadline(deadline, self.timeout, || match body {
+            Some(b) => req
+                .set("Content-Type", "application/vnd.api+json")
+                .send_string(b),
+            None => req.call(),
+        });
+        let resp = match result {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(ureq::Error::Transport(t)) => return Err(self.transport_failure(t)),
+        };
+        let status = resp.status();
+        let header = |name: &str| resp.header(name).map(str::to_string);
+        let (date, digest, signature) =
+            (header("Date"), header("Digest"), header("Keygen-Signature"));
+        let retry_after = header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok());
+        let mut bytes = Vec::new();
+        if let Err(e) = resp
+            .into_reader()
+            .take(MAX_BODY + 1)
+            .read_to_end(&mut bytes)
+        {
+            let kind = if is_timeout(&e) {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Network
+            };
+            return Err(Failure::backoff(Error::new(
+                kind,
+                format!("connection failed while reading the {status} response: {e}"),
+            )));
+        }
+        Ok(Exchanged {
+            status,
+            date,
+            digest,
+            signature,
+            retry_after,
+            body: bytes,
+        })
+    }
+
+    /// Built without the `online` feature: nothing goes on the wire.
+    #[cfg(not(feature = "online"))]
+    fn exchange(
+        &self,
+        _call: &Call<'_>,
+        _url: &str,
+        _body: Option<&str>,
+        _deadline: Instant,
+    ) -> std::result::Result<Exchanged, Failure> {
+        Err(Failure::final_(offline_only()))
+    }
+
+    #[cfg(feature = "online")]
     fn transport_failure(&self, t: ureq::Transport) -> Failure {
         use std::error::Error as _;
         let text = t.to_string();
@@ -387,6 +503,8 @@ impl Transport {
         let mut io_text = None;
         // A connect tried by the resolver (late in a call) that failed.
         let mut probe = false;
+        // A TLS handshake that failed (not on the certificate): before the request.
+        let mut handshake = false;
         let mut source = t.source();
         while let Some(s) = source {
             if let Some(tls) = s.downcast_ref::<rustls::Error>() {
@@ -403,6 +521,7 @@ impl Transport {
                     return Failure::final_(Error::new(ErrorKind::Tls, tls_message(inner)));
                 }
                 probe |= io.get_ref().is_some_and(|i| i.is::<ConnectFailed>());
+                handshake |= io.get_ref().is_some_and(|i| i.is::<HandshakeFailed>());
                 if io_kind.is_none() {
                     io_kind = Some(io.kind());
                     io_text = Some(io.to_string());
@@ -420,7 +539,9 @@ impl Transport {
                 retry: Retry::Backoff,
                 before_send: true,
             },
-            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => {
+            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Io
+                if t.kind() != ureq::ErrorKind::Io || handshake =>
+            {
                 // Worded for action whatever the platform's own text
                 // (Linux errno 111, Winsock 10061, …).
                 let what = match io_kind {
@@ -524,6 +645,7 @@ impl Failure {
     }
 }
 
+#[cfg(feature = "online")]
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
@@ -594,6 +716,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "online")]
     fn ca_bundle_is_checked_whatever_the_scheme() {
         let cfg = Config {
             base_url: "http://127.0.0.1:1".into(),
@@ -622,6 +745,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "online")]
     fn a_refused_connection_says_what_to_do() {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,6 +1,7 @@
 //! The API base URL and where requests to it may go: Keygen Cloud's
 //! account-in-path rule, plain http only to loopback, and the proxy settings.
 
+#[cfg(feature = "online")]
 use crate::config::Config;
 use crate::error::{err, Error, ErrorKind, Result};
 
@@ -107,6 +108,7 @@ pub fn is_loopback(host: &str) -> bool {
 
 /// The explicit proxy, else `HTTPS_PROXY`/`https_proxy`/`ALL_PROXY` (or the
 /// HTTP ones for http URLs) unless `NO_PROXY` matches. Loopback is never proxied.
+#[cfg(feature = "online")]
 pub(crate) fn proxy_for(cfg: &Config, base: &BaseUrl) -> Result<Option<ureq::Proxy>> {
     let from_env = |names: &[&str]| {
         names

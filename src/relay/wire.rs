@@ -3,8 +3,6 @@
 //! signature checked before anything in an answer is used, and the lease's end on this
 //! machine's clock from `expires_at` and the relay's clock.
 
-use std::io::Read;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -13,12 +11,12 @@ use super::signature;
 use crate::config::{Config, LogLevel, Logger};
 use crate::crypto::b64_std_decode;
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::protocol::tls::tls_config;
-use crate::protocol::{
-    backoff, pct, proxy_for, resolve_within_deadline, with_deadline, BaseUrl, ConnectFailed,
-    MAX_BODY,
-};
-use crate::time::{now_ms, Millis};
+use crate::protocol::{backoff, pct, BaseUrl, Wire};
+#[cfg(feature = "online")]
+use crate::protocol::{with_deadline, ConnectFailed, MAX_BODY};
+#[cfg(feature = "online")]
+use crate::time::now_ms;
+use crate::time::Millis;
 
 /// The TTL assumed when a relay does not say (Relay before 1.2): its minimum, 30 s, so that
 /// renewals at half of it keep any lease alive.
@@ -84,8 +82,10 @@ struct Answer {
     received_ms: Millis,
 }
 
+// Without `online`, what requests are made from is never read.
+#[cfg_attr(not(feature = "online"), allow(dead_code))]
 pub struct RelayClient {
-    agent: ureq::Agent,
+    wire: Wire,
     base: BaseUrl,
     pool: Option<String>,
     secret: Option<Vec<u8>>,
@@ -109,20 +109,9 @@ impl RelayClient {
                 e.message.replace("API URL", "relay URL"),
             )
         })?;
-        let mut builder = ureq::AgentBuilder::new()
-            .redirects(0)
-            .timeout_connect(cfg.timeout)
-            .max_idle_connections_per_host(4)
-            .resolver(|netloc: &str| resolve_within_deadline(netloc))
-            .user_agent("");
-        if base.https {
-            builder = builder.tls_config(Arc::new(tls_config(cfg)?));
-        }
-        if let Some(proxy) = proxy_for(cfg, &base)? {
-            builder = builder.proxy(proxy);
-        }
+        let wire = Wire::new(cfg, &base, 4)?;
         Ok(Some(RelayClient {
-            agent: builder.build(),
+            wire,
             base,
             pool: cfg.relay_pool.clone(),
             secret: cfg.relay_secret.clone().map(String::into_bytes),
@@ -360,18 +349,21 @@ impl RelayClient {
         Ok(a)
     }
 
+    #[cfg(feature = "online")]
     fn attempt(
         &self,
         method: &'static str,
         url: &str,
         deadline: Instant,
     ) -> std::result::Result<Answer, (Error, bool)> {
+        use std::io::Read;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err((self.timed_out(), false));
         }
         let mut req = self
-            .agent
+            .wire
+            .agent()
             .request(method, url)
             .timeout(remaining)
             .set("Accept", "application/json")
@@ -422,6 +414,18 @@ impl RelayClient {
         })
     }
 
+    /// Built without the `online` feature: nothing goes on the wire.
+    #[cfg(not(feature = "online"))]
+    fn attempt(
+        &self,
+        _method: &'static str,
+        _url: &str,
+        _deadline: Instant,
+    ) -> std::result::Result<Answer, (Error, bool)> {
+        Err((crate::protocol::offline_only(), false))
+    }
+
+    #[cfg(feature = "online")]
     fn timed_out(&self) -> Error {
         Error::new(
             ErrorKind::Timeout,
@@ -434,6 +438,7 @@ impl RelayClient {
     }
 
     /// A transport failure and whether it certainly happened before the request was sent.
+    #[cfg(feature = "online")]
     fn transport_error(&self, t: ureq::Transport) -> (Error, bool) {
         use std::error::Error as _;
         let text = t.to_string();
