@@ -77,5 +77,5 @@ pub use store::Bootstrap;
 
 /// Client helpers shared by the tests, examples and benchmark (not part of the server).
 pub mod raw {
-    pub use crate::client::{read_response, send, send_tls};
+    pub use crate::client::{read_response, send, send_tls, validate_throughput};
 }

@@ -269,3 +269,65 @@ impl Admin {
         self.expect("POST", "/v1/dev/cull", Value::Null, 200);
     }
 }
+
+/// validate-key throughput of a fresh in-process devserver: `clients` keep-alive connections on
+/// loopback, each sending one signed validation of a floating license after another for
+/// `duration`. Returns how many answered and the seconds taken (the benchmarks' load generator;
+/// every answer is checked for status 200 and a `Keygen-Signature`).
+pub fn validate_throughput(clients: usize, duration: Duration) -> (u64, f64) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let server = crate::DevServer::start(crate::Options::default()).expect("server starts");
+    let admin = server.admin();
+    let product = admin.create_product("Bench");
+    let policy = admin.create_policy(
+        &product,
+        json!({ "strict": true, "floating": true, "maxMachines": 10 }),
+    );
+    let (license, key) = admin.create_license(&policy, json!({}));
+    let body = json!({ "data": { "type": "machines", "attributes": { "fingerprint": "bench-fp" },
+        "relationships": { "license": { "data": { "type": "licenses", "id": license } } } } });
+    let created = admin
+        .request("POST", "/v1/machines", Some(&body))
+        .unwrap()
+        .0;
+    assert_eq!(created, 201, "the benchmark's machine is created");
+
+    let addr = server.base_url().trim_start_matches("http://").to_string();
+    let payload =
+        json!({ "meta": { "key": key, "nonce": 42, "scope": { "fingerprint": "bench-fp" } } })
+            .to_string();
+    let request = format!(
+        "POST /v1/licenses/actions/validate-key HTTP/1.1\r\nHost: {addr}\r\nAccept: application/vnd.api+json\r\n\
+         Content-Type: application/vnd.api+json\r\nKeygen-Version: 1.7\r\nContent-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    );
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = std::time::Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (addr, request, done, stop) =
+                (addr.clone(), request.clone(), done.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(&addr).expect("connect");
+                stream.set_nodelay(true).expect("nodelay");
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                while !stop.load(Ordering::Relaxed) {
+                    stream.write_all(request.as_bytes()).expect("send");
+                    let resp = read_response(&mut reader).expect("response");
+                    assert!(resp.status == 200 && resp.header("keygen-signature").is_some());
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("client thread");
+    }
+    (
+        done.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64(),
+    )
+}
