@@ -8,6 +8,8 @@
 //! The oracles: no panic anywhere in the server (libfuzzer-sys aborts on a
 //! panic in any thread), the connection ends once the input is sent (no
 //! hang), and the server still answers a normal request afterwards.
+//!
+//! SIGPIPE is ignored, as a Rust `main` would have it (see `server_addr`).
 #![no_main]
 
 use std::io::{Read, Write};
@@ -23,6 +25,15 @@ use lic_fuzz::{FUZZ_ACCOUNT, FUZZ_ADMIN_TOKEN, FUZZ_SEED};
 fn server_addr() -> &'static str {
     static ADDR: OnceLock<String> = OnceLock::new();
     ADDR.get_or_init(|| {
+        // A Rust program's runtime ignores SIGPIPE before main; libFuzzer's
+        // main is C, so here a write to a connection the peer has reset
+        // (hyper answers with writev, which has no MSG_NOSIGNAL) would kill
+        // the whole fuzzer with signal 13 instead of returning EPIPE. The
+        // lic-devserver binary and every Rust test run with it ignored.
+        // SAFETY: setting a signal's disposition to SIG_IGN installs no handler.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
         let server = DevServer::start(Options {
             account_id: Some(FUZZ_ACCOUNT.to_string()),
             admin_token: Some(FUZZ_ADMIN_TOKEN.to_string()),
