@@ -687,6 +687,24 @@ pub fn deactivate(ctx: &Ctx, id: &str) -> ApiResult<Reply> {
     Reply::no_content()
 }
 
+/// The machine a new component or process names in `relationships.machine`, when it exists
+/// and the bearer may see it, with its license and policy.
+fn related_machine<'s>(
+    ctx: &Ctx,
+    store: &'s Store,
+    bearer: &Bearer,
+) -> ApiResult<(&'s Machine, &'s License, &'s Policy)> {
+    let machine_id = rel_id(&ctx.body, "machine")?;
+    let m = store
+        .machine(machine_id)
+        .ok_or_else(|| must_exist("machine"))?;
+    if !bearer.sees(&m.license_id) {
+        return Err(ApiError::denied());
+    }
+    let (license, policy) = policy_of_machine(store, m)?;
+    Ok((m, license, policy))
+}
+
 fn policy_of_machine<'s>(store: &'s Store, m: &Machine) -> ApiResult<(&'s License, &'s Policy)> {
     let license = store
         .license(&m.license_id)
@@ -796,14 +814,7 @@ pub fn create_component(ctx: &Ctx) -> ApiResult<Reply> {
     let bearer = ctx.bearer(&store)?;
     check(&ctx.body, NEW_COMPONENT, "")?;
     check_type(&ctx.body, "components")?;
-    let machine_id = rel_id(&ctx.body, "machine")?;
-    let m = store
-        .machine(machine_id)
-        .ok_or_else(|| must_exist("machine"))?;
-    if !bearer.sees(&m.license_id) {
-        return Err(ApiError::denied());
-    }
-    let (license, policy) = policy_of_machine(&store, m)?;
+    let (m, license, policy) = related_machine(ctx, &store, &bearer)?;
     let a = ctx.body["data"]["attributes"]
         .as_object()
         .cloned()
@@ -970,14 +981,7 @@ pub fn spawn(ctx: &Ctx) -> ApiResult<Reply> {
     let bearer = ctx.bearer(&store)?;
     check(&ctx.body, NEW_PROCESS, "")?;
     check_type(&ctx.body, "processes")?;
-    let machine_id = rel_id(&ctx.body, "machine")?;
-    let m = store
-        .machine(machine_id)
-        .ok_or_else(|| must_exist("machine"))?;
-    if !bearer.sees(&m.license_id) {
-        return Err(ApiError::denied());
-    }
-    let (license, policy) = policy_of_machine(&store, m)?;
+    let (m, license, policy) = related_machine(ctx, &store, &bearer)?;
     let attrs = &ctx.body["data"]["attributes"];
     let pid = attrs["pid"].as_str().unwrap_or_default().to_string();
     const PID: &str = "/data/attributes/pid";
