@@ -85,16 +85,21 @@ pub struct RequestInfo<'a> {
     pub target: &'a str,
     /// Host as sent, with the port when the URL had one.
     pub host: &'a str,
-    /// `host` without its port, tried second: keygen-api signs `request.host`,
-    /// which has no port, while a server behind a port-preserving proxy (and
-    /// lic-devserver) signs the Host header as received.
+    /// `host` without its port, when it had one: keygen-api signs
+    /// `request.host`, which has no port, so this is tried first; a server
+    /// behind a port-preserving proxy (and lic-devserver with
+    /// `--sign-host-with-port`, and keygen-go's tests) signs the Host header
+    /// as received, tried second.
     pub host_without_port: Option<&'a str>,
+    /// Try `host` (with its port) first: the form that verified last time
+    /// for this server, so a steady state costs one verification.
+    pub port_first: bool,
     pub account_id: &'a str,
 }
 
 /// Verifies a response with the account key of the algorithm its
-/// `Keygen-Signature` names. Returns the signed material and the `Date` in
-/// ms. An algorithm lic does not know, or one whose kind of key it was not
+/// `Keygen-Signature` names. Returns the signed material, the `Date` in
+/// ms, and whether the host that verified had its port (see `port_first`). An algorithm lic does not know, or one whose kind of key it was not
 /// given, is UNSUPPORTED_ALGORITHM naming it; a signature that does not hold
 /// is SIGNATURE_INVALID.
 pub fn verify_response(
@@ -104,7 +109,7 @@ pub fn verify_response(
     date: Option<&str>,
     digest: Option<&str>,
     signature_header: Option<&str>,
-) -> Result<(SignedMaterial, Millis)> {
+) -> Result<(SignedMaterial, Millis, bool)> {
     let missing = |h: &str| {
         Error::new(
             ErrorKind::SignatureInvalid,
@@ -151,8 +156,12 @@ pub fn verify_response(
             format!("response Date header {date:?} is not an HTTP date"),
         )
     })?;
-    let hosts = std::iter::once(req.host).chain(req.host_without_port);
-    for host in hosts {
+    let hosts = match req.host_without_port {
+        None => [Some(req.host), None],
+        Some(bare) if req.port_first => [Some(req.host), Some(bare)],
+        Some(bare) => [Some(bare), Some(req.host)],
+    };
+    for host in hosts.into_iter().flatten() {
         let s = signing_string(req.method, req.target, host, date, &expected_digest);
         if keys.verify(alg, s.as_bytes(), &params.signature) == Some(true) {
             let material = SignedMaterial {
@@ -163,7 +172,8 @@ pub fn verify_response(
                 signing_string: s,
                 signature: params.signature,
             };
-            return Ok((material, date_ms));
+            let with_port = req.host_without_port.is_some() && host == req.host;
+            return Ok((material, date_ms, with_port));
         }
     }
     err(
@@ -240,9 +250,10 @@ mod tests {
             target: &target,
             host: "api.keygen.sh",
             host_without_port: None,
+            port_first: false,
             account_id: account,
         };
-        let (m, date_ms) =
+        let (m, date_ms, _) =
             verify_response(&key, &req, body, Some(date), Some(digest), Some(sig)).unwrap();
         assert_eq!(date_ms, crate::time::parse_http_date(date).unwrap());
         assert!(m
@@ -278,15 +289,33 @@ mod tests {
             target: &target,
             ..port_then_plain
         };
-        assert!(verify_response(
+        // Keygen signs the host without its port: found whichever form is
+        // tried first, and reported as the portless form.
+        for port_first in [false, true] {
+            let req = RequestInfo {
+                port_first,
+                ..port_then_plain
+            };
+            let (_, _, with_port) =
+                verify_response(&key, &req, body, Some(date), Some(digest), Some(sig)).unwrap();
+            assert!(!with_port, "port_first {port_first}");
+        }
+        // Signed with the port (a port-preserving proxy): reported as such.
+        let with_port_signed = RequestInfo {
+            host: "api.keygen.sh",
+            host_without_port: Some("api.keygen"),
+            ..port_then_plain
+        };
+        let (_, _, with_port) = verify_response(
             &key,
-            &port_then_plain,
+            &with_port_signed,
             body,
             Some(date),
             Some(digest),
-            Some(sig)
+            Some(sig),
         )
-        .is_ok());
+        .unwrap();
+        assert!(with_port);
         assert!(verify_response(&key, &req, body, Some(date), Some(digest), None).is_err());
         let other_account = RequestInfo {
             account_id: "someone-else",

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "online")]
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "online")]
@@ -118,6 +119,8 @@ pub struct Transport {
     timeout: Duration,
     max_age_ms: i64,
     log: Logger,
+    /// The signed host form that verified last (see `RequestInfo::port_first`).
+    port_first: AtomicBool,
 }
 
 /// The connection side of a wire client: what its agent is built from,
@@ -204,6 +207,7 @@ impl Transport {
             timeout: cfg.timeout,
             max_age_ms: cfg.max_response_age.as_millis() as i64,
             log: Logger::new(cfg),
+            port_first: AtomicBool::new(false),
         })
     }
 
@@ -374,9 +378,10 @@ impl Transport {
                 target,
                 host: &authority,
                 host_without_port: self.base.port.map(|_| self.base.host.as_str()),
+                port_first: self.port_first.load(Ordering::Relaxed),
                 account_id: &self.account,
             };
-            let (material, signed_date) = verify_response(
+            let (material, signed_date, with_port) = verify_response(
                 &self.keys,
                 &req_info,
                 &bytes,
@@ -385,6 +390,7 @@ impl Transport {
                 signature.as_deref(),
             )
             .map_err(Failure::final_)?;
+            self.port_first.store(with_port, Ordering::Relaxed);
             let skew = (signed_date - now_ms()).abs();
             if skew > self.max_age_ms {
                 return Err(Failure::final_(Error::new(
