@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         target: &ex.target,
         host: &ex.host,
         host_without_port: host_without_port.as_deref(),
+        port_first: ex.flags & PORT_FIRST != 0,
         account_id: FUZZ_ACCOUNT,
     };
     let verified = verify_response(
@@ -52,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-    let Ok((material, _date)) = verified else {
+    let Ok((material, _date, _with_port)) = verified else {
         return;
     };
     assert_eq!(material.body, ex.body);

@@ -124,6 +124,8 @@ pub struct Exchange {
 
 /// `flags`: re-sign the exchange with the fuzzer's key before verifying.
 pub const RESIGN: u8 = 1;
+/// `flags`: try the signed host with its port first (`RequestInfo::port_first`).
+pub const PORT_FIRST: u8 = 2;
 
 impl Exchange {
     pub fn parse(data: &[u8]) -> Option<Exchange> {

@@ -3,9 +3,9 @@
 //! anything in a response is used, and one mapping from Keygen error
 //! documents to `ErrorKind`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 #[cfg(feature = "online")]
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "online")]
