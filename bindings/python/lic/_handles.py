@@ -20,6 +20,8 @@ def encode(value: Union[str, "os.PathLike[str]", None], what: str = "argument") 
     """A str (or path) as NUL-terminated UTF-8 for a ``const char *``; None stays NULL."""
     if value is None:
         return None
+    if type(value) is str and "\x00" not in value:  # the common case, without the ABC check
+        return value.encode("utf-8", "surrogateescape")
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str):

@@ -315,6 +315,11 @@ def _raw(dll: ctypes.CDLL, name: str, restype: Any) -> Any:
     return fn
 
 
+def raw(name: str) -> Any:
+    """The hot-path twin of ``lib.<name>`` (same restype, no argtypes; see _raw)."""
+    return _raw(lib, name, _SIGNATURES[name][0])
+
+
 lib = _load()
 _bind(lib)
 # The same library again, for calls that neither block nor call back into

@@ -43,23 +43,33 @@ LogHandler = Union[Callable[[LogLevel, str], Any], logging.Logger]
 
 # Config settings, one row per lic_config_set_* taking one value. Adding a
 # setting to the ABI means adding a row here and a keyword to Client.
+# The string setters are called without argtypes (_native.raw): each gets the
+# config pointer and encode()'s bytes or None, which ctypes passes as they are.
 _STRING_SETTINGS = {
-    "account_id": lib.lic_config_set_account_id,
-    "product_id": lib.lic_config_set_product_id,
-    "api_url": lib.lic_config_set_api_url,
-    "license_key": lib.lic_config_set_license_key,
-    "license_token": lib.lic_config_set_license_token,
-    "api_version": lib.lic_config_set_api_version,
-    "cache_dir": lib.lic_config_set_cache_dir,
-    "fingerprint": lib.lic_config_set_fingerprint,
-    "app_id": lib.lic_config_set_app_id,
-    "user_agent_suffix": lib.lic_config_set_user_agent_suffix,
-    "ca_bundle": lib.lic_config_set_ca_bundle,
-    "proxy": lib.lic_config_set_proxy,
-    "relay_url": lib.lic_config_set_relay_url,
-    "relay_pool": lib.lic_config_set_relay_pool,
-    "relay_secret": lib.lic_config_set_relay_secret,
+    name: _native.raw(f"lic_config_set_{name}")
+    for name in (
+        "account_id",
+        "product_id",
+        "api_url",
+        "license_key",
+        "license_token",
+        "api_version",
+        "cache_dir",
+        "fingerprint",
+        "app_id",
+        "user_agent_suffix",
+        "ca_bundle",
+        "proxy",
+        "relay_url",
+        "relay_pool",
+        "relay_secret",
+    )
 }
+_set_public_key = _native.raw("lic_config_set_public_key")
+_add_public_key = _native.raw("lic_config_add_public_key")
+_config_new = _native.raw("lic_config_new")
+_config_free = _native.raw("lic_config_free")
+_client_new = _native.raw("lic_client_new")
 _INT_SETTINGS = {
     "timeout_ms": lib.lic_config_set_timeout_ms,
     "allow_insecure_http": lib.lic_config_set_allow_insecure_http,
@@ -482,18 +492,21 @@ class Client:
         log_level: Union[LogLevel, int] = LogLevel.INFO,
         on_event: Optional[EventHandler] = None,
     ) -> None:
-        settings = dict(locals())
+        settings = locals()  # the arguments, read by name below
         # The owning ClientRef, None once closed (see _native: each call in
         # flight holds its own reference, so a close waits for them).
         self._h: Optional[_native.ClientRef] = None
         # Callbacks handed to C, kept alive until the native client is freed.
         keepalive: List[Any] = []
         cfg = _native.ConfigP()
-        _check(lib.lic_config_new(ctypes.byref(cfg)))
+        _check(_config_new(byref(cfg)))
         try:
             for name, setter in _STRING_SETTINGS.items():
-                if settings[name] is not None:
-                    _check(setter(cfg, encode(settings[name], name)))
+                value = settings[name]
+                if value is not None:
+                    rc = setter(cfg, encode(value, name))
+                    if rc:
+                        _check(rc)
             _set_public_keys(cfg, public_key)
             for name, setter in _INT_SETTINGS.items():
                 value = settings[name]
@@ -517,9 +530,11 @@ class Client:
                 keepalive.append(ecb)
                 _check(lib.lic_config_set_event_callback(cfg, ecb, None))
             out = _ClientRef()
-            _check(lib.lic_client_new(cfg, ctypes.byref(out)))
+            rc = _client_new(cfg, byref(out))
+            if rc:
+                _check(rc)
         finally:
-            lib.lic_config_free(cfg)
+            _config_free(cfg)
         if keepalive:
             out.keepalive = keepalive  # dropped after lic_client_free returns
             _WITH_CALLBACKS.add(self)
@@ -848,9 +863,11 @@ def _set_public_keys(cfg: Any, public_key: Union[str, Sequence[str], None]) -> N
     """``lic_config_set_public_key`` for the first key, ``_add_`` for the rest."""
     if public_key is None:
         return
-    keys = [public_key] if isinstance(public_key, str) else list(public_key)
-    for i, key in enumerate(keys):
-        setter = lib.lic_config_set_public_key if i == 0 else lib.lic_config_add_public_key
+    if isinstance(public_key, str):
+        _check(_set_public_key(cfg, encode(public_key, "public_key")))
+        return
+    for i, key in enumerate(public_key):
+        setter = _set_public_key if i == 0 else _add_public_key
         _check(setter(cfg, encode(key, "public_key")))
 
 
