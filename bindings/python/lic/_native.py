@@ -10,7 +10,8 @@ Every symbol gets ``argtypes`` *and* ``restype`` from the one table
 ``_SIGNATURES``; a symbol missing from the library is an ImportError, and the
 ABI version is checked at import. To bind a new function, add one line to the
 table (``tests/bindings_coverage.rs`` fails until every header function is
-listed here).
+listed here). A few hot functions also get a twin without argtypes (``raw``,
+see ``_raw``), and handles are owned by ClientRef / ResultRef (below).
 """
 
 from __future__ import annotations
@@ -283,8 +284,8 @@ def _bind(dll: ctypes.CDLL) -> None:
             continue
         fn.restype = restype
         if name.startswith("lic_result_"):
-            # Results travel as plain addresses (ints): ctypes converts an int
-            # for a void * several times faster than it checks a typed pointer.
+            # A result is passed as its ResultRef (a pointer object): ctypes
+            # takes one for a void * faster than it checks a typed POINTER.
             argtypes = [c_void_p if a is ResultP else a for a in argtypes]
         fn.argtypes = list(argtypes)
     if missing:
@@ -305,10 +306,11 @@ def _raw(dll: ctypes.CDLL, name: str, restype: Any) -> Any:
     """A second function object for ``name`` with no ``argtypes``, for the hot path.
 
     ctypes then passes each argument by its own type, skipping the
-    ``from_param`` conversion: callers pass handles only as ClientRef /
-    ResultRef objects (ctypes pointers, so a full-width address), ints only
-    for 32-bit parameters, and ``byref`` objects for out-pointers.
-    ``lib.<name>`` keeps its checked signature.
+    ``from_param`` conversion (about half the cost of a call). So callers
+    pass handles only as ctypes pointer objects (ConfigP, ClientRef,
+    ResultRef: a full-width address; a Python int would go as a C int),
+    strings as bytes or None, ints only for 32-bit parameters, and ``byref``
+    objects for out-pointers. ``lib.<name>`` keeps its checked signature.
     """
     fn = dll[name]  # a new function object, not the one cached on the CDLL
     fn.restype = restype
@@ -353,6 +355,8 @@ class ResultRef(ResultP):
     """An owned ``lic_result *``: ``lic_result_free`` when the last reference goes."""
 
     _type_ = lic_result
+    # Under the GIL: a result is plain data (no thread, lock or client state
+    # behind it), so its free only frees memory.
     _free = _raw(_pylib, "lic_result_free", None)
 
     def __del__(self) -> None:
