@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Optional, Union
 
 from . import _native
-from .errors import Status, _check
+from .errors import Status, _error
 
 _FIRST_TRY = 256
 _BUFFER_TOO_SMALL = int(Status.BUFFER_TOO_SMALL)
@@ -20,6 +20,8 @@ def encode(value: Union[str, "os.PathLike[str]", None], what: str = "argument") 
     """A str (or path) as NUL-terminated UTF-8 for a ``const char *``; None stays NULL."""
     if value is None:
         return None
+    if type(value) is str and "\x00" not in value:  # the common case, without the ABC check
+        return value.encode("utf-8", "surrogateescape")
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str):
@@ -46,7 +48,10 @@ def read_bytes(fn: Callable[..., int], *args: Any, optional: bool = False, text:
         rc = fn(*args, buf, size, ctypes.byref(n))
     if rc == _NOT_FOUND and optional:
         return None
-    _check(rc)
+    if rc:
+        err = _error(rc)  # lic's message, while args still hold the handle
+        del args  # a kept traceback must not keep a closed client alive
+        raise err
     return ctypes.string_at(buf, n.value)
 
 
@@ -62,7 +67,10 @@ def read_i64(fn: Callable[..., int], *args: Any, optional: bool = True) -> Optio
     rc = fn(*args, ctypes.byref(out))
     if rc == _NOT_FOUND and optional:
         return None
-    _check(rc)
+    if rc:
+        err = _error(rc)
+        del args
+        raise err
     return out.value
 
 

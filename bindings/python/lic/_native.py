@@ -10,7 +10,8 @@ Every symbol gets ``argtypes`` *and* ``restype`` from the one table
 ``_SIGNATURES``; a symbol missing from the library is an ImportError, and the
 ABI version is checked at import. To bind a new function, add one line to the
 table (``tests/bindings_coverage.rs`` fails until every header function is
-listed here).
+listed here). A few hot functions also get a twin without argtypes (``raw``,
+see ``_raw``), and handles are owned by ClientRef / ResultRef (below).
 """
 
 from __future__ import annotations
@@ -283,28 +284,85 @@ def _bind(dll: ctypes.CDLL) -> None:
             continue
         fn.restype = restype
         if name.startswith("lic_result_"):
-            # Results travel as plain addresses (ints): ctypes converts an int
-            # for a void * several times faster than it checks a typed pointer.
+            # A result is passed as its ResultRef (a pointer object): ctypes
+            # takes one for a void * faster than it checks a typed POINTER.
             argtypes = [c_void_p if a is ResultP else a for a in argtypes]
         fn.argtypes = list(argtypes)
     if missing:
         raise ImportError(f"lic: {dll._name} lacks {', '.join(missing)}")
 
 
-def _address_call(dll: ctypes.CDLL, name: str, restype: Any, *argtypes: Any) -> Any:
-    """A second function object for ``name`` taking handles as addresses (ints),
-    for the per-call hot path; ``lib.<name>`` keeps its typed signature."""
+# -- the per-call hot path ------------------------------------------------
+#
+# Handles are owned by pointer objects whose finalizer frees them: a Client or
+# ValidationResult holds one, and every call in flight holds a reference to it
+# for the call, so ``close()`` (dropping the owner's reference) frees the
+# handle at once, or when the last call in flight returns. CPython's reference
+# counting decides who is last, with no lock on the per-call path; the
+# finalizer runs exactly once.
+
+
+def _raw(dll: ctypes.CDLL, name: str, restype: Any) -> Any:
+    """A second function object for ``name`` with no ``argtypes``, for the hot path.
+
+    ctypes then passes each argument by its own type, skipping the
+    ``from_param`` conversion (about half the cost of a call). So callers
+    pass handles only as ctypes pointer objects (ConfigP, ClientRef,
+    ResultRef: a full-width address; a Python int would go as a C int),
+    strings as bytes or None, ints only for 32-bit parameters, and ``byref``
+    objects for out-pointers. ``lib.<name>`` keeps its checked signature.
+    """
     fn = dll[name]  # a new function object, not the one cached on the CDLL
     fn.restype = restype
-    fn.argtypes = list(argtypes)
     return fn
+
+
+def raw(name: str) -> Any:
+    """The hot-path twin of ``lib.<name>`` (same restype, no argtypes; see _raw)."""
+    return _raw(lib, name, _SIGNATURES[name][0])
 
 
 lib = _load()
 _bind(lib)
+# The same library again, for calls that neither block nor call back into
+# Python: a PyDLL function keeps the GIL for the call instead of releasing and
+# retaking it (the cost of one such call, measured by bench_binding.py).
+_pylib = ctypes.PyDLL(lib._name, handle=lib._handle)
 
-#: lic_validate(client address, flags, &result address)
-validate_at = _address_call(lib, "lic_validate", status, c_void_p, c_uint32, c_void_p)
+#: lic_validate(ClientRef, flags, byref(ResultRef)); releases the GIL (it may
+#: go online, read files and run callbacks).
+validate_raw = _raw(lib, "lic_validate", status)
+#: lic_result_code(ResultRef): a field read, under the GIL.
+result_code_raw = _raw(_pylib, "lic_result_code", c_int32)
+
+
+class ClientRef(ClientP):
+    """An owned ``lic_client *``: ``lic_client_free`` when the last reference goes.
+
+    ``keepalive`` (an attribute, when set) holds the callbacks lic may call
+    until that free returns.
+    """
+
+    _type_ = lic_client
+    _free = _raw(lib, "lic_client_free", None)  # may block (slots, lease): releases the GIL
+
+    def __del__(self) -> None:
+        if self:
+            self._free(self)
+
+
+class ResultRef(ResultP):
+    """An owned ``lic_result *``: ``lic_result_free`` when the last reference goes."""
+
+    _type_ = lic_result
+    # Under the GIL: a result is plain data (no thread, lock or client state
+    # behind it), so its free only frees memory.
+    _free = _raw(_pylib, "lic_result_free", None)
+
+    def __del__(self) -> None:
+        if self:
+            self._free(self)
+
 
 _abi = lib.lic_abi_version()
 if _abi != ABI_VERSION:

@@ -27,15 +27,15 @@ from ._enums import (
     SignedPart,
 )
 from ._handles import Owned, encode, read_bytes, read_i64, read_str, to_datetime
-from .errors import LicError, _check
+from .errors import LicError, _check, _error
 
 lib = _native.lib
-_validate_at = _native.validate_at
-_result_code = lib.lic_result_code
-_result_free = lib.lic_result_free
-_allocate_lock = threading.Lock
-c_void_p = ctypes.c_void_p
+_validate = _native.validate_raw
+_result_code = _native.result_code_raw
+_ResultRef = _native.ResultRef
+_ClientRef = _native.ClientRef
 byref = ctypes.byref
+_new_result = object.__new__
 _logger = logging.getLogger("lic")
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -43,23 +43,33 @@ LogHandler = Union[Callable[[LogLevel, str], Any], logging.Logger]
 
 # Config settings, one row per lic_config_set_* taking one value. Adding a
 # setting to the ABI means adding a row here and a keyword to Client.
+# The string setters are called without argtypes (_native.raw): each gets the
+# config pointer and encode()'s bytes or None, which ctypes passes as they are.
 _STRING_SETTINGS = {
-    "account_id": lib.lic_config_set_account_id,
-    "product_id": lib.lic_config_set_product_id,
-    "api_url": lib.lic_config_set_api_url,
-    "license_key": lib.lic_config_set_license_key,
-    "license_token": lib.lic_config_set_license_token,
-    "api_version": lib.lic_config_set_api_version,
-    "cache_dir": lib.lic_config_set_cache_dir,
-    "fingerprint": lib.lic_config_set_fingerprint,
-    "app_id": lib.lic_config_set_app_id,
-    "user_agent_suffix": lib.lic_config_set_user_agent_suffix,
-    "ca_bundle": lib.lic_config_set_ca_bundle,
-    "proxy": lib.lic_config_set_proxy,
-    "relay_url": lib.lic_config_set_relay_url,
-    "relay_pool": lib.lic_config_set_relay_pool,
-    "relay_secret": lib.lic_config_set_relay_secret,
+    name: _native.raw(f"lic_config_set_{name}")
+    for name in (
+        "account_id",
+        "product_id",
+        "api_url",
+        "license_key",
+        "license_token",
+        "api_version",
+        "cache_dir",
+        "fingerprint",
+        "app_id",
+        "user_agent_suffix",
+        "ca_bundle",
+        "proxy",
+        "relay_url",
+        "relay_pool",
+        "relay_secret",
+    )
 }
+_set_public_key = _native.raw("lic_config_set_public_key")
+_add_public_key = _native.raw("lic_config_add_public_key")
+_config_new = _native.raw("lic_config_new")
+_config_free = _native.raw("lic_config_free")
+_client_new = _native.raw("lic_client_new")
 _INT_SETTINGS = {
     "timeout_ms": lib.lic_config_set_timeout_ms,
     "allow_insecure_http": lib.lic_config_set_allow_insecure_http,
@@ -104,6 +114,7 @@ def _log_trampoline(log: LogHandler) -> Any:
 
 # Enum lookups by value (a dict is ~20x faster than calling the IntEnum).
 _CODES = {int(c): c for c in Code}
+_UNKNOWN_CODE = Code.UNKNOWN
 _SOURCES = {int(c): c for c in Source}
 _CLOCK_STATES = {int(c): c for c in ClockState}
 _EVENT_KINDS = {int(k): k for k in EventKind}
@@ -243,51 +254,58 @@ class ActivationRequest:
         return f"<lic.ActivationRequest {len(self.text)} chars, {len(self.png)} PNG bytes>"
 
 
-class ValidationResult(Owned):
+class ValidationResult:
     """A validation answer. The verdict is data: check ``code`` and ``valid``.
 
     Properties read the native result on demand; ``close()`` (or ``with``)
-    frees it early, otherwise it is freed when garbage-collected.
+    frees it early, otherwise it is freed when garbage-collected. Safe to
+    share between threads: a ``close()`` while another thread reads a
+    property frees the result when that read returns.
     """
 
-    _free = staticmethod(lib.lic_result_free)
+    # _p: the owning ResultRef, None once closed. Each read holds its own
+    # reference for the call, so the free waits for reads in flight.
+    __slots__ = ("_p", "__dict__", "__weakref__")
 
     def __init__(self, ptr: Any) -> None:
-        # Owned.__init__, inlined (one result per validation).
-        self._ptr = ptr
-        self._lock = _allocate_lock()
-        self._busy = 0
-        self._closing = False
+        self._p = ptr
+
+    def _live(self) -> Any:
+        p = self._p
+        if p is None:
+            raise ValueError("ValidationResult is closed")
+        return p
 
     @property
     def code(self) -> Code:
         # A code appended after this binding reads UNKNOWN: see code_text.
-        # One lock for the quick call (close() waits on it) instead of the
-        # enter/leave pair: the hot path of an offline check.
-        with self._lock:
-            if self._closing:
-                raise ValueError("ValidationResult is closed")
-            code = _result_code(self._ptr)
-        return _CODES.get(code, Code.UNKNOWN)
+        p = self._p
+        if p is None:
+            raise ValueError("ValidationResult is closed")
+        return _CODES.get(_result_code(p), _UNKNOWN_CODE)
 
     def close(self) -> None:
-        """Frees the native result (idempotent; deferred while a call is in flight)."""
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            if self._busy:
-                return  # freed by the last call in flight
-            ptr, self._ptr = self._ptr, None
-        if ptr:
-            _result_free(ptr)
+        """Frees the native result (idempotent; deferred while a read is in flight)."""
+        self._p = None
 
-    def __del__(self) -> None:
-        if not self._closing:
-            try:
-                self.close()
-            except BaseException:
-                pass
+    @property
+    def closed(self) -> bool:
+        return self._p is None
+
+    def __enter__(self) -> "ValidationResult":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._p = None
+
+    def _str(self, fn: Callable[..., int], optional: bool = False) -> Optional[str]:
+        return read_str(fn, self._live(), optional=optional)
+
+    def _i64(self, fn: Callable[..., int]) -> Optional[int]:
+        return read_i64(fn, self._live())
+
+    def _int(self, fn: Callable[..., int]) -> int:
+        return int(fn(self._live()))
 
     @property
     def code_text(self) -> str:
@@ -342,20 +360,15 @@ class ValidationResult(Owned):
 
     @property
     def entitlements(self) -> List[str]:
-        ptr = self._enter()
-        try:
-            count = lib.lic_result_entitlement_count(ptr)
-            return [read_str(lib.lic_result_entitlement, ptr, i) or "" for i in range(count)]
-        finally:
-            self._leave()
+        ptr = self._live()
+        count = lib.lic_result_entitlement_count(ptr)
+        return [read_str(lib.lic_result_entitlement, ptr, i) or "" for i in range(count)]
 
     def has_entitlement(self, code: str) -> bool:
         out = ctypes.c_int32(0)
-        ptr = self._enter()
-        try:
-            _check(lib.lic_result_has_entitlement(ptr, encode(code, "code"), ctypes.byref(out)))
-        finally:
-            self._leave()
+        arg = encode(code, "code")
+        p = self._live()
+        _check(lib.lic_result_has_entitlement(p, arg, ctypes.byref(out)))
         return out.value == 1
 
     @property
@@ -422,11 +435,7 @@ class ValidationResult(Owned):
 
     def signed_part(self, part: Union[SignedPart, int]) -> Optional[bytes]:
         """Raw bytes of the signed material behind the answer; None when absent."""
-        ptr = self._enter()
-        try:
-            return read_bytes(lib.lic_result_signed_part, ptr, int(part), optional=True)
-        finally:
-            self._leave()
+        return read_bytes(lib.lic_result_signed_part, self._live(), int(part), optional=True)
 
     def __repr__(self) -> str:
         if self.closed:
@@ -483,16 +492,21 @@ class Client:
         log_level: Union[LogLevel, int] = LogLevel.INFO,
         on_event: Optional[EventHandler] = None,
     ) -> None:
-        settings = dict(locals())
-        self._handle: Optional[_ClientHandle] = None
+        settings = locals()  # the arguments, read by name below
+        # The owning ClientRef, None once closed (see _native: each call in
+        # flight holds its own reference, so a close waits for them).
+        self._h: Optional[_native.ClientRef] = None
         # Callbacks handed to C, kept alive until the native client is freed.
         keepalive: List[Any] = []
         cfg = _native.ConfigP()
-        _check(lib.lic_config_new(ctypes.byref(cfg)))
+        _check(_config_new(byref(cfg)))
         try:
             for name, setter in _STRING_SETTINGS.items():
-                if settings[name] is not None:
-                    _check(setter(cfg, encode(settings[name], name)))
+                value = settings[name]
+                if value is not None:
+                    rc = setter(cfg, encode(value, name))
+                    if rc:
+                        _check(rc)
             _set_public_keys(cfg, public_key)
             for name, setter in _INT_SETTINGS.items():
                 value = settings[name]
@@ -515,45 +529,44 @@ class Client:
                 ecb = _event_trampoline(on_event)
                 keepalive.append(ecb)
                 _check(lib.lic_config_set_event_callback(cfg, ecb, None))
-            out = _native.ClientP()
-            _check(lib.lic_client_new(cfg, ctypes.byref(out)))
+            out = _ClientRef()
+            rc = _client_new(cfg, byref(out))
+            if rc:
+                _check(rc)
         finally:
-            lib.lic_config_free(cfg)
-        self._handle = _ClientHandle(out, keepalive)
+            _config_free(cfg)
+        if keepalive:
+            out.keepalive = keepalive  # dropped after lic_client_free returns
+            _WITH_CALLBACKS.add(self)
+        self._h = out
 
     # -- lifetime ---------------------------------------------------------
     def close(self) -> None:
-        """Frees the native client (idempotent)."""
-        if self._handle is not None:
-            self._handle.close()
+        """Frees the native client (idempotent): now, or when the last call
+        other threads have in flight on it returns."""
+        self._h = None  # the last reference: ClientRef's finalizer frees
 
     @property
     def closed(self) -> bool:
-        return self._handle is None or self._handle.closed
+        return self._h is None
 
     def __enter__(self) -> "Client":
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.close()
+        self._h = None
 
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except BaseException:
-            pass
+    def _live(self) -> Any:
+        """The native client for one call (ValueError once closed).
 
-    def _enter(self) -> Any:
-        if self._handle is None:
+        Callers hold it until the call's error message is read (freeing a
+        client closed meanwhile clears it), then let it go before raising: a
+        traceback kept by the caller must not keep a closed client alive.
+        ``_run`` does both."""
+        h = self._h
+        if h is None:
             raise ValueError("Client is closed")
-        try:
-            return self._handle._enter()
-        except ValueError:
-            raise ValueError("Client is closed") from None
-
-    def _leave(self) -> None:
-        assert self._handle is not None
-        self._handle._leave()
+        return h
 
     # -- licensing --------------------------------------------------------
     def validate(
@@ -564,58 +577,39 @@ class Client:
         offline_only: bool = False,
     ) -> ValidationResult:
         """Validates the license for this machine; the verdict is on the result."""
-        flags = (
+        h = self._h
+        if h is None:
+            raise ValueError("Client is closed")
+        out = _ResultRef()
+        rc = _validate(
+            h,
             (VALIDATE_AUTO_ACTIVATE if auto_activate else 0)
             | (VALIDATE_ONLINE_ONLY if online_only else 0)
-            | (VALIDATE_OFFLINE_ONLY if offline_only else 0)
+            | (VALIDATE_OFFLINE_ONLY if offline_only else 0),
+            byref(out),
         )
-        handle = self._handle
-        if handle is None:
-            raise ValueError("Client is closed")
-        # Owned._enter / _leave inlined: this is the per-call hot path.
-        lock = handle._lock
-        with lock:
-            if handle._closing:
-                raise ValueError("Client is closed")
-            handle._busy += 1
-        out = c_void_p()
-        try:
-            rc = _validate_at(handle._addr, flags, byref(out))
-        finally:
-            with lock:
-                handle._busy -= 1
-                last = handle._closing and not handle._busy
-                if last:
-                    ptr, handle._ptr = handle._ptr, None
-            if last:
-                handle._release(ptr)
         if rc:
-            _check(rc)
-        return ValidationResult(out.value)
+            err = _error(rc)  # the message first: freeing a client closed meanwhile clears it
+            del h  # then let go: a kept traceback must not keep the client alive
+            raise err
+        # ValidationResult(out) without the Python-level __init__ call.
+        result = _new_result(ValidationResult)
+        result._p = out
+        return result
 
     def check_signed_key(self) -> ValidationResult:
         """Checks the license key as a signed key, with no server."""
         return self._result(lib.lic_client_check_signed_key)
 
     def _result(self, fn: Callable[..., int], *args: Any) -> ValidationResult:
-        out = _native.ResultP()
-        ptr = self._enter()
-        try:
-            rc = fn(ptr, *args, ctypes.byref(out))
-            _check(rc)
-        finally:
-            self._leave()
-        return ValidationResult(ctypes.cast(out, c_void_p).value)
+        out = _ResultRef()
+        self._run(fn, *args, byref(out))
+        return ValidationResult(out)
 
     def activate(self) -> Machine:
         """Activates this machine (success when already activated)."""
         out = _native.MachineP()
-        ptr = self._enter()
-        try:
-            rc = lib.lic_activate(ptr, ctypes.byref(out))
-            _check(rc)
-        finally:
-            self._leave()
+        self._run(lib.lic_activate, ctypes.byref(out))
         return Machine._take(out)
 
     def deactivate(self, machine_id: Union[str, Machine, None] = None) -> None:
@@ -623,22 +617,12 @@ class Client:
         if isinstance(machine_id, Machine):
             machine_id = machine_id.id
         arg = encode(machine_id, "machine_id")
-        ptr = self._enter()
-        try:
-            rc = lib.lic_deactivate(ptr, arg)
-            _check(rc)
-        finally:
-            self._leave()
+        self._run(lib.lic_deactivate, arg)
 
     def machines(self) -> List[Machine]:
         """The machines activated for the license."""
         out = _native.MachineListP()
-        ptr = self._enter()
-        try:
-            rc = lib.lic_client_machines(ptr, ctypes.byref(out))
-            _check(rc)
-        finally:
-            self._leave()
+        self._run(lib.lic_client_machines, ctypes.byref(out))
         try:
             machines = []
             for i in range(lib.lic_machine_list_count(out)):
@@ -653,20 +637,10 @@ class Client:
         """Loads a license or machine file: bytes are its contents, str/Path its path."""
         if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
             data = bytes(path_or_bytes)
-            ptr = self._enter()
-            try:
-                rc = lib.lic_client_load_file(ptr, data, len(data))
-                _check(rc)
-            finally:
-                self._leave()
+            self._run(lib.lic_client_load_file, data, len(data))
         else:
             path = encode(path_or_bytes, "path")
-            ptr = self._enter()
-            try:
-                rc = lib.lic_client_load_file_path(ptr, path)
-                _check(rc)
-            finally:
-                self._leave()
+            self._run(lib.lic_client_load_file_path, path)
 
     def activation_request(
         self,
@@ -689,50 +663,33 @@ class Client:
         app = encode(app_name, "app_name")
         flags = (0 if hostname else _OMIT_HOSTNAME) | (0 if platform else _OMIT_PLATFORM)
         out = _native.ActivationRequestP()
-        ptr = self._enter()
-        try:
-            rc = lib.lic_client_activation_request(ptr, url, app, flags, ctypes.byref(out))
-            _check(rc)
-        finally:
-            self._leave()
+        self._run(lib.lic_client_activation_request, url, app, flags, ctypes.byref(out))
         return ActivationRequest._take(out)
 
     @property
     def fingerprint(self) -> str:
         """The fingerprint this client validates and activates with."""
-        ptr = self._enter()
-        try:
-            return read_str(lib.lic_client_fingerprint, ptr) or ""
-        finally:
-            self._leave()
+        return read_str(lib.lic_client_fingerprint, self._live()) or ""
 
     def fingerprint_report(self) -> Dict[str, Any]:
         """The fingerprint report (lic.h ``lic_fingerprint_report``, schema
         version 1) as a dict: the fingerprint, each component (name, source,
         readable, hash; never a raw value), the environment, and how this
         machine compares with the activated one (asks the server)."""
-        ptr = self._enter()
-        try:
-            return json.loads(read_str(lib.lic_fingerprint_report, ptr) or "{}")
-        finally:
-            self._leave()
+        return json.loads(read_str(lib.lic_fingerprint_report, self._live()) or "{}")
 
     def diagnostics(self) -> Dict[str, Any]:
         """The redacted diagnostics bundle (``lic_client_diagnostics``) as a dict."""
-        ptr = self._enter()
-        try:
-            return json.loads(read_str(lib.lic_client_diagnostics, ptr) or "{}")
-        finally:
-            self._leave()
+        return json.loads(read_str(lib.lic_client_diagnostics, self._live()) or "{}")
 
     def start_revalidation(self, interval_seconds: int = 0) -> None:
         """Revalidates in the background every ``interval_seconds`` (0: one
         hour), with jitter; changes arrive as events."""
-        self._call(lib.lic_client_start_revalidation, int(interval_seconds))
+        self._run(lib.lic_client_start_revalidation, int(interval_seconds))
 
     def stop_revalidation(self) -> None:
         """Stops the background revalidation; OK when not running."""
-        self._call(lib.lic_client_stop_revalidation)
+        self._run(lib.lic_client_stop_revalidation)
 
     # -- process slots and heartbeats -------------------------------------
     def acquire_process_slot(self, label: Optional[str] = None) -> "ProcessSlot":
@@ -744,32 +701,22 @@ class Client:
         """
         arg = encode(label, "label")
         out = _native.SlotP()
-        ptr = self._enter()
-        try:
-            rc = lib.lic_process_slot_acquire(ptr, arg, ctypes.byref(out))
-            _check(rc)
-        finally:
-            self._leave()
+        self._run(lib.lic_process_slot_acquire, arg, ctypes.byref(out))
         return ProcessSlot(out, self)
 
     def start_machine_heartbeat(self) -> None:
         """Starts the machine heartbeat monitor (requireHeartbeat policies); OK when running."""
-        self._call(lib.lic_client_start_machine_heartbeat)
+        self._run(lib.lic_client_start_machine_heartbeat)
 
     def stop_machine_heartbeat(self) -> None:
         """Stops the machine heartbeat monitor; OK when not running."""
-        self._call(lib.lic_client_stop_machine_heartbeat)
+        self._run(lib.lic_client_stop_machine_heartbeat)
 
     # -- events -----------------------------------------------------------
     def poll_event(self) -> Optional[Event]:
         """The oldest queued event, or None when the queue is empty (never blocks)."""
         out = _native.EventP()
-        ptr = self._enter()
-        try:
-            rc = lib.lic_client_poll_event(ptr, ctypes.byref(out))
-            _check(rc)
-        finally:
-            self._leave()
+        self._run(lib.lic_client_poll_event, ctypes.byref(out))
         return Event._take(out) if out else None
 
     def poll_events(self) -> Iterator[Event]:
@@ -792,19 +739,18 @@ class Client:
     @property
     def dropped_events(self) -> int:
         """How many events the full queue (1024) has dropped, oldest first."""
-        ptr = self._enter()
-        try:
-            return int(lib.lic_client_dropped_events(ptr))
-        finally:
-            self._leave()
+        return int(lib.lic_client_dropped_events(self._live()))
 
-    def _call(self, fn: Callable[..., int], *args: Any) -> None:
-        ptr = self._enter()
-        try:
-            rc = fn(ptr, *args)
-            _check(rc)
-        finally:
-            self._leave()
+    def _run(self, fn: Callable[..., int], *args: Any) -> None:
+        """``fn(client, *args)``; a failure raises with lic's message, read
+        while this call still holds the client (the free of a client closed
+        meanwhile would clear it), and the client let go before the raise."""
+        h = self._live()
+        rc = fn(h, *args)
+        if rc:
+            err = _error(rc)
+            del h
+            raise err
 
     def __repr__(self) -> str:
         return "<lic.Client closed>" if self.closed else "<lic.Client>"
@@ -901,40 +847,27 @@ class ProcessSlot(Owned):
 # Clients with callbacks, closed at interpreter exit while Python can still
 # run them (lic's own at-exit release would otherwise run after finalization,
 # with its heartbeat thread possibly inside a Python callback).
-_WITH_CALLBACKS: "weakref.WeakSet[_ClientHandle]" = weakref.WeakSet()
+_WITH_CALLBACKS: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
 
 @atexit.register
 def _close_clients_with_callbacks() -> None:
-    for handle in list(_WITH_CALLBACKS):
+    for client in list(_WITH_CALLBACKS):
         try:
-            handle.close()
+            client.close()
         except BaseException:
             pass
-
-
-class _ClientHandle(Owned):
-    _free = staticmethod(lib.lic_client_free)
-
-    def __init__(self, ptr: Any, keepalive: List[Any]) -> None:
-        super().__init__(ptr)
-        #: The client's address, for the address-typed hot-path calls.
-        self._addr = ctypes.cast(ptr, c_void_p).value
-        self.keepalive = keepalive
-        if keepalive:
-            _WITH_CALLBACKS.add(self)
-
-    def _released(self) -> None:
-        self.keepalive = []  # lic_client_free has returned: no more callbacks
 
 
 def _set_public_keys(cfg: Any, public_key: Union[str, Sequence[str], None]) -> None:
     """``lic_config_set_public_key`` for the first key, ``_add_`` for the rest."""
     if public_key is None:
         return
-    keys = [public_key] if isinstance(public_key, str) else list(public_key)
-    for i, key in enumerate(keys):
-        setter = lib.lic_config_set_public_key if i == 0 else lib.lic_config_add_public_key
+    if isinstance(public_key, str):
+        _check(_set_public_key(cfg, encode(public_key, "public_key")))
+        return
+    for i, key in enumerate(public_key):
+        setter = _set_public_key if i == 0 else _add_public_key
         _check(setter(cfg, encode(key, "public_key")))
 
 
