@@ -69,6 +69,7 @@ fn a_signed_response_with_an_oversized_date_is_refused() {
         target: "/v1/x",
         host: "h:1",
         host_without_port: Some("h"),
+        port_first: false,
         account_id: "acct",
     };
     let e = verify_response(

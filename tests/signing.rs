@@ -386,11 +386,12 @@ fn response_signatures_of_every_algorithm_verify() {
             target: &target,
             host: "licensing.example.com:8443",
             host_without_port: Some("licensing.example.com"),
+            port_first: false,
             account_id: ACCOUNT,
         };
         let kind = alg_kind(&format!("x+{alg}"));
         for keys in [all_keys(&set), KeySet::of(key(&set, kind_name(kind)))] {
-            let (m, _) =
+            let (m, _, _) =
                 verify_response(&keys, &req, body, Some(date), Some(&digest), Some(&header))
                     .unwrap_or_else(|e| panic!("{alg}: {e}"));
             assert_eq!(m.signing_string, s);
@@ -440,6 +441,7 @@ fn response_signatures_of_every_algorithm_verify() {
         target: "/",
         host: "h",
         host_without_port: None,
+        port_first: false,
         account_id: ACCOUNT,
     };
     let e = verify_response(
