@@ -379,8 +379,21 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
             kind.footer()
         ))
     })?;
-    // The body without its line breaks (Keygen wraps it at 60 columns): one
-    // byte buffer, no intermediate strings.
+    // Keygen's own layout (LF line ends, 60 columns, nothing else): the
+    // body is its lines side by side and the normalized text is the input
+    // itself. Any other layout, or a body that does not decode that way
+    // (whitespace inside a line), takes the general path below, which gives
+    // every answer and error as before.
+    if let Some(lines) = keygen_layout(body) {
+        if let Some(json) = b64_std_decode_bytes(&lines) {
+            let mut normalized = String::with_capacity(text.len() + 1);
+            normalized.push_str(text);
+            normalized.push('\n');
+            return certificate(kind, &json, normalized);
+        }
+    }
+    // The body without its line breaks and any other whitespace: one byte
+    // buffer, no intermediate strings.
     let mut stripped = Vec::with_capacity(body.len());
     stripped.extend(body.bytes().filter(|b| !b.is_ascii_whitespace()));
     let body = stripped;
@@ -389,7 +402,50 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
     }
     let json = b64_std_decode_bytes(&body)
         .ok_or_else(|| malformed(format!("{} file body is not valid base64", kind.name())))?;
-    let envelope: Envelope = serde_json::from_slice(&json).map_err(|e| {
+
+    let mut normalized = Vec::with_capacity(body.len() + body.len() / LINE + 64);
+    normalized.extend_from_slice(kind.header().as_bytes());
+    normalized.push(b'\n');
+    for line in body.chunks(LINE) {
+        normalized.extend_from_slice(line);
+        normalized.push(b'\n');
+    }
+    normalized.extend_from_slice(kind.footer().as_bytes());
+    normalized.push(b'\n');
+    // The body decoded as base64, so it is ASCII: one check of the whole text.
+    let normalized = String::from_utf8(normalized)
+        .map_err(|_| malformed(format!("{} file body is not valid base64", kind.name())))?;
+    certificate(kind, &json, normalized)
+}
+
+/// The body's lines side by side when the body is laid out as Keygen writes
+/// it: `\n`, lines of exactly [`LINE`] bytes each ended by `\n`, the last
+/// one of 1 to [`LINE`] bytes. `None` for any other layout. The lines' own
+/// bytes are not looked at here (the base64 decoder does).
+fn keygen_layout(body: &str) -> Option<Vec<u8>> {
+    let inner = body.strip_prefix('\n')?.strip_suffix('\n')?.as_bytes();
+    let full = inner.len() / (LINE + 1);
+    let last = inner.len() - full * (LINE + 1);
+    if last == 0 {
+        return None;
+    }
+    let mut lines = Vec::with_capacity(full * LINE + last);
+    let mut rows = inner.chunks(LINE + 1);
+    for row in rows.by_ref().take(full) {
+        let (line, end) = row.split_at(LINE);
+        if end != b"\n" {
+            return None;
+        }
+        lines.extend_from_slice(line);
+    }
+    lines.extend_from_slice(rows.next()?);
+    Some(lines)
+}
+
+/// The certificate of the decoded body `json` (the envelope) and its
+/// normalized text.
+fn certificate(kind: FileKind, json: &[u8], normalized: String) -> Result<Certificate> {
+    let envelope: Envelope = serde_json::from_slice(json).map_err(|e| {
         malformed(format!(
             "{} file body is not the JSON object {{enc, sig, alg}}: {e}",
             kind.name()
@@ -412,20 +468,6 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
             sig.len()
         )));
     }
-
-    let mut normalized = Vec::with_capacity(body.len() + body.len() / LINE + 64);
-    normalized.extend_from_slice(kind.header().as_bytes());
-    normalized.push(b'\n');
-    for line in body.chunks(LINE) {
-        normalized.extend_from_slice(line);
-        normalized.push(b'\n');
-    }
-    normalized.extend_from_slice(kind.footer().as_bytes());
-    normalized.push(b'\n');
-    // The body decoded as base64, so it is ASCII: one check of the whole text.
-    let normalized = String::from_utf8(normalized)
-        .map_err(|_| malformed(format!("{} file body is not valid base64", kind.name())))?;
-
     Ok(Certificate {
         kind,
         alg,
@@ -521,10 +563,10 @@ impl Certificate {
                 self.kind.name()
             ))
         };
-        let mut split = self.enc.split('.');
-        let (Some(ct), Some(iv), Some(tag), None) =
-            (split.next(), split.next(), split.next(), split.next())
-        else {
+        // From the end: the IV and tag are short, the ciphertext long. A
+        // fourth part leaves a dot in `ct`, which is not base64 either.
+        let mut split = self.enc.rsplitn(3, '.');
+        let (Some(tag), Some(iv), Some(ct)) = (split.next(), split.next(), split.next()) else {
             return Err(not_parts());
         };
         let (Some(mut buf), Some(iv), Some(tag)) =
@@ -1080,6 +1122,24 @@ pub(crate) mod tests {
         assert!(cert.verify(&pk).is_ok());
     }
 
+    /// `text`'s body with `insert` put at `at`, wrapped at `width` columns.
+    fn rewrap(text: &str, at: usize, insert: &str, width: usize) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut body = lines[1..lines.len() - 1].concat();
+        body.insert_str(at, insert);
+        let wrapped: Vec<&str> = body
+            .as_bytes()
+            .chunks(width)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "{}\n{}\n{}\n",
+            lines[0],
+            wrapped.join("\n"),
+            lines[lines.len() - 1]
+        )
+    }
+
     #[test]
     fn tolerates_crlf_bom_and_whitespace() {
         let (_, pk) = account(1);
@@ -1089,6 +1149,10 @@ pub(crate) mod tests {
             format!("\u{feff}{text}"),
             format!("  \n\u{feff}\t{}\n\n  ", text.replace('\n', " \r\n")),
             text.trim_end().to_string(),
+            // Keygen's layout with a space inside a line (the 60-column
+            // lines decode only once it is taken out), and 64 columns.
+            rewrap(&text, 30, " ", LINE),
+            rewrap(&text, 0, "", 64),
         ];
         for v in variants {
             let cert = parse_certificate(&v).unwrap();
