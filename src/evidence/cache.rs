@@ -240,8 +240,19 @@ fn data_dir_from(env: impl Fn(&str) -> Option<PathBuf>) -> Option<PathBuf> {
 /// listing reveals nothing. `kind` is a fixed label chosen by the library
 /// (`license`, `machine`, …) and must be a plain file-name fragment.
 pub fn entry_name(kind: &str, account: &str, license_key: &str, fingerprint: &str) -> String {
+    entry_file(kind, &entry_id(account, license_key, fingerprint))
+}
+
+/// The part of [`entry_name`] that hashes: the same for every kind of one
+/// (account, license key, fingerprint).
+pub fn entry_id(account: &str, license_key: &str, fingerprint: &str) -> String {
     let id = sha256(format!("{account}\0{license_key}\0{fingerprint}").as_bytes());
-    format!("{kind}-{}.lic", &encode_hex(&id)[..32])
+    encode_hex(&id[..16])
+}
+
+/// [`entry_name`] from its [`entry_id`].
+pub fn entry_file(kind: &str, id: &str) -> String {
+    format!("{kind}-{id}.lic")
 }
 
 #[cfg(test)]
@@ -520,5 +531,11 @@ pub(crate) mod tests {
         assert_ne!(n, entry_name("machine", "acct", key, "fp2"));
         assert_ne!(n, entry_name("machine", "acc", &format!("t{key}"), "fp"));
         assert_ne!(n, entry_name("license", "acct", key, "fp"));
+        // The names of caches already on disk: they never change.
+        assert_eq!(n, "machine-4fae0790b2b33b7f5f8a813fa9a53315.lic");
+        assert_eq!(
+            entry_file("clock", &entry_id("acct", key, "fp")),
+            "clock-4fae0790b2b33b7f5f8a813fa9a53315.lic"
+        );
     }
 }

@@ -213,126 +213,215 @@ impl Summary {
     }
 }
 
-/// The typed reading of a dataset: straight from the bytes, no JSON tree.
-/// It accepts only documents whose every part lic reads has the expected
-/// shape (objects where objects are expected, strings where strings are,
-/// no repeated keys among them); anything else is `None`, and the document
-/// is read as a tree instead, which gives the same answers and the same
-/// errors as before for every document.
+/// The typed reading of a dataset: straight from the bytes in one pass, no
+/// JSON tree. It accepts only documents whose every part lic reads has the
+/// expected shape (objects where objects are expected, strings where strings
+/// are, no repeated keys among them); anything else is `None`, and the
+/// document is read as a tree instead, which gives the same answers and the
+/// same errors as before for every document.
+///
+/// An included resource's `type` may come after its attributes, so every
+/// resource is read with the union of the attributes lic reads of any type
+/// (the license's, a machine's fingerprint, an entitlement's code, a
+/// policy's expiration strategy); what lic does not read is skipped
+/// unparsed, and strings are borrowed unless they hold escapes.
 mod typed {
+    use std::borrow::Cow;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{Deserializer, MapAccess, Visitor};
     use serde::Deserialize;
     use serde_json::value::RawValue;
+    use serde_json::Value;
 
     use super::{FileKind, Summary};
-    use crate::model::{LicenseInfo, LicenseResource};
+    use crate::model::LicenseInfo;
     use crate::time::{parse_rfc3339, Millis};
+
+    /// `T` read from a JSON object only: serde's derived structs also read
+    /// arrays (field by field), which the tree reading never treats as
+    /// objects.
+    struct Obj<T>(T);
+
+    impl<T: Default> Default for Obj<T> {
+        fn default() -> Obj<T> {
+            Obj(T::default())
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Obj<T>, D::Error> {
+            struct Objects<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for Objects<T> {
+                type Value = Obj<T>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                    T::deserialize(MapAccessDeserializer::new(map)).map(Obj)
+                }
+            }
+            d.deserialize_map(Objects(PhantomData))
+        }
+    }
 
     #[derive(Deserialize)]
     struct Doc<'a> {
         #[serde(borrow)]
-        data: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        included: Option<Vec<&'a RawValue>>,
+        data: Option<Obj<Resource<'a>>>,
         #[serde(borrow)]
-        meta: Option<&'a RawValue>,
+        included: Option<Vec<Obj<Resource<'a>>>>,
+        #[serde(borrow)]
+        meta: Option<Obj<Meta<'a>>>,
     }
 
     #[derive(Deserialize)]
-    struct Meta {
-        issued: Option<String>,
-        expiry: Option<String>,
+    struct Meta<'a> {
+        #[serde(borrow)]
+        issued: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        expiry: Option<Cow<'a, str>>,
         ttl: Option<i64>,
     }
 
-    /// The fields of any resource lic looks at first.
+    /// Any resource, as far as lic reads it. `attributes` and
+    /// `relationships` may be absent (as for [`LicenseInfo::from_resource`])
+    /// but not null.
     #[derive(Deserialize)]
-    struct Head<'a> {
-        #[serde(rename = "type")]
-        type_: Option<String>,
-        id: Option<String>,
+    struct Resource<'a> {
+        #[serde(rename = "type", borrow)]
+        type_: Option<Cow<'a, str>>,
         #[serde(borrow)]
-        attributes: Option<&'a RawValue>,
+        id: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        attributes: Obj<Attrs<'a>>,
+        #[serde(borrow, default)]
+        relationships: Obj<Rels<'a>>,
+    }
+
+    /// The attributes lic reads of any resource type. The license's are
+    /// those of `model::LicenseResource`, with the same types.
+    #[derive(Default, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Attrs<'a> {
+        #[serde(borrow)]
+        key: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        name: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        expiry: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        status: Option<Cow<'a, str>>,
+        max_machines: Option<i64>,
+        max_processes: Option<i64>,
+        strict: Option<bool>,
+        floating: Option<bool>,
+        suspended: Option<bool>,
+        /// Read as JSON only for the license.
+        #[serde(borrow)]
+        metadata: Option<&'a RawValue>,
+        #[serde(borrow)]
+        fingerprint: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        code: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        expiration_strategy: Option<Cow<'a, str>>,
+    }
+
+    #[derive(Default, Deserialize)]
+    struct Rels<'a> {
+        #[serde(borrow)]
+        policy: Option<Obj<Rel<'a>>>,
+        #[serde(borrow)]
+        product: Option<Obj<Rel<'a>>>,
     }
 
     #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Attrs {
-        fingerprint: Option<String>,
-        code: Option<String>,
-        expiration_strategy: Option<String>,
+    struct Rel<'a> {
+        #[serde(borrow)]
+        data: Option<Obj<Linkage<'a>>>,
     }
 
-    /// `T` from `raw` when it is a JSON object.
-    fn object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
-        raw.get()
-            .starts_with('{')
-            .then(|| serde_json::from_str(raw.get()).ok())
-            .flatten()
+    #[derive(Deserialize)]
+    struct Linkage<'a> {
+        #[serde(borrow)]
+        id: Cow<'a, str>,
     }
 
-    fn attrs(head: &Head) -> Option<Option<Attrs>> {
-        match head.attributes {
-            None => Some(None),
-            Some(raw) if raw.get() == "null" => Some(None),
-            Some(raw) => object::<Attrs>(raw).map(Some),
-        }
+    fn owned(s: Option<Cow<str>>) -> Option<String> {
+        s.map(Cow::into_owned)
     }
 
-    fn license(raw: &RawValue) -> Option<(Option<String>, Option<String>, LicenseInfo)> {
-        let resource: LicenseResource = object(raw)?;
-        let info = LicenseInfo::from(resource);
-        Some((Some(info.id.clone()), info.key.clone(), info))
+    /// The license as `LicenseInfo::from(LicenseResource)` reads the same
+    /// resource; `None` where that reading fails (no id).
+    fn license(r: Resource) -> Option<LicenseInfo> {
+        let (a, rels) = (r.attributes.0, r.relationships.0);
+        let linked = |rel: Option<Obj<Rel>>| Some(rel?.0.data?.0.id.into_owned());
+        let metadata = match a.metadata {
+            Some(raw) => serde_json::from_str(raw.get()).ok()?,
+            None => Value::Object(Default::default()),
+        };
+        Some(LicenseInfo {
+            id: r.id?.into_owned(),
+            key: owned(a.key),
+            name: owned(a.name),
+            expiry: a.expiry.as_deref().and_then(parse_rfc3339),
+            status: owned(a.status),
+            policy_id: linked(rels.policy),
+            product_id: linked(rels.product),
+            max_machines: a.max_machines,
+            max_processes: a.max_processes,
+            strict: a.strict,
+            floating: a.floating,
+            suspended: a.suspended.unwrap_or(false),
+            metadata,
+        })
     }
 
     pub(super) type Parsed = (Millis, Option<Millis>, Option<i64>, Summary);
 
     pub(super) fn parse(kind: FileKind, plain: &str) -> Option<Parsed> {
-        if !plain.trim_start().starts_with('{') {
-            return None;
-        }
-        let doc: Doc = serde_json::from_str(plain).ok()?;
-        let meta: Meta = object(doc.meta?)?;
-        let time = |t: Option<String>| match t {
+        let Obj(doc) = serde_json::from_str::<Obj<Doc>>(plain).ok()?;
+        let Obj(meta) = doc.meta?;
+        let time = |t: Option<Cow<str>>| match t {
             None => Some(None),
             Some(t) => parse_rfc3339(&t).map(Some),
         };
         let issued = time(meta.issued)??;
         let expiry = time(meta.expiry)?;
-        let data_raw = doc.data?;
-        let data: Head = object(data_raw)?;
+        let Obj(data) = doc.data?;
         if data.type_.as_deref() != Some(kind.data_type()) {
             return None;
         }
         let mut summary = Summary {
-            data_id: data.id.clone(),
+            data_id: data.id.as_deref().map(str::to_owned),
             ..Summary::default()
         };
+        let set_license = |summary: &mut Summary, r: Resource| -> Option<()> {
+            let info = license(r)?;
+            summary.license_id = Some(info.id.clone());
+            summary.license_key = info.key.clone();
+            summary.license = Some(info);
+            Some(())
+        };
         match kind {
-            FileKind::License => {
-                attrs(&data)?;
-                let (id, key, info) = license(data_raw)?;
-                (summary.license_id, summary.license_key) = (id, key);
-                summary.license = Some(info);
-            }
-            FileKind::Machine => summary.fingerprint = attrs(&data)?.and_then(|a| a.fingerprint),
+            FileKind::License => set_license(&mut summary, data)?,
+            FileKind::Machine => summary.fingerprint = owned(data.attributes.0.fingerprint),
         }
         let mut seen_policy = false;
-        for raw in doc.included.into_iter().flatten() {
-            let item: Head = object(raw)?;
+        for Obj(item) in doc.included.into_iter().flatten() {
             match item.type_.as_deref() {
                 Some("licenses") if kind == FileKind::Machine && summary.license.is_none() => {
-                    let (id, key, info) = license(raw)?;
-                    (summary.license_id, summary.license_key) = (id, key);
-                    summary.license = Some(info);
+                    set_license(&mut summary, item)?;
                 }
                 Some("entitlements") => {
-                    summary
-                        .entitlements
-                        .extend(attrs(&item)?.and_then(|a| a.code));
+                    summary.entitlements.extend(owned(item.attributes.0.code));
                 }
                 Some("policies") if !seen_policy => {
                     seen_policy = true;
-                    summary.expiration_strategy = attrs(&item)?.and_then(|a| a.expiration_strategy);
+                    summary.expiration_strategy = owned(item.attributes.0.expiration_strategy);
                 }
                 _ => {}
             }
@@ -379,8 +468,21 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
             kind.footer()
         ))
     })?;
-    // The body without its line breaks (Keygen wraps it at 60 columns): one
-    // byte buffer, no intermediate strings.
+    // Keygen's own layout (LF line ends, 60 columns, nothing else): the
+    // body is its lines side by side and the normalized text is the input
+    // itself. Any other layout, or a body that does not decode that way
+    // (whitespace inside a line), takes the general path below, which gives
+    // every answer and error as before.
+    if let Some(lines) = keygen_layout(body) {
+        if let Some(json) = b64_std_decode_bytes(&lines) {
+            let mut normalized = String::with_capacity(text.len() + 1);
+            normalized.push_str(text);
+            normalized.push('\n');
+            return certificate(kind, &json, normalized);
+        }
+    }
+    // The body without its line breaks and any other whitespace: one byte
+    // buffer, no intermediate strings.
     let mut stripped = Vec::with_capacity(body.len());
     stripped.extend(body.bytes().filter(|b| !b.is_ascii_whitespace()));
     let body = stripped;
@@ -389,7 +491,50 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
     }
     let json = b64_std_decode_bytes(&body)
         .ok_or_else(|| malformed(format!("{} file body is not valid base64", kind.name())))?;
-    let envelope: Envelope = serde_json::from_slice(&json).map_err(|e| {
+
+    let mut normalized = Vec::with_capacity(body.len() + body.len() / LINE + 64);
+    normalized.extend_from_slice(kind.header().as_bytes());
+    normalized.push(b'\n');
+    for line in body.chunks(LINE) {
+        normalized.extend_from_slice(line);
+        normalized.push(b'\n');
+    }
+    normalized.extend_from_slice(kind.footer().as_bytes());
+    normalized.push(b'\n');
+    // The body decoded as base64, so it is ASCII: one check of the whole text.
+    let normalized = String::from_utf8(normalized)
+        .map_err(|_| malformed(format!("{} file body is not valid base64", kind.name())))?;
+    certificate(kind, &json, normalized)
+}
+
+/// The body's lines side by side when the body is laid out as Keygen writes
+/// it: `\n`, lines of exactly [`LINE`] bytes each ended by `\n`, the last
+/// one of 1 to [`LINE`] bytes. `None` for any other layout. The lines' own
+/// bytes are not looked at here (the base64 decoder does).
+fn keygen_layout(body: &str) -> Option<Vec<u8>> {
+    let inner = body.strip_prefix('\n')?.strip_suffix('\n')?.as_bytes();
+    let full = inner.len() / (LINE + 1);
+    let last = inner.len() - full * (LINE + 1);
+    if last == 0 {
+        return None;
+    }
+    let mut lines = Vec::with_capacity(full * LINE + last);
+    let mut rows = inner.chunks(LINE + 1);
+    for row in rows.by_ref().take(full) {
+        let (line, end) = row.split_at(LINE);
+        if end != b"\n" {
+            return None;
+        }
+        lines.extend_from_slice(line);
+    }
+    lines.extend_from_slice(rows.next()?);
+    Some(lines)
+}
+
+/// The certificate of the decoded body `json` (the envelope) and its
+/// normalized text.
+fn certificate(kind: FileKind, json: &[u8], normalized: String) -> Result<Certificate> {
+    let envelope: Envelope = serde_json::from_slice(json).map_err(|e| {
         malformed(format!(
             "{} file body is not the JSON object {{enc, sig, alg}}: {e}",
             kind.name()
@@ -412,20 +557,6 @@ pub fn parse_certificate(text: &str) -> Result<Certificate> {
             sig.len()
         )));
     }
-
-    let mut normalized = Vec::with_capacity(body.len() + body.len() / LINE + 64);
-    normalized.extend_from_slice(kind.header().as_bytes());
-    normalized.push(b'\n');
-    for line in body.chunks(LINE) {
-        normalized.extend_from_slice(line);
-        normalized.push(b'\n');
-    }
-    normalized.extend_from_slice(kind.footer().as_bytes());
-    normalized.push(b'\n');
-    // The body decoded as base64, so it is ASCII: one check of the whole text.
-    let normalized = String::from_utf8(normalized)
-        .map_err(|_| malformed(format!("{} file body is not valid base64", kind.name())))?;
-
     Ok(Certificate {
         kind,
         alg,
@@ -521,10 +652,10 @@ impl Certificate {
                 self.kind.name()
             ))
         };
-        let mut split = self.enc.split('.');
-        let (Some(ct), Some(iv), Some(tag), None) =
-            (split.next(), split.next(), split.next(), split.next())
-        else {
+        // From the end: the IV and tag are short, the ciphertext long. A
+        // fourth part leaves a dot in `ct`, which is not base64 either.
+        let mut split = self.enc.rsplitn(3, '.');
+        let (Some(tag), Some(iv), Some(ct)) = (split.next(), split.next(), split.next()) else {
             return Err(not_parts());
         };
         let (Some(mut buf), Some(iv), Some(tag)) =
@@ -610,23 +741,21 @@ pub fn check_signature(text: &str, keys: &KeySet) -> Result<SignatureCheck> {
 
 impl Dataset {
     fn from_json(kind: FileKind, plain: Vec<u8>, fingerprint: Option<&str>) -> Result<Dataset> {
-        let name = kind.name();
-        let typed = std::str::from_utf8(&plain)
-            .ok()
-            .and_then(|text| typed::parse(kind, text));
-        let dataset = match typed {
-            Some((issued, expiry, ttl, summary)) => Dataset {
-                kind,
-                issued,
-                expiry,
-                ttl,
-                plain: String::from_utf8(plain)
-                    .map_err(|_| malformed(format!("{name} file dataset is not UTF-8")))?
-                    .into_boxed_str(),
-                summary,
-                doc: OnceLock::new(),
+        // Not UTF-8 goes to the tree reading, whose JSON error says where.
+        let dataset = match String::from_utf8(plain) {
+            Ok(text) => match typed::parse(kind, &text) {
+                Some((issued, expiry, ttl, summary)) => Dataset {
+                    kind,
+                    issued,
+                    expiry,
+                    ttl,
+                    plain: text.into_boxed_str(),
+                    summary,
+                    doc: OnceLock::new(),
+                },
+                None => Dataset::from_tree(kind, text.into_bytes())?,
             },
-            None => Dataset::from_tree(kind, plain)?,
+            Err(e) => Dataset::from_tree(kind, e.into_bytes())?,
         };
         if let (FileKind::Machine, Some(expected)) = (kind, fingerprint) {
             match dataset.fingerprint() {
@@ -1080,6 +1209,24 @@ pub(crate) mod tests {
         assert!(cert.verify(&pk).is_ok());
     }
 
+    /// `text`'s body with `insert` put at `at`, wrapped at `width` columns.
+    fn rewrap(text: &str, at: usize, insert: &str, width: usize) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut body = lines[1..lines.len() - 1].concat();
+        body.insert_str(at, insert);
+        let wrapped: Vec<&str> = body
+            .as_bytes()
+            .chunks(width)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "{}\n{}\n{}\n",
+            lines[0],
+            wrapped.join("\n"),
+            lines[lines.len() - 1]
+        )
+    }
+
     #[test]
     fn tolerates_crlf_bom_and_whitespace() {
         let (_, pk) = account(1);
@@ -1089,6 +1236,10 @@ pub(crate) mod tests {
             format!("\u{feff}{text}"),
             format!("  \n\u{feff}\t{}\n\n  ", text.replace('\n', " \r\n")),
             text.trim_end().to_string(),
+            // Keygen's layout with a space inside a line (the 60-column
+            // lines decode only once it is taken out), and 64 columns.
+            rewrap(&text, 30, " ", LINE),
+            rewrap(&text, 0, "", 64),
         ];
         for v in variants {
             let cert = parse_certificate(&v).unwrap();
@@ -1331,5 +1482,127 @@ pub(crate) mod tests {
         for text in declined {
             assert!(typed::parse(FileKind::Machine, text).is_none(), "{text}");
         }
+    }
+
+    /// Resources in Keygen's full shape (relationships, links, metadata,
+    /// escaped strings, other included types, a second license) are read
+    /// typed, as the tree reads them; shapes the tree reads differently
+    /// (arrays for objects, null attributes) are declined.
+    #[test]
+    fn typed_reading_of_keygen_shapes() {
+        let rel = |t: &str, id: &str| json!({"links": {"related": "/v1/x"}, "data": {"type": t, "id": id}});
+        let license = json!({"type": "licenses", "id": "lic-1",
+            "attributes": {"name": "Caf\u{e9} & \"Co\"", "key": LICENSE_KEY, "expiry": "2030-01-01T00:00:00.000Z",
+                "status": "ACTIVE", "uses": 0, "suspended": false, "scheme": null, "strict": true,
+                "floating": false, "maxMachines": 3, "maxProcesses": null, "metadata": {"tier": ["pro", 2], "k": {"a": null}},
+                "created": "2022-06-23T02:20:01.368Z"},
+            "relationships": {"account": rel("accounts", "a"), "policy": rel("policies", "pol-1"),
+                "product": rel("products", "prod-1"), "group": {"links": {}, "data": null},
+                "machines": {"links": {}, "meta": {"cores": 0, "count": 3}}},
+            "links": {"self": "/v1/accounts/a/licenses/lic-1"}});
+        let machine = json!({"type": "machines", "id": "mach-1",
+            "attributes": {"fingerprint": FP, "name": null, "metadata": {}, "heartbeatDuration": 120},
+            "relationships": {"product": rel("products", "prod-1"), "license": rel("licenses", "lic-1")},
+            "links": {"self": "/v1/x"}});
+        let others = [
+            json!({"type": "products", "id": "prod-1", "attributes": {"name": "P", "metadata": {"x": 1}, "platforms": ["linux"]}}),
+            json!({"type": "policies", "id": "pol-1", "attributes": {"name": "Pol", "strict": false, "maxMachines": null,
+                "expirationStrategy": "RESTRICT_ACCESS", "duration": 86400}}),
+            json!({"attributes": {"code": "F1"}, "id": "e1", "type": "entitlements"}),
+            json!({"type": "users", "id": "u", "attributes": {"status": "ACTIVE", "email": "a@b"}}),
+        ];
+        let meta = json!({"issued": ISSUED, "expiry": null, "ttl": null});
+        let mut second = license.clone();
+        second["id"] = json!("lic-2");
+        let mut included = vec![others[0].clone(), license.clone(), second];
+        included.extend(others[1..].iter().cloned());
+        let docs = [
+            (
+                FileKind::Machine,
+                json!({"data": machine, "included": included, "meta": meta}),
+            ),
+            (
+                FileKind::License,
+                json!({"data": license, "included": others, "meta": meta}),
+            ),
+            (
+                FileKind::License,
+                json!({"meta": meta, "data": {"id": "l", "type": "licenses"}}),
+            ),
+        ];
+        for (kind, doc) in &docs {
+            let text = doc.to_string();
+            let (issued, expiry, ttl, summary) = typed::parse(*kind, &text).expect("typed");
+            let tree = Dataset::from_tree(*kind, text.clone().into_bytes()).unwrap();
+            assert_eq!((issued, expiry, ttl), (tree.issued, tree.expiry, tree.ttl));
+            assert_eq!(summary, tree.summary, "{text}");
+            assert!(summary.license.is_some());
+        }
+        let (_, _, _, summary) = typed::parse(FileKind::Machine, &docs[0].1.to_string()).unwrap();
+        let info = summary.license.unwrap();
+        assert_eq!(info.id, "lic-1");
+        assert_eq!(info.name.as_deref(), Some("Caf\u{e9} & \"Co\""));
+        assert_eq!(
+            (info.policy_id.as_deref(), info.product_id.as_deref()),
+            (Some("pol-1"), Some("prod-1"))
+        );
+        assert_eq!(info.metadata, license["attributes"]["metadata"]);
+        assert_eq!(summary.entitlements, ["F1"]);
+        assert_eq!(
+            summary.expiration_strategy.as_deref(),
+            Some("RESTRICT_ACCESS")
+        );
+
+        let edit = |f: &dyn Fn(&mut Value)| {
+            let mut d = docs[0].1.clone();
+            f(&mut d);
+            d.to_string()
+        };
+        let declined = [
+            edit(&|d| d["included"][1]["attributes"] = json!(["KEY"])),
+            edit(&|d| d["included"][1]["attributes"] = Value::Null),
+            edit(&|d| d["included"][1]["relationships"]["policy"]["data"] = json!(["pol-1"])),
+            edit(&|d| d["included"][1]["relationships"] = Value::Null),
+            edit(&|d| d["included"][1]["attributes"]["maxMachines"] = json!("3")),
+            edit(&|d| d["included"][0]["attributes"]["code"] = json!(7)),
+            edit(&|d| d["data"]["attributes"]["fingerprint"] = json!(7)),
+            edit(&|d| d["meta"] = json!([ISSUED])),
+        ];
+        for text in declined {
+            assert!(typed::parse(FileKind::Machine, &text).is_none(), "{text}");
+        }
+    }
+
+    /// The Keygen vectors that lic can decrypt are read typed, as the tree
+    /// reads them.
+    #[test]
+    fn keygen_vectors_are_read_typed() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors");
+        let vectors: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/vectors.json")).unwrap())
+                .unwrap();
+        let mut read = 0;
+        let files = vectors.iter().filter(|v| v["kind"] != "license_key");
+        for v in files.filter(|v| v["decryptable"] == true) {
+            let text =
+                std::fs::read_to_string(format!("{dir}/{}", v["file"].as_str().unwrap())).unwrap();
+            let keys =
+                KeySet::of(PublicKey::from_hex(v["public_key_hex"].as_str().unwrap()).unwrap());
+            let (cert, ds) = open_file(
+                &text,
+                &keys,
+                v["license_key"].as_str(),
+                v["fingerprint"].as_str(),
+            )
+            .unwrap();
+            let (issued, expiry, ttl, summary) =
+                typed::parse(cert.kind, ds.text()).unwrap_or_else(|| panic!("{}", v["name"]));
+            let tree = Dataset::from_tree(cert.kind, ds.text().as_bytes().to_vec()).unwrap();
+            assert_eq!((issued, expiry, ttl), (tree.issued, tree.expiry, tree.ttl));
+            assert_eq!(summary, tree.summary);
+            assert!(summary.license.is_some());
+            read += 1;
+        }
+        assert!(read >= 3, "{read}");
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde_json::Value;
 
-use super::cache::{default_cache_dir, entry_name, read_capped, remove, write_atomic};
+use super::cache::{default_cache_dir, entry_file, entry_id, read_capped, remove, write_atomic};
 use super::clockmark::ClockMark;
 use super::files::{parse_certificate, FileKind};
 use super::grace::{GraceMark, GraceRecord};
@@ -36,9 +36,10 @@ pub struct OfflineStore {
     grace_ms: Option<i64>,
     log: Logger,
     state: Mutex<State>,
-    /// The cache paths already named (kind, fingerprint, path): each is a
-    /// SHA-256 of the account, key and fingerprint, computed once per client.
-    paths: Mutex<Vec<(&'static str, String, PathBuf)>>,
+    /// The cache paths already named (kind, fingerprint, entry id, path):
+    /// the id is a SHA-256 of the account, key and fingerprint, computed
+    /// once per client and fingerprint for every kind.
+    paths: Mutex<Vec<(&'static str, String, String, PathBuf)>>,
 }
 
 #[derive(Default)]
@@ -89,18 +90,22 @@ impl OfflineStore {
         let key = self.license_key.as_deref()?;
         let dir = self.cache_dir.as_ref()?;
         let mut paths = self.paths.lock();
-        if let Some((_, _, p)) = paths
+        if let Some((_, _, _, p)) = paths
             .iter()
-            .find(|(k, fp, _)| *k == kind && fp == fingerprint)
+            .find(|(k, fp, _, _)| *k == kind && fp == fingerprint)
         {
             return Some(p.clone());
         }
-        let path = dir.join(entry_name(kind, &self.account, key, fingerprint));
+        let id = match paths.iter().find(|(_, fp, _, _)| fp == fingerprint) {
+            Some((_, _, id, _)) => id.clone(),
+            None => entry_id(&self.account, key, fingerprint),
+        };
+        let path = dir.join(entry_file(kind, &id));
         // A client has one fingerprint in practice; a few are kept at most.
         if paths.len() >= 12 {
             paths.clear();
         }
-        paths.push((kind, fingerprint.to_string(), path.clone()));
+        paths.push((kind, fingerprint.to_string(), id, path.clone()));
         Some(path)
     }
 
