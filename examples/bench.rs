@@ -12,8 +12,8 @@
 //! syscalls per call (strace); the first `lic_client_new` of a process with
 //! an offline configuration (a child process per sample); `lic_validate`
 //! online against lic-devserver beside a bare keep-alive ureq POST of the
-//! same request, on 1 and 4 threads, with `setsockopt` calls per call
-//! (strace); the Python binding (bindings/python/bench_offline.py); the
+//! same request (a default ureq 3 agent), on 1 and 4 threads, with the
+//! `setsockopt` and `write`/`sendto` calls per call (strace); the Python binding (bindings/python/bench_offline.py); the
 //! stripped `liblic.so`; the devserver's validate-key throughput with 8
 //! keep-alive clients.
 //!
@@ -399,22 +399,23 @@ unsafe fn validate_online(client: *mut lic_client) {
     }
 }
 
-/// A bare keep-alive POST of the request lic sends, with ureq (lic's HTTP stack).
+/// A bare keep-alive POST of the request lic sends, with a default ureq 3
+/// agent (lic's HTTP stack, with ureq's own TCP transport).
 fn bare_post(base: &str, key: &str) -> impl Fn() + Clone + Send + 'static {
     let url = format!("{base}/v1/licenses/actions/validate-key");
-    let agent = ureq::AgentBuilder::new().build();
+    let agent = ureq::Agent::new_with_defaults();
     let key = key.to_string();
     move || {
         let body =
             json!({"meta": {"key": key, "nonce": 1, "scope": {"fingerprint": "bench-machine"}}})
                 .to_string();
-        let resp = agent
+        let mut resp = agent
             .post(&url)
-            .set("Content-Type", "application/vnd.api+json")
-            .set("Keygen-Version", "1.7")
-            .send_string(&body)
+            .header("Content-Type", "application/vnd.api+json")
+            .header("Keygen-Version", "1.7")
+            .send(&body)
             .unwrap();
-        let text = resp.into_string().unwrap();
+        let text = resp.body_mut().read_to_string().unwrap();
         assert!(text.contains("\"VALID\""));
     }
 }
@@ -474,10 +475,11 @@ fn online_rows() {
         ("LIC_BENCH_KEY", demo.license_key.clone()),
         ("LIC_BENCH_CACHE", cache.display().to_string()),
     ];
-    let per_call = |mode: &str| -> Option<f64> {
+    // Calls of `trace` (an strace -e expression) per call: 200 calls less none.
+    let per_call = |mode: &str, trace: &str| -> Option<f64> {
         let count = |n: usize| -> Option<u64> {
             let out = strace(
-                &["-f", "-c", "-e", "trace=setsockopt"],
+                &["-f", "-c", "-e", &format!("trace={trace}")],
                 &format!("{mode}:{n}"),
                 &env,
             )?;
@@ -491,8 +493,20 @@ fn online_rows() {
     let fmt = |v: Option<f64>| v.map_or("strace not available".to_string(), |v| format!("{v:.1}"));
     row(
         "setsockopt calls per online lic_validate (strace)",
-        fmt(per_call("lic")),
-        format!("goal <= 4; bare ureq POST: {}", fmt(per_call("bare"))),
+        fmt(per_call("lic", "setsockopt")),
+        format!(
+            "goal <= 4; bare ureq POST: {}",
+            fmt(per_call("bare", "setsockopt"))
+        ),
+    );
+    let writes = "sendto,write,writev";
+    row(
+        "write/sendto calls per online lic_validate (strace)",
+        fmt(per_call("lic", writes)),
+        format!(
+            "goal 1 (head and body in one write); bare ureq POST: {}",
+            fmt(per_call("bare", writes))
+        ),
     );
     if let Ok(client) = Arc::try_unwrap(client) {
         unsafe { lic_client_free(client.0) };

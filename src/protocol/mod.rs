@@ -12,20 +12,24 @@ pub mod errors;
 mod resolve;
 pub mod signature;
 #[cfg(feature = "online")]
+mod socket;
+#[cfg(feature = "online")]
 pub mod tls;
 pub mod transport;
 pub mod url;
 
 pub use deadline::Deadline;
 pub use errors::{first_error, map_error_document};
-/// Name resolution inside a call's deadline, for the other wire clients (`relay`).
+/// lic's own connection failures (resolve, connect, TLS), for the other wire clients.
 #[cfg(feature = "online")]
-pub(crate) use resolve::{with_deadline, ConnectFailed};
+pub(crate) use socket::WireError;
 /// The agent of a wire client (proxy, TLS, resolver), for the other wire clients.
 pub(crate) use transport::Wire;
 pub use transport::{
     backoff, license_authorization, offline_only, Auth, Call, Reply, Transport, MAX_BODY,
 };
+#[cfg(feature = "online")]
+pub(crate) use transport::{read_body, timed_out, wire_error};
 pub use url::{is_loopback, no_proxy_matches, BaseUrl};
 
 /// Percent-encodes a path segment (fingerprints and ids may be any string).

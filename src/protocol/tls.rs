@@ -6,6 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use once_cell::sync::{Lazy, OnceCell};
+use ureq::unversioned::transport::time::{Duration as UDuration, Instant as UInstant};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, Either, NextTimeout, Transport, TransportAdapter,
+};
+
+use super::socket::{self, HeldBuffers, WireError};
 
 use crate::config::Config;
 use crate::error::{err, Error, ErrorKind, Result};
@@ -95,94 +101,169 @@ fn build(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig> {
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
-/// lic's TLS for ureq: rustls over the connection ureq opened, with the
-/// configuration above. ureq's own (its `tls` feature) is not compiled in,
-/// so no second configuration is built and thrown away.
-pub(crate) struct Connector {
+/// lic's TLS for ureq: rustls, with the configuration above, over the
+/// transport the connectors before it made (a TCP connection, or a CONNECT
+/// proxy's tunnel). ureq's own rustls connector builds its configuration
+/// from ureq's `TlsConfig` (its own roots and protocol versions) and cannot
+/// take this one, so it is not compiled in, nor any configuration of its own.
+#[derive(Debug)]
+pub(crate) struct TlsConnector {
     config: OnceCell<Arc<rustls::ClientConfig>>,
 }
 
-impl Connector {
+impl TlsConnector {
     /// A connector with `config`, or the shared default on first use.
-    pub(crate) fn new(config: Option<Arc<rustls::ClientConfig>>) -> Connector {
+    pub(crate) fn new(config: Option<Arc<rustls::ClientConfig>>) -> TlsConnector {
         let cell = OnceCell::new();
         if let Some(c) = config {
             let _ = cell.set(c);
         }
-        Connector { config: cell }
+        TlsConnector { config: cell }
     }
 }
 
-/// A TLS handshake failed: the request was certainly not sent (ureq's own
-/// connector called this a connection failure too).
-#[derive(Debug)]
-pub(crate) struct HandshakeFailed(io::Error);
-
-impl std::fmt::Display for HandshakeFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TLS handshake failed: {}", self.0)
+/// What a TLS failure on `io` was: rustls refusing the server, the
+/// transport's own failure (a timeout stays a timeout), or a handshake cut
+/// short.
+fn handshake_error(e: io::Error) -> ureq::Error {
+    if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
+        let inner = e.into_inner().expect("checked above");
+        let tls = inner.downcast::<rustls::Error>().expect("checked above");
+        return WireError::Tls(*tls).into_ureq();
     }
-}
-
-impl std::error::Error for HandshakeFailed {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+    if e.get_ref().is_some_and(|i| i.is::<ureq::Error>()) {
+        return ureq::Error::from(e);
     }
+    WireError::Handshake(e).into_ureq()
 }
 
-fn handshake_failed(e: io::Error) -> ureq::Error {
-    io::Error::new(e.kind(), HandshakeFailed(e)).into()
-}
+impl<In: Transport> Connector<In> for TlsConnector {
+    type Out = Either<In, TlsTransport>;
 
-impl ureq::TlsConnector for Connector {
     fn connect(
         &self,
-        dns_name: &str,
-        mut io: Box<dyn ureq::ReadWrite>,
-    ) -> std::result::Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> std::result::Result<Option<Self::Out>, ureq::Error> {
+        let Some(transport) = chained else {
+            return Ok(None);
+        };
+        if !details.needs_tls() || transport.is_tls() {
+            return Ok(Some(Either::A(transport)));
+        }
         let config = self
             .config
             .get_or_try_init(shared_default)
-            .map_err(|e| io::Error::other(e.message))?
+            .map_err(|e| WireError::Setup(e.message).into_ureq())?
             .clone();
+        let host = details.uri.host().unwrap_or_default();
         // rustls takes IPv6 literals without their brackets.
-        let name = dns_name.trim_start_matches('[').trim_end_matches(']');
-        let sni = rustls::pki_types::ServerName::try_from(name)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?
-            .to_owned();
+        let name = host.trim_start_matches('[').trim_end_matches(']');
+        let sni = rustls::pki_types::ServerName::try_from(name.to_string()).map_err(|e| {
+            WireError::Handshake(io::Error::new(io::ErrorKind::InvalidInput, e)).into_ureq()
+        })?;
         let mut conn = rustls::ClientConnection::new(config, sni)
-            .map_err(|e| handshake_failed(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-        conn.complete_io(&mut io).map_err(handshake_failed)?;
-        Ok(Box::new(TlsStream(rustls::StreamOwned::new(conn, io))))
+            .map_err(|e| WireError::Tls(e).into_ureq())?;
+        let mut io = TransportAdapter::new(transport.boxed(), details.current_time.clone());
+        // What is left of the connect's time after the TCP connect.
+        let mut left = details.timeout;
+        if let (UInstant::Exact(then), UDuration::Exact(after)) = (details.now, left.after) {
+            left.after = UDuration::Exact(after.saturating_sub(then.elapsed()));
+        }
+        socket::limit(&left)?;
+        io.set_timeout(left);
+        conn.complete_io(&mut io).map_err(handshake_error)?;
+        Ok(Some(Either::B(TlsTransport {
+            conn,
+            io,
+            buffers: HeldBuffers::new(
+                details.config.input_buffer_size(),
+                details.config.output_buffer_size(),
+            ),
+        })))
     }
 }
 
-struct TlsStream(rustls::StreamOwned<rustls::ClientConnection, Box<dyn ureq::ReadWrite>>);
+/// A TLS connection. Its plaintext output is held like a TCP connection's
+/// (see `HeldBuffers`), so a request goes out as one TLS record, which the
+/// transport below holds in turn until the response is awaited.
+pub(crate) struct TlsTransport {
+    conn: rustls::ClientConnection,
+    io: TransportAdapter,
+    buffers: HeldBuffers,
+}
 
-impl std::fmt::Debug for TlsStream {
+impl std::fmt::Debug for TlsTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TlsStream")
+        f.debug_struct("TlsTransport")
+            .field("over", &self.io.inner())
+            .finish()
     }
 }
 
-impl ureq::ReadWrite for TlsStream {
-    fn socket(&self) -> Option<&std::net::TcpStream> {
-        self.0.get_ref().socket()
+impl TlsTransport {
+    fn send_held(&mut self, timeout: NextTimeout) -> std::result::Result<(), ureq::Error> {
+        if self.buffers.held().is_empty() {
+            return Ok(());
+        }
+        self.io.set_timeout(timeout);
+        let mut stream = rustls::Stream::new(&mut self.conn, &mut self.io);
+        stream
+            .write_all(self.buffers.held())
+            .and_then(|()| stream.flush())
+            .map_err(tls_io_error)?;
+        self.buffers.sent();
+        Ok(())
     }
 }
 
-impl Read for TlsStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+/// An I/O failure of an established TLS connection, as ureq's error.
+fn tls_io_error(e: io::Error) -> ureq::Error {
+    if e.get_ref().is_some_and(|i| i.is::<ureq::Error>()) {
+        ureq::Error::from(e)
+    } else {
+        ureq::Error::Io(e)
     }
 }
 
-impl Write for TlsStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
+impl Transport for TlsTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
     }
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+
+    fn transmit_output(
+        &mut self,
+        amount: usize,
+        timeout: NextTimeout,
+    ) -> std::result::Result<(), ureq::Error> {
+        if self.buffers.hold(amount) {
+            self.send_held(timeout)?;
+        }
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        if !self.buffers.held().is_empty() {
+            self.send_held(timeout)?;
+            if self.buffers.has_input() {
+                return Ok(true);
+            }
+        }
+        self.io.set_timeout(timeout);
+        let mut stream = rustls::Stream::new(&mut self.conn, &mut self.io);
+        let n = stream
+            .read(self.buffers.input_append_buf())
+            .map_err(tls_io_error)?;
+        self.buffers.input_appended(n);
+        Ok(n > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.io.get_mut().is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
     }
 }
 

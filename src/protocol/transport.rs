@@ -15,10 +15,12 @@ use serde_json::Value;
 use super::deadline::Deadline;
 use super::errors::{error_suffix, map_error_document};
 #[cfg(feature = "online")]
-use super::resolve::{resolve, with_deadline, ConnectFailed};
+use super::resolve::DeadlineResolver;
 use super::signature::{verify_response, RequestInfo};
 #[cfg(feature = "online")]
-use super::tls::{custom_config, tls_message, Connector, HandshakeFailed};
+use super::socket::{is_timeout, TcpConnector, WireError};
+#[cfg(feature = "online")]
+use super::tls::{custom_config, tls_message, TlsConnector};
 #[cfg(feature = "online")]
 use super::url::proxy_for;
 use super::url::BaseUrl;
@@ -130,13 +132,16 @@ pub struct Transport {
 #[cfg(feature = "online")]
 pub(crate) struct Wire {
     agent: OnceCell<ureq::Agent>,
-    connect_timeout: Duration,
     idle_per_host: usize,
     proxy: Option<ureq::Proxy>,
     /// The configured CA bundle's TLS configuration; `None` for the
     /// process-wide default, built on the first TLS connection.
     tls: Option<Arc<rustls::ClientConfig>>,
 }
+
+/// A response as ureq 3 gives it.
+#[cfg(feature = "online")]
+pub(crate) type HttpResponse = ureq::http::Response<ureq::Body>;
 
 #[cfg(feature = "online")]
 impl Wire {
@@ -146,28 +151,86 @@ impl Wire {
     pub(crate) fn new(cfg: &Config, base: &BaseUrl, idle_per_host: usize) -> Result<Wire> {
         Ok(Wire {
             agent: OnceCell::new(),
-            connect_timeout: cfg.timeout,
             idle_per_host,
             tls: custom_config(cfg)?,
             proxy: proxy_for(cfg, base)?,
         })
     }
 
-    /// The agent, built on first use.
-    pub(crate) fn agent(&self) -> &ureq::Agent {
+    /// The agent, built on first use: lic's resolver, and lic's connectors
+    /// (an HTTP proxy's CONNECT tunnel, TCP, TLS); no redirects, no
+    /// User-Agent or Accept-Encoding of ureq's own, and HTTP error statuses
+    /// as answers.
+    fn agent(&self) -> &ureq::Agent {
         self.agent.get_or_init(|| {
-            let mut builder = ureq::AgentBuilder::new()
-                .redirects(0)
-                .timeout_connect(self.connect_timeout)
+            use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
+            let config = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .user_agent("")
+                .accept_encoding("")
+                .max_idle_connections(self.idle_per_host)
                 .max_idle_connections_per_host(self.idle_per_host)
-                .resolver(|netloc: &str| resolve(netloc))
-                .tls_connector(Arc::new(Connector::new(self.tls.clone())))
-                .user_agent("");
-            if let Some(proxy) = &self.proxy {
-                builder = builder.proxy(proxy.clone());
-            }
-            builder.build()
+                .proxy(self.proxy.clone())
+                .build();
+            let connector =
+                ().chain(ConnectProxyConnector::default())
+                    .chain(TcpConnector)
+                    .chain(TlsConnector::new(self.tls.clone()));
+            ureq::Agent::with_parts(config, connector, DeadlineResolver)
         })
+    }
+
+    /// Sends `request` and reads the response head, all before `deadline`
+    /// (the body is read within it too).
+    pub(crate) fn run<S: ureq::AsSendBody>(
+        &self,
+        request: ureq::http::Request<S>,
+        deadline: Instant,
+    ) -> std::result::Result<HttpResponse, ureq::Error> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let agent = self.agent();
+        let request = agent
+            .configure_request(request)
+            .timeout_global(Some(remaining))
+            .build();
+        agent.run(request)
+    }
+}
+
+/// The body of `response`, at most `limit` bytes, within the request's deadline.
+#[cfg(feature = "online")]
+pub(crate) fn read_body(
+    response: HttpResponse,
+    limit: u64,
+) -> std::result::Result<Vec<u8>, ureq::Error> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(ureq::Error::from)?;
+    Ok(bytes)
+}
+
+/// Whether a ureq error is a deadline that passed.
+#[cfg(feature = "online")]
+pub(crate) fn timed_out(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Timeout(_) => true,
+        ureq::Error::Io(io) => is_timeout(io),
+        _ => false,
+    }
+}
+
+/// lic's own classification of a connection failure, when ureq carries one.
+#[cfg(feature = "online")]
+pub(crate) fn wire_error(e: &ureq::Error) -> Option<&WireError> {
+    match e {
+        ureq::Error::Other(o) => o.downcast_ref::<WireError>(),
+        _ => None,
     }
 }
 
@@ -429,56 +492,58 @@ impl Transport {
         body: Option<&str>,
         deadline: Instant,
     ) -> std::result::Result<Exchanged, Failure> {
-        use std::io::Read;
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let mut req = self
-            .wire
-            .agent()
-            .request(call.method, url)
-            .timeout(remaining)
-            .set("Accept", "application/vnd.api+json")
-            .set("Keygen-Version", &self.api_version)
-            .set("User-Agent", &self.user_agent);
+        let mut req = ureq::http::Request::builder()
+            .method(call.method)
+            .uri(url)
+            .header("Accept", "application/vnd.api+json")
+            .header("Keygen-Version", &self.api_version)
+            .header("User-Agent", &self.user_agent);
         if let Some(accept) = &self.accept_signature {
-            req = req.set("Keygen-Accept-Signature", accept);
+            req = req.header("Keygen-Accept-Signature", accept);
         }
         match call.auth {
             Auth::None => {}
-            Auth::License(k) => req = req.set("Authorization", &license_authorization(k)),
-            Auth::Bearer(t) => req = req.set("Authorization", &format!("Bearer {t}")),
+            Auth::License(k) => req = req.header("Authorization", license_authorization(k)),
+            Auth::Bearer(t) => req = req.header("Authorization", format!("Bearer {t}")),
         }
-        #[allow(clippy::result_large_err)] // ureq's own error type, unwrapped at once
-        let result = with_deadline(deadline, self.timeout, || match body {
-            Some(b) => req
-                .set("Content-Type", "application/vnd.api+json")
-                .send_string(b),
-            None => req.call(),
-        });
-        let resp = match result {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => return Err(self.transport_failure(t)),
+        let bad_request = |e: ureq::http::Error| {
+            Failure::final_(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("bad request: {e}"),
+            ))
         };
-        let status = resp.status();
-        let header = |name: &str| resp.header(name).map(str::to_string);
+        let result = match body {
+            Some(b) => {
+                let req = req
+                    .header("Content-Type", "application/vnd.api+json")
+                    .body(b.as_bytes())
+                    .map_err(bad_request)?;
+                self.wire.run(req, deadline)
+            }
+            None => self.wire.run(req.body(()).map_err(bad_request)?, deadline),
+        };
+        let resp = result.map_err(|e| self.transport_failure(e))?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let (date, digest, signature) =
             (header("Date"), header("Digest"), header("Keygen-Signature"));
         let retry_after = header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok());
-        let mut bytes = Vec::new();
-        if let Err(e) = resp
-            .into_reader()
-            .take(MAX_BODY + 1)
-            .read_to_end(&mut bytes)
-        {
-            let kind = if is_timeout(&e) {
+        let bytes = read_body(resp, MAX_BODY + 1).map_err(|e| {
+            let kind = if timed_out(&e) {
                 ErrorKind::Timeout
             } else {
                 ErrorKind::Network
             };
-            return Err(Failure::backoff(Error::new(
+            Failure::backoff(Error::new(
                 kind,
                 format!("connection failed while reading the {status} response: {e}"),
-            )));
-        }
+            ))
+        })?;
         Ok(Exchanged {
             status,
             date,
@@ -502,95 +567,93 @@ impl Transport {
     }
 
     #[cfg(feature = "online")]
-    fn transport_failure(&self, t: ureq::Transport) -> Failure {
-        use std::error::Error as _;
-        let text = t.to_string();
-        let mut io_kind = None;
-        let mut io_text = None;
-        // A connect tried by the resolver (late in a call) that failed.
-        let mut probe = false;
-        // A TLS handshake that failed (not on the certificate): before the request.
-        let mut handshake = false;
-        let mut source = t.source();
-        while let Some(s) = source {
-            if let Some(tls) = s.downcast_ref::<rustls::Error>() {
-                return Failure::final_(Error::new(ErrorKind::Tls, tls_message(tls)));
-            }
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                if is_timeout(io) {
-                    return Failure::final_(Error::new(
-                        ErrorKind::Timeout,
-                        format!("no answer within {} ms", self.timeout.as_millis()),
-                    ));
-                }
-                if let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                    return Failure::final_(Error::new(ErrorKind::Tls, tls_message(inner)));
-                }
-                probe |= io.get_ref().is_some_and(|i| i.is::<ConnectFailed>());
-                handshake |= io.get_ref().is_some_and(|i| i.is::<HandshakeFailed>());
-                if io_kind.is_none() {
-                    io_kind = Some(io.kind());
-                    io_text = Some(io.to_string());
-                }
-            }
-            source = s.source();
+    fn transport_failure(&self, e: ureq::Error) -> Failure {
+        let timeout = || {
+            Failure::final_(Error::new(
+                ErrorKind::Timeout,
+                format!("no answer within {} ms", self.timeout.as_millis()),
+            ))
+        };
+        if timed_out(&e) {
+            return timeout();
         }
         let origin = self.base.origin();
-        match t.kind() {
-            ureq::ErrorKind::Dns if !probe => Failure {
+        // Worded for action whatever the platform's own text (Linux errno
+        // 111, Winsock 10061, …), with the OS's own words after it.
+        let unreachable = |io: &std::io::Error| {
+            let what = match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => format!(
+                    "the connection to {origin} was refused, so no server is listening there: check the API URL and that the server is running"
+                ),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::UnexpectedEof => format!(
+                    "the connection to {origin} was cut by the other side or by a firewall: check the API URL, the proxy settings and the firewall"
+                ),
+                std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::HostUnreachable => format!(
+                    "{origin} cannot be reached from this machine (no route): check the network connection and the API URL"
+                ),
+                _ => format!("cannot reach {origin}: check the API URL and the network"),
+            };
+            Failure {
+                error: Error::new(ErrorKind::Network, format!("{what} ({io})")),
+                retry: Retry::Backoff,
+                before_send: true,
+            }
+        };
+        let tls = |t: &rustls::Error| Failure::final_(Error::new(ErrorKind::Tls, tls_message(t)));
+        if let Some(w) = wire_error(&e) {
+            return match w {
+                WireError::Resolve(io) => Failure {
+                    error: Error::new(
+                        ErrorKind::Network,
+                        format!("cannot resolve {}: check the API URL, and this machine's network and DNS ({io})", self.base.host),
+                    ),
+                    retry: Retry::Backoff,
+                    before_send: true,
+                },
+                WireError::Connect(io) => unreachable(io),
+                WireError::Handshake(io) => match io.get_ref().and_then(|i| i.downcast_ref()) {
+                    Some(t) => tls(t),
+                    None => unreachable(io),
+                },
+                WireError::Tls(t) => tls(t),
+                WireError::Setup(s) => Failure::final_(Error::new(ErrorKind::Network, s.clone())),
+            };
+        }
+        match e {
+            ureq::Error::Io(io) => match io.get_ref().and_then(|i| i.downcast_ref()) {
+                Some(t) => tls(t),
+                None => Failure::backoff(Error::new(
+                    ErrorKind::Network,
+                    format!("connection failed: {io}"),
+                )),
+            },
+            ureq::Error::HostNotFound => Failure {
                 error: Error::new(
                     ErrorKind::Network,
-                    format!("cannot resolve {}: check the API URL, and this machine's network and DNS ({text})", self.base.host),
+                    format!(
+                        "cannot resolve {}: check the API URL, and this machine's network and DNS",
+                        self.base.host
+                    ),
                 ),
                 retry: Retry::Backoff,
                 before_send: true,
             },
-            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Io
-                if t.kind() != ureq::ErrorKind::Io || handshake =>
-            {
-                // Worded for action whatever the platform's own text
-                // (Linux errno 111, Winsock 10061, …).
-                let what = match io_kind {
-                    Some(std::io::ErrorKind::ConnectionRefused) => format!(
-                        "the connection to {origin} was refused, so no server is listening there: check the API URL and that the server is running"
-                    ),
-                    Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => format!(
-                        "the connection to {origin} was cut by the other side or by a firewall: check the API URL, the proxy settings and the firewall"
-                    ),
-                    Some(std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::HostUnreachable) => format!(
-                        "{origin} cannot be reached from this machine (no route): check the network connection and the API URL"
-                    ),
-                    _ => format!("cannot reach {origin}: check the API URL and the network"),
-                };
-                // The OS's own words, without ureq's restatement of the URL.
-                let why = io_text.unwrap_or(text);
-                Failure {
-                    error: Error::new(ErrorKind::Network, format!("{what} ({why})")),
-                    retry: Retry::Backoff,
-                    before_send: true,
-                }
-            }
-            ureq::ErrorKind::InvalidUrl | ureq::ErrorKind::UnknownScheme => {
-                Failure::final_(Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!("bad request URL: {text}"),
-                ))
-            }
-            ureq::ErrorKind::ProxyConnect
-            | ureq::ErrorKind::ProxyUnauthorized
-            | ureq::ErrorKind::InvalidProxyUrl => Failure::final_(Error::new(
-                ErrorKind::Network,
-                format!("proxy failed: {text}"),
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) => Failure::final_(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("bad request URL: {e}"),
             )),
-            ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader => {
-                Failure::backoff(Error::new(
-                    ErrorKind::BadResponse,
-                    format!("malformed HTTP response: {text}"),
-                ))
+            ureq::Error::ConnectProxyFailed(_) | ureq::Error::InvalidProxyUrl => {
+                Failure::final_(Error::new(ErrorKind::Network, format!("proxy failed: {e}")))
             }
+            ureq::Error::Protocol(_)
+            | ureq::Error::LargeResponseHeader(..)
+            | ureq::Error::BodyStalled => Failure::backoff(Error::new(
+                ErrorKind::BadResponse,
+                format!("malformed HTTP response: {e}"),
+            )),
             _ => Failure::backoff(Error::new(
                 ErrorKind::Network,
-                format!("connection failed: {text}"),
+                format!("connection failed: {e}"),
             )),
         }
     }
@@ -649,14 +712,6 @@ impl Failure {
             before_send: false,
         }
     }
-}
-
-#[cfg(feature = "online")]
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    )
 }
 
 /// Exponential backoff from 100 ms with full jitter.
@@ -748,6 +803,85 @@ mod tests {
             local.target("machines", Some("page[size]=100")),
             "/v1/machines?page[size]=100"
         );
+    }
+
+    /// One HTTP/1.1 message head from `r`, as lines.
+    #[cfg(feature = "online")]
+    fn head(r: &mut impl std::io::BufRead) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            let line = line.trim_end().to_string();
+            if line.is_empty() {
+                return lines;
+            }
+            lines.push(line);
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "online")]
+    fn requests_go_through_a_connect_proxy_with_only_lics_headers() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy = format!("http://{}", listener.local_addr().unwrap());
+        // The proxy answers CONNECT, then plays the server itself.
+        let server = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut r = std::io::BufReader::new(s);
+            let connect = head(&mut r);
+            r.get_mut()
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .unwrap();
+            let request = head(&mut r);
+            let body = br#"{"errors":[{"title":"Not found","code":"NOT_FOUND"}]}"#;
+            let answer = format!(
+                "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            r.get_mut().write_all(answer.as_bytes()).unwrap();
+            r.get_mut().write_all(body).unwrap();
+            (connect, request)
+        });
+        let cfg = Config {
+            base_url: "http://127.0.0.1:9".into(),
+            proxy: Some(proxy),
+            timeout: Duration::from_secs(5),
+            ..Config::default()
+        };
+        let t = Transport::new(&cfg, "acct").unwrap();
+        let e = t
+            .send(&Call {
+                method: "GET",
+                path: "ping".into(),
+                query: None,
+                body: None,
+                auth: Auth::None,
+                retry_safe: false,
+            })
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+        let (connect, request) = server.join().unwrap();
+        assert_eq!(connect[0], "CONNECT 127.0.0.1:9 HTTP/1.1", "{connect:?}");
+        assert_eq!(request[0], "GET /v1/ping HTTP/1.1", "{request:?}");
+        let named = |name: &str| {
+            request
+                .iter()
+                .filter(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            named("user-agent"),
+            vec![format!(
+                "user-agent: lic/{} keygen/{}",
+                env!("CARGO_PKG_VERSION"),
+                cfg.api_version
+            )]
+        );
+        assert!(named("accept-encoding").is_empty(), "{request:?}");
+        assert_eq!(named("accept"), vec!["accept: application/vnd.api+json"]);
     }
 
     #[test]

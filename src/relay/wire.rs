@@ -13,7 +13,7 @@ use crate::crypto::b64_std_decode;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::protocol::{backoff, pct, BaseUrl, Wire};
 #[cfg(feature = "online")]
-use crate::protocol::{with_deadline, ConnectFailed, MAX_BODY};
+use crate::protocol::{read_body, timed_out, wire_error, WireError, MAX_BODY};
 #[cfg(feature = "online")]
 use crate::time::now_ms;
 use crate::time::Millis;
@@ -356,39 +356,42 @@ impl RelayClient {
         url: &str,
         deadline: Instant,
     ) -> std::result::Result<Answer, (Error, bool)> {
-        use std::io::Read;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err((self.timed_out(), false));
         }
-        let mut req = self
-            .wire
-            .agent()
-            .request(method, url)
-            .timeout(remaining)
-            .set("Accept", "application/json")
-            .set("User-Agent", &self.user_agent);
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("Accept", "application/json")
+            .header("User-Agent", &self.user_agent);
         if let Some(p) = &self.pool {
-            req = req.set("Relay-Pool", p);
+            req = req.header("Relay-Pool", p);
         }
-        #[allow(clippy::result_large_err)] // ureq's own error type, unwrapped at once
-        let result = with_deadline(deadline, self.timeout, || req.call());
-        let resp = match result {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(t)),
-        };
-        let status = resp.status();
-        let signature = resp.header("Relay-Signature").map(str::to_string);
-        let clock = resp
-            .header("Relay-Clock")
-            .and_then(|c| c.trim().parse::<i64>().ok());
-        let mut body = Vec::new();
-        if let Err(e) = resp.into_reader().take(MAX_BODY + 1).read_to_end(&mut body) {
-            let kind = match e.kind() {
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ErrorKind::Timeout,
-                _ => ErrorKind::Network,
+        let req = req.body(()).map_err(|e| {
+            (
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("bad relay request: {e}"),
+                ),
+                false,
+            )
+        })?;
+        let resp = self
+            .wire
+            .run(req, deadline)
+            .map_err(|e| self.transport_error(e))?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok());
+        let signature = header("Relay-Signature").map(str::to_string);
+        let clock = header("Relay-Clock").and_then(|c| c.trim().parse::<i64>().ok());
+        let body = read_body(resp, MAX_BODY + 1).map_err(|e| {
+            let kind = if timed_out(&e) {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Network
             };
-            return Err((
+            (
                 Error::new(
                     kind,
                     format!(
@@ -396,8 +399,8 @@ impl RelayClient {
                     ),
                 ),
                 false,
-            ));
-        }
+            )
+        })?;
         if body.len() as u64 > MAX_BODY {
             return Err((
                 Error::new(ErrorKind::BadResponse, "the relay's answer is too large"),
@@ -439,45 +442,41 @@ impl RelayClient {
 
     /// A transport failure and whether it certainly happened before the request was sent.
     #[cfg(feature = "online")]
-    fn transport_error(&self, t: ureq::Transport) -> (Error, bool) {
-        use std::error::Error as _;
-        let text = t.to_string();
-        // A connect the resolver tried itself (late in a call) that failed.
-        let mut probe = false;
-        let mut source = t.source();
-        while let Some(s) = source {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                if matches!(
-                    io.kind(),
-                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                ) {
-                    return (self.timed_out(), false);
-                }
-                probe |= io.get_ref().is_some_and(|i| i.is::<ConnectFailed>());
-            }
-            source = s.source();
+    fn transport_error(&self, e: ureq::Error) -> (Error, bool) {
+        if timed_out(&e) {
+            return (self.timed_out(), false);
         }
         let url = self.url();
-        match t.kind() {
-            ureq::ErrorKind::Dns if !probe => (
+        let unreachable = |why: &dyn std::fmt::Display| {
+            (
                 Error::new(
                     ErrorKind::Network,
-                    format!("cannot resolve the relay's host {}: check the relay URL ({text})", self.base.host),
+                    format!("cannot reach the relay at {url}: check the relay URL and that Relay is running ({why})"),
+                ),
+                true,
+            )
+        };
+        match wire_error(&e) {
+            Some(WireError::Resolve(io)) => (
+                Error::new(
+                    ErrorKind::Network,
+                    format!(
+                        "cannot resolve the relay's host {}: check the relay URL ({io})",
+                        self.base.host
+                    ),
                 ),
                 true,
             ),
-            ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => (
-                Error::new(
-                    ErrorKind::Network,
-                    format!("cannot reach the relay at {url}: check the relay URL and that Relay is running ({text})"),
-                ),
-                true,
-            ),
-            ureq::ErrorKind::Io if text.contains("timed out") => (self.timed_out(), false),
+            Some(w @ (WireError::Connect(_) | WireError::Handshake(_) | WireError::Tls(_))) => {
+                unreachable(w)
+            }
+            _ if matches!(e, ureq::Error::HostNotFound | ureq::Error::ConnectionFailed) => {
+                unreachable(&e)
+            }
             _ => (
                 Error::new(
                     ErrorKind::Network,
-                    format!("the connection to the relay at {url} failed: {text}"),
+                    format!("the connection to the relay at {url} failed: {e}"),
                 ),
                 false,
             ),
