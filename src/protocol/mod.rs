@@ -29,7 +29,7 @@ pub use transport::{
     backoff, license_authorization, offline_only, Auth, Call, Reply, Transport, MAX_BODY,
 };
 #[cfg(feature = "online")]
-pub(crate) use transport::{read_body, timed_out, wire_error};
+pub(crate) use transport::{read_body, read_error_kind, timed_out, wire_error};
 pub use url::{is_loopback, no_proxy_matches, BaseUrl};
 
 /// Percent-encodes a path segment (fingerprints and ids may be any string).

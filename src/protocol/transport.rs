@@ -215,6 +215,16 @@ pub(crate) fn read_body(
     Ok(bytes)
 }
 
+/// What a failure while reading an answer is: a timeout, or else the network.
+#[cfg(feature = "online")]
+pub(crate) fn read_error_kind(e: &ureq::Error) -> ErrorKind {
+    if timed_out(e) {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Network
+    }
+}
+
 /// Whether a ureq error is a deadline that passed.
 #[cfg(feature = "online")]
 pub(crate) fn timed_out(e: &ureq::Error) -> bool {
@@ -534,11 +544,7 @@ impl Transport {
             (header("Date"), header("Digest"), header("Keygen-Signature"));
         let retry_after = header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = read_body(resp, MAX_BODY + 1).map_err(|e| {
-            let kind = if timed_out(&e) {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Network
-            };
+            let kind = read_error_kind(&e);
             Failure::backoff(Error::new(
                 kind,
                 format!("connection failed while reading the {status} response: {e}"),
@@ -730,6 +736,19 @@ pub fn backoff(attempt: u32) -> Duration {
 mod tests {
     use super::*;
 
+    /// `GET ping`, unauthenticated, not retried.
+    #[cfg(feature = "online")]
+    fn ping() -> Call<'static> {
+        Call {
+            method: "GET",
+            path: "ping".into(),
+            query: None,
+            body: None,
+            auth: Auth::None,
+            retry_safe: false,
+        }
+    }
+
     #[test]
     fn accept_signature_asks_for_what_the_keys_verify() {
         let v: serde_json::Value =
@@ -851,16 +870,7 @@ mod tests {
             ..Config::default()
         };
         let t = Transport::new(&cfg, "acct").unwrap();
-        let e = t
-            .send(&Call {
-                method: "GET",
-                path: "ping".into(),
-                query: None,
-                body: None,
-                auth: Auth::None,
-                retry_safe: false,
-            })
-            .unwrap_err();
+        let e = t.send(&ping()).unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
         let (connect, request) = server.join().unwrap();
         assert_eq!(connect[0], "CONNECT 127.0.0.1:9 HTTP/1.1", "{connect:?}");
@@ -897,16 +907,7 @@ mod tests {
             ..Config::default()
         };
         let t = Transport::new(&cfg, "acct").unwrap();
-        let e = t
-            .send(&Call {
-                method: "GET",
-                path: "ping".into(),
-                query: None,
-                body: None,
-                auth: Auth::None,
-                retry_safe: false,
-            })
-            .unwrap_err();
+        let e = t.send(&ping()).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Network);
         assert!(
             e.message.contains("was refused") && e.message.contains("check the API URL"),

@@ -13,7 +13,7 @@ use crate::crypto::b64_std_decode;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::protocol::{backoff, pct, BaseUrl, Wire};
 #[cfg(feature = "online")]
-use crate::protocol::{read_body, timed_out, wire_error, WireError, MAX_BODY};
+use crate::protocol::{read_body, read_error_kind, timed_out, wire_error, WireError, MAX_BODY};
 #[cfg(feature = "online")]
 use crate::time::now_ms;
 use crate::time::Millis;
@@ -386,11 +386,7 @@ impl RelayClient {
         let signature = header("Relay-Signature").map(str::to_string);
         let clock = header("Relay-Clock").and_then(|c| c.trim().parse::<i64>().ok());
         let body = read_body(resp, MAX_BODY + 1).map_err(|e| {
-            let kind = if timed_out(&e) {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Network
-            };
+            let kind = read_error_kind(&e);
             (
                 Error::new(
                     kind,
