@@ -12,7 +12,9 @@
 //! syscalls per call (strace); the first `lic_client_new` of a process with
 //! an offline configuration (a child process per sample); `lic_validate`
 //! online against lic-devserver beside a bare keep-alive ureq POST of the
-//! same request (a default ureq 3 agent), on 1 and 4 threads, with the
+//! same request (a default ureq 3 agent) and beside that POST plus the
+//! response verification (Digest and one Ed25519 `verify_strict`), on 1
+//! and 4 threads, with the
 //! `setsockopt` and `write`/`sendto` calls per call (strace); the Python binding (bindings/python/bench_offline.py); the
 //! stripped `liblic.so`; the devserver's validate-key throughput with 8
 //! keep-alive clients.
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
-use lic::crypto::{b64_std_decode, sha256, KeySet, PublicKey, SigAlg};
+use lic::crypto::{b64_std, b64_std_decode, sha256, KeySet, PublicKey, SigAlg};
 use lic::ffi::client::{
     lic_client, lic_client_free, lic_client_new, lic_validate, LIC_VALIDATE_AUTO_ACTIVATE,
     LIC_VALIDATE_OFFLINE_ONLY,
@@ -157,30 +159,41 @@ fn offline_rows() {
         )
         .unwrap();
     };
-    let floor = sample(N, || {
-        assert_eq!(
-            keys.verify(SigAlg::Ed25519, signed.as_bytes(), &cert.sig),
-            Some(true)
-        );
-        open(&mut buf);
-    });
-    let floor_json = sample(N, || {
-        assert_eq!(
-            keys.verify(SigAlg::Ed25519, signed.as_bytes(), &cert.sig),
-            Some(true)
-        );
-        open(&mut buf);
-        let doc: Value = serde_json::from_slice(&buf).unwrap();
-        assert!(doc.get("data").is_some());
-    });
-
+    let mut buf2 = buf.clone();
     let cache = temp("offline");
     let cfg = unsafe { vector_config(&cache) };
-    let cold = sample(N, || unsafe {
-        let client = loaded_client(cfg, &text);
-        assert_eq!(validate_offline(client), ValidationCode::FileExpired);
-        lic_client_free(client);
-    });
+    // The floor, floor + JSON and the cold op are sampled in alternating
+    // blocks, so a change of clock speed or of other load during the run
+    // shifts all three alike and their ratios stay comparable.
+    let mut samples = sample_interleaved(
+        N,
+        &mut [
+            &mut || {
+                assert_eq!(
+                    keys.verify(SigAlg::Ed25519, signed.as_bytes(), &cert.sig),
+                    Some(true)
+                );
+                open(&mut buf);
+            },
+            &mut || {
+                assert_eq!(
+                    keys.verify(SigAlg::Ed25519, signed.as_bytes(), &cert.sig),
+                    Some(true)
+                );
+                open(&mut buf2);
+                let doc: Value = serde_json::from_slice(&buf2).unwrap();
+                assert!(doc.get("data").is_some());
+            },
+            &mut || unsafe {
+                let client = loaded_client(cfg, &text);
+                assert_eq!(validate_offline(client), ValidationCode::FileExpired);
+                lic_client_free(client);
+            },
+        ],
+    );
+    let cold = samples.pop().unwrap();
+    let floor_json = samples.pop().unwrap();
+    let floor = samples.pop().unwrap();
     let client = unsafe { loaded_client(cfg, &text) };
     let warm = sample(N * 10, || unsafe {
         assert_eq!(validate_offline(client), ValidationCode::FileExpired);
@@ -420,6 +433,54 @@ fn bare_post(base: &str, key: &str) -> impl Fn() + Clone + Send + 'static {
     }
 }
 
+/// The bare POST plus the verification any client of a signed API must do:
+/// the body's SHA-256 against `Digest`, and one Ed25519 `verify_strict` of
+/// the `Keygen-Signature` over the signing string (portless host, as
+/// keygen-api and lic-devserver sign). The floor of a verified call.
+fn bare_post_verified(base: &str, key: &str, pk: &str) -> impl Fn() + Clone + Send + 'static {
+    let url = format!("{base}/v1/licenses/actions/validate-key");
+    let host = base
+        .split("://")
+        .nth(1)
+        .and_then(|h| h.split(':').next())
+        .unwrap()
+        .to_string();
+    let keys = Arc::new(KeySet::of(PublicKey::from_hex(pk).unwrap()));
+    let agent = ureq::Agent::new_with_defaults();
+    let key = key.to_string();
+    move || {
+        let body =
+            json!({"meta": {"key": key, "nonce": 1, "scope": {"fingerprint": "bench-machine"}}})
+                .to_string();
+        let mut resp = agent
+            .post(&url)
+            .header("Content-Type", "application/vnd.api+json")
+            .header("Keygen-Version", "1.7")
+            .send(&body)
+            .unwrap();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap()
+                .to_string()
+        };
+        let (date, digest, sig) = (header("date"), header("digest"), header("keygen-signature"));
+        let text = resp.body_mut().read_to_vec().unwrap();
+        let expected = format!("sha-256={}", b64_std(&sha256(&text)));
+        assert_eq!(digest, expected);
+        let b64 = sig.split("signature=\"").nth(1).unwrap();
+        let sig = b64_std_decode(b64.split('"').next().unwrap()).unwrap();
+        let signed = format!(
+            "(request-target): post /v1/licenses/actions/validate-key\nhost: {host}\ndate: {date}\ndigest: {digest}"
+        );
+        assert_eq!(
+            keys.verify(SigAlg::Ed25519, signed.as_bytes(), &sig),
+            Some(true)
+        );
+    }
+}
+
 fn online_rows() {
     let seconds: f64 = std::env::var("LIC_BENCH_SECONDS")
         .ok()
@@ -449,21 +510,30 @@ fn online_rows() {
     }
     let client = Arc::new(client);
     let bare = bare_post(&url, &demo.license_key);
+    let verified = bare_post_verified(&url, &demo.license_key, &pk);
     let lic_call = {
         let client = client.clone();
         move || unsafe { validate_online(client.0) }
     };
     println!("-- online, lic-devserver on loopback, {seconds} s per run, time per call");
     for threads in [1, 4] {
-        let b = run(threads, seconds, bare.clone());
-        let l = run(threads, seconds, lic_call.clone());
+        // Four alternating slices of each, so drift hits all three alike.
+        let (mut b, mut v, mut l) = (0.0, 0.0, 0.0);
+        for _ in 0..4 {
+            b += run(threads, seconds / 4.0, bare.clone()) / 4.0;
+            v += run(threads, seconds / 4.0, verified.clone()) / 4.0;
+            l += run(threads, seconds / 4.0, lic_call.clone()) / 4.0;
+        }
+        let per = |rate: f64| 1e6 * threads as f64 / rate;
         row(
             &format!("lic_validate with public key, {threads} thread(s)"),
-            format!("{:.1} us", 1e6 * threads as f64 / l),
+            format!("{:.1} us", per(l)),
             format!(
-                "bare ureq POST {:.1} us: {:.2}x (goal <= 1.3)",
-                1e6 * threads as f64 / b,
-                b / l
+                "bare ureq POST {:.1} us: {:.2}x (goal <= 1.3); bare POST + Digest + 1 verify_strict {:.1} us: {:.2}x",
+                per(b),
+                b / l,
+                per(v),
+                v / l
             ),
         );
     }
@@ -651,6 +721,31 @@ fn us(d: Duration) -> f64 {
 
 fn p50(s: &[Duration]) -> f64 {
     us(s[s.len() / 2])
+}
+
+/// `n` timed calls of each function, in alternating blocks of 50 after a
+/// warm-up of each; every returned Vec is sorted.
+fn sample_interleaved(n: usize, fs: &mut [&mut dyn FnMut()]) -> Vec<Vec<Duration>> {
+    const BLOCK: usize = 50;
+    for f in fs.iter_mut() {
+        for _ in 0..n / 20 + 10 {
+            f();
+        }
+    }
+    let mut out: Vec<Vec<Duration>> = fs.iter().map(|_| Vec::with_capacity(n)).collect();
+    while out[0].len() < n {
+        for (f, v) in fs.iter_mut().zip(out.iter_mut()) {
+            for _ in 0..BLOCK.min(n - v.len()) {
+                let t = Instant::now();
+                f();
+                v.push(t.elapsed());
+            }
+        }
+    }
+    for v in &mut out {
+        v.sort();
+    }
+    out
 }
 
 fn sample(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
